@@ -1,0 +1,13 @@
+DROP TABLE refund_goods;
+DROP TABLE refunds;
+DROP TABLE shipment_lines;
+DROP TABLE shipments;
+DROP TABLE pickup_codes;
+DROP TABLE order_lines;
+DROP TABLE order_customs;
+DROP TABLE order_invoices;
+DROP TABLE order_receivers;
+DROP TABLE orders;
+DROP TABLE skus;
+DROP TABLE products;
+DROP TABLE shops;

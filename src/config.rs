@@ -1,0 +1,365 @@
+//! Typed configuration: one TOML file, every key overridable from the environment.
+//!
+//! The file is found as `--config PATH`, else `$POLYMALL_CONFIG`, else `./polymall.toml`,
+//! else the built-in defaults apply. Environment variables named
+//! `POLYMALL__SECTION__KEY` override single keys after the file is read; for the shop
+//! list the section is `SHOPS__<index or shop code>`. Unknown keys are refused with the
+//! key's path, and secrets print as `***` so neither `Debug` nor logs can leak them.
+
+mod env;
+mod secret;
+mod shop;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use secret::Secret;
+pub use shop::{JushuitanShopConfig, PolyapiShopConfig, ShopConfig, UtcOffset, WmsShopConfig};
+
+/// Environment variable naming the config file when `--config` is not given.
+pub const CONFIG_ENV: &str = "POLYMALL_CONFIG";
+/// File read from the working directory when neither `--config` nor `$POLYMALL_CONFIG` is set.
+pub const DEFAULT_CONFIG_FILE: &str = "polymall.toml";
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file that was tried.
+        path: PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax {
+        /// The file that was read.
+        path: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A key is unknown, missing or has the wrong type.
+    #[error("config key `{key}`: {message}")]
+    Key {
+        /// Dotted path of the offending key, e.g. `shops[0].polyapi.appkey`.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An environment override could not be applied.
+    #[error("environment variable {var}: {message}")]
+    Env {
+        /// The variable's name.
+        var: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// HTTP server settings.
+    pub server: ServerConfig,
+    /// Shop database settings.
+    pub database: DatabaseConfig,
+    /// Admin/intake API settings.
+    pub admin: AdminConfig,
+    /// The shops this server runs.
+    pub shops: Vec<ShopConfig>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on, `host:port`.
+    pub listen: String,
+    /// Path of the single Polyapi endpoint.
+    pub polyapi_path: String,
+    /// `text` (human) or `json` (one object per line, for journald or a collector).
+    pub log_format: LogFormat,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+    /// HTTP worker threads; 0 means one per CPU.
+    pub workers: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            polyapi_path: "/polyapi".to_owned(),
+            log_format: LogFormat::Text,
+            shutdown_timeout_secs: 30,
+            workers: 0,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// A file path (SQLite) or a `postgres://` URL (PostgreSQL).
+    pub url: Secret,
+    /// Connections kept in the pool.
+    pub pool_size: u32,
+    /// Milliseconds a request waits for a pooled connection before giving up.
+    pub pool_timeout_ms: u64,
+    /// Milliseconds a single statement may run (PostgreSQL `statement_timeout`,
+    /// SQLite `busy_timeout`).
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("polymall.db"),
+            pool_size: 8,
+            pool_timeout_ms: 5_000,
+            statement_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Bearer token for `/admin/v1`; the admin API is disabled when unset.
+    pub token: Option<Secret>,
+}
+
+impl Config {
+    /// Loads the configuration as the CLI does: explicit path, `$POLYMALL_CONFIG`,
+    /// `./polymall.toml`, defaults; then the environment overrides.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        let from_env = std::env::var_os(CONFIG_ENV).map(PathBuf::from);
+        let path = match (explicit, from_env) {
+            (Some(path), _) => Some(path.to_path_buf()),
+            (None, Some(path)) => Some(path),
+            (None, None) => {
+                let local = PathBuf::from(DEFAULT_CONFIG_FILE);
+                local.exists().then_some(local)
+            }
+        };
+        let text = match &path {
+            Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        let origin = path
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(defaults)".to_owned());
+        Self::from_toml_with_env(&text, &origin, std::env::vars())
+    }
+
+    /// Parses a TOML document, then applies `POLYMALL__…` overrides from `vars`.
+    pub fn from_toml_with_env(
+        text: &str,
+        origin: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let file: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        let mut tree = toml::Value::Table(file);
+        env::apply_overrides(&mut tree, &Self::default(), vars)?;
+        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| ConfigError::Key {
+            key: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks rules that span keys: parseable listen address, unique shop codes and tokens.
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.server
+            .listen
+            .parse::<SocketAddr>()
+            .map_err(|e| ConfigError::Key {
+                key: "server.listen".to_owned(),
+                message: format!("`{}` is not host:port ({e})", self.server.listen),
+            })?;
+        if !self.server.polyapi_path.starts_with('/') {
+            return Err(ConfigError::Key {
+                key: "server.polyapi_path".to_owned(),
+                message: "must start with `/`".to_owned(),
+            });
+        }
+        if self.database.pool_size == 0 {
+            return Err(ConfigError::Key {
+                key: "database.pool_size".to_owned(),
+                message: "must be at least 1".to_owned(),
+            });
+        }
+        if let Some(token) = &self.admin.token {
+            if token.expose().len() < 16 {
+                return Err(ConfigError::Key {
+                    key: "admin.token".to_owned(),
+                    message: "must be at least 16 characters".to_owned(),
+                });
+            }
+        }
+        let mut seen_codes = std::collections::HashSet::new();
+        let mut seen_tokens = std::collections::HashSet::new();
+        for (index, shop) in self.shops.iter().enumerate() {
+            shop.validate(index)?;
+            if !seen_codes.insert(shop.code.as_str()) {
+                return Err(ConfigError::Key {
+                    key: format!("shops[{index}].code"),
+                    message: format!("shop code `{}` is declared twice", shop.code),
+                });
+            }
+            if let Some(polyapi) = &shop.polyapi {
+                if !seen_tokens.insert((polyapi.appkey.as_str(), polyapi.token.expose())) {
+                    return Err(ConfigError::Key {
+                        key: format!("shops[{index}].polyapi.token"),
+                        message: "another shop already uses this appkey and token".to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The shop declared with `code`, if any.
+    pub fn shop(&self, code: &str) -> Option<&ShopConfig> {
+        self.shops.iter().find(|shop| shop.code == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_toml_with_env(
+            text,
+            "test.toml",
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    const SAMPLE: &str = r#"
+        [server]
+        listen = "127.0.0.1:9000"
+        [database]
+        url = "shop.db"
+        [admin]
+        token = "0123456789abcdef0123"
+        [[shops]]
+        code = "demo"
+        name = "Demo"
+        utc_offset = "+08:00"
+        [shops.polyapi]
+        appkey = "k"
+        appsecret = "very-secret"
+        token = "T"
+    "#;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = parse("", &[]).unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:8080");
+        assert_eq!(config.server.polyapi_path, "/polyapi");
+        assert_eq!(config.database.url.expose(), "polymall.db");
+        assert!(config.admin.token.is_none());
+        assert!(config.shops.is_empty());
+    }
+
+    #[test]
+    fn reads_every_section() {
+        let config = parse(SAMPLE, &[]).unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:9000");
+        assert_eq!(config.shops[0].utc_offset.minutes(), 480);
+        let polyapi = config.shops[0].polyapi.as_ref().unwrap();
+        assert_eq!(polyapi.appsecret.expose(), "very-secret");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = parse("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 1\n", &[]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("lisen"), "{text}");
+        let err = parse(&format!("{SAMPLE}\nappkee = 1\n"), &[]).unwrap_err();
+        assert!(err.to_string().contains("shops[0].polyapi"), "{err}");
+        assert!(err.to_string().contains("appkee"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_keys_with_their_types() {
+        let config = parse(
+            SAMPLE,
+            &[
+                ("POLYMALL__DATABASE__URL", "postgres://db/shop"),
+                ("POLYMALL__DATABASE__POOL_SIZE", "3"),
+                ("POLYMALL__SHOPS__DEMO__POLYAPI__APPSECRET", "12345"),
+                ("POLYMALL__SHOPS__0__NAME", "Renamed"),
+                ("POLYMALL__ADMIN__TOKEN", "9999999999999999"),
+                ("UNRELATED", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.database.url.expose(), "postgres://db/shop");
+        assert_eq!(config.database.pool_size, 3);
+        assert_eq!(config.shops[0].name, "Renamed");
+        let polyapi = config.shops[0].polyapi.as_ref().unwrap();
+        assert_eq!(polyapi.appsecret.expose(), "12345");
+        assert_eq!(config.admin.token.unwrap().expose(), "9999999999999999");
+    }
+
+    #[test]
+    fn bad_environment_values_name_the_variable() {
+        let err = parse(SAMPLE, &[("POLYMALL__DATABASE__POOL_SIZE", "many")]).unwrap_err();
+        assert!(err.to_string().contains("POLYMALL__DATABASE__POOL_SIZE"), "{err}");
+        let err = parse(SAMPLE, &[("POLYMALL__SHOPS__NOPE__NAME", "x")]).unwrap_err();
+        assert!(err.to_string().contains("NOPE"), "{err}");
+        let err = parse(SAMPLE, &[("POLYMALL__SERVER__NOPE", "x")]).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = parse(
+            SAMPLE,
+            &[("POLYMALL__DATABASE__URL", "postgres://u:pw@db/shop")],
+        )
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("very-secret"), "{printed}");
+        assert!(!printed.contains("0123456789abcdef0123"), "{printed}");
+        assert!(!printed.contains("pw@"), "{printed}");
+    }
+
+    #[test]
+    fn cross_key_rules_are_checked() {
+        let twice = format!("{SAMPLE}\n[[shops]]\ncode = \"demo\"\nname = \"x\"\n");
+        assert!(parse(&twice, &[]).unwrap_err().to_string().contains("twice"));
+        let bad_listen = parse("[server]\nlisten = \"nowhere\"\n", &[]).unwrap_err();
+        assert!(bad_listen.to_string().contains("server.listen"));
+        let short = parse("[admin]\ntoken = \"abc\"\n", &[]).unwrap_err();
+        assert!(short.to_string().contains("admin.token"));
+    }
+}

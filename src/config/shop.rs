@@ -1,0 +1,236 @@
+//! `[[shops]]`: the shops this server runs and their per-integration settings.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{ConfigError, Secret};
+
+/// One `[[shops]]` entry. Declared shops are created or updated in the database at start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopConfig {
+    /// Short stable code used in URLs and on the CLI (`a-z`, `0-9`, `-`, `_`).
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// The shop's time zone as an offset from UTC; times on the wire are in it.
+    #[serde(default)]
+    pub utc_offset: UtcOffset,
+    /// Polyapi credentials: the ERP calls with this appkey and token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polyapi: Option<PolyapiShopConfig>,
+    /// Jushuitan connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jushuitan: Option<JushuitanShopConfig>,
+    /// Qimen-standard warehouse connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wms: Option<WmsShopConfig>,
+}
+
+impl ShopConfig {
+    /// Checks the shop's own keys; `index` names it in the error.
+    pub(super) fn validate(&self, index: usize) -> Result<(), ConfigError> {
+        let valid_code = !self.code.is_empty()
+            && self.code.len() <= 32
+            && self
+                .code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !valid_code {
+            return Err(ConfigError::Key {
+                key: format!("shops[{index}].code"),
+                message: format!(
+                    "`{}` must be 1-32 characters of a-z, 0-9, `-` or `_`",
+                    self.code
+                ),
+            });
+        }
+        if self.name.trim().is_empty() {
+            return Err(ConfigError::Key {
+                key: format!("shops[{index}].name"),
+                message: "must not be empty".to_owned(),
+            });
+        }
+        if let Some(polyapi) = &self.polyapi {
+            for (key, value) in [
+                ("appkey", polyapi.appkey.as_str()),
+                ("appsecret", polyapi.appsecret.expose()),
+                ("token", polyapi.token.expose()),
+            ] {
+                if value.is_empty() {
+                    return Err(ConfigError::Key {
+                        key: format!("shops[{index}].polyapi.{key}"),
+                        message: "must not be empty".to_owned(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[shops.polyapi]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolyapiShopConfig {
+    /// The application key the ERP sends as `appkey`.
+    pub appkey: String,
+    /// The secret both sides sign with.
+    pub appsecret: Secret,
+    /// The token the ERP sends as `token`; it selects this shop.
+    pub token: Secret,
+    /// Polyapi methods switched off for this shop (e.g. `["Consume"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled_methods: Vec<String>,
+}
+
+/// Which Jushuitan API generation a shop talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JushuitanApi {
+    /// The open platform (`openapi.jushuitan.com`, app_key/app_secret/access_token).
+    Open,
+    /// The legacy partner API (partnerid/partnerkey/token).
+    Legacy,
+}
+
+/// `[shops.jushuitan]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JushuitanShopConfig {
+    /// API generation.
+    pub api: JushuitanApi,
+    /// Base URL of the API.
+    pub base_url: String,
+    /// The shop's id on the Jushuitan side.
+    pub shop_id: i64,
+    /// Open API application key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_key: Option<String>,
+    /// Open API application secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_secret: Option<Secret>,
+    /// Open API access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<Secret>,
+    /// Open API refresh token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    /// Legacy API partner id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
+    /// Legacy API partner key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_key: Option<Secret>,
+    /// Legacy API token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+}
+
+/// `[shops.wms]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WmsShopConfig {
+    /// The warehouse's Qimen-format endpoint.
+    pub url: String,
+    /// Application key issued by the warehouse.
+    pub app_key: String,
+    /// Signing secret.
+    pub secret: Secret,
+    /// The shop's customer id at the warehouse.
+    pub customer_id: String,
+    /// Owner (货主) code.
+    pub owner_code: String,
+    /// Warehouse code.
+    pub warehouse_code: String,
+    /// Prefix before each method name, e.g. `taobao.qimen.`; empty by default.
+    #[serde(default)]
+    pub method_prefix: String,
+}
+
+/// A fixed offset from UTC such as `+08:00`; the default is China time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcOffset(i32);
+
+impl UtcOffset {
+    /// Builds an offset from minutes east of UTC, if within ±14 h.
+    pub fn from_minutes(minutes: i32) -> Option<Self> {
+        (-840..=840).contains(&minutes).then_some(Self(minutes))
+    }
+
+    /// Minutes east of UTC.
+    pub fn minutes(self) -> i32 {
+        self.0
+    }
+
+    /// The chrono offset.
+    pub fn fixed(self) -> chrono::FixedOffset {
+        use chrono::Offset;
+        // The range is checked on construction, so the fallback is never taken.
+        chrono::FixedOffset::east_opt(self.0 * 60).unwrap_or_else(|| chrono::Utc.fix())
+    }
+}
+
+impl Default for UtcOffset {
+    fn default() -> Self {
+        Self(8 * 60)
+    }
+}
+
+impl std::fmt::Display for UtcOffset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.0 < 0 { '-' } else { '+' };
+        let abs = self.0.abs();
+        write!(f, "{sign}{:02}:{:02}", abs / 60, abs % 60)
+    }
+}
+
+impl std::str::FromStr for UtcOffset {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{text}` is not an offset like +08:00");
+        let (sign, rest) = match text.as_bytes().first() {
+            Some(b'+') => (1, &text[1..]),
+            Some(b'-') => (-1, &text[1..]),
+            _ => return Err(bad()),
+        };
+        let (hours, minutes) = rest.split_once(':').ok_or_else(bad)?;
+        if hours.len() != 2 || minutes.len() != 2 {
+            return Err(bad());
+        }
+        let hours: i32 = hours.parse().map_err(|_| bad())?;
+        let minutes: i32 = minutes.parse().map_err(|_| bad())?;
+        if minutes >= 60 {
+            return Err(bad());
+        }
+        Self::from_minutes(sign * (hours * 60 + minutes)).ok_or_else(bad)
+    }
+}
+
+impl Serialize for UtcOffset {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for UtcOffset {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_parse_and_print() {
+        assert_eq!("+08:00".parse::<UtcOffset>().unwrap().minutes(), 480);
+        assert_eq!("-03:30".parse::<UtcOffset>().unwrap().minutes(), -210);
+        assert_eq!("+05:45".parse::<UtcOffset>().unwrap().to_string(), "+05:45");
+        for bad in ["8", "+8:00", "+15:00", "+08:60", "08:00", ""] {
+            assert!(bad.parse::<UtcOffset>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The connection type over both backends and the pool manager that opens it.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+
+/// A connection to either backend; shared queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// PostgreSQL, for production.
+    Pg(PgConnection),
+    /// SQLite, the zero set-up default.
+    Sqlite(SqliteConnection),
+}
+
+/// Which database product a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+    /// Anything else: a file path, optionally prefixed with `sqlite://`.
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
+/// r2d2 manager that opens the right backend and applies the per-connection settings.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: String,
+    backend: Backend,
+    statement_timeout: Duration,
+}
+
+impl ConnectionManager {
+    /// A manager for `url`.
+    pub fn new(url: &str, statement_timeout: Duration) -> Self {
+        let backend = Backend::of_url(url);
+        let url = match backend {
+            Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_owned(),
+            Backend::Postgres => url.to_owned(),
+        };
+        Self {
+            url,
+            backend,
+            statement_timeout,
+        }
+    }
+
+    /// The backend this manager connects to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn open(&self) -> Result<DbConnection, ConnectionError> {
+        let millis = self.statement_timeout.as_millis();
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url)?;
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {millis}; SET TIME ZONE 'UTC';"
+                ))
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Pg(conn))
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url)?;
+                // WAL lets readers run beside the writer; NORMAL is durable across
+                // process crashes in WAL mode; busy_timeout queues writers instead of failing.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {millis}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        use diesel::r2d2::R2D2Connection;
+        conn.ping().map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
+    }
+}

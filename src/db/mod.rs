@@ -1,0 +1,157 @@
+//! The shop database: one connection type over SQLite and PostgreSQL, a pool, the
+//! embedded migrations, and the bridge that runs diesel work off the async executor.
+
+mod connection;
+mod migrations;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::Connection;
+
+pub use connection::{Backend, ConnectionManager, DbConnection};
+pub use migrations::{migration_names, MigrationBackend};
+
+use crate::config::DatabaseConfig;
+
+/// The diesel backend of [`DbConnection`], for boxed queries written once for both databases.
+pub type DbBackend = <DbConnection as Connection>::Backend;
+
+/// A pooled connection.
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// Failures of the database layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had within the pool timeout.
+    #[error("database unavailable: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// A statement failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// Migrations could not be applied.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// The blocking task running the work panicked or was cancelled.
+    #[error("database task did not finish: {0}")]
+    Task(String),
+}
+
+/// The shop database: a connection pool plus the backend it talks to.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .field("state", &self.pool.state())
+            .finish()
+    }
+}
+
+impl Database {
+    /// Opens the pool for `config.url` (a file path => SQLite, `postgres://` => PostgreSQL).
+    /// The first connection is made here, so a wrong URL fails at start, not at the first request.
+    pub fn connect(config: &DatabaseConfig) -> Result<Self, DbError> {
+        let manager = ConnectionManager::new(
+            config.url.expose(),
+            Duration::from_millis(config.statement_timeout_ms),
+        );
+        let backend = manager.backend();
+        let pool = r2d2::Pool::builder()
+            .max_size(config.pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_millis(config.pool_timeout_ms))
+            .test_on_check_out(false)
+            .build(manager)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Which backend this database is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for blocking code (CLI, workers already on a blocking thread).
+    pub fn get(&self) -> Result<PooledConnection, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Applies pending migrations and answers the names of those it applied.
+    pub fn migrate(&self) -> Result<Vec<String>, DbError> {
+        let mut conn = self.get()?;
+        migrations::run_pending(&mut conn)
+    }
+
+    /// Runs blocking diesel work on the blocking thread pool, inside the caller's span.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(DbError::from)?;
+            work(&mut conn)
+        });
+        match task.await {
+            Ok(result) => result,
+            Err(join) => Err(DbError::Task(join.to_string()).into()),
+        }
+    }
+
+    /// Answers whether the database takes a trivial query (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.run(|conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok::<_, DbError>(())
+        })
+        .await
+    }
+}
+
+/// Runs `work` in a transaction that takes the write lock up front.
+///
+/// On SQLite a deferred transaction that reads first and writes later fails with
+/// `SQLITE_BUSY` when another writer got in between; `BEGIN IMMEDIATE` queues it behind
+/// `busy_timeout` instead. On PostgreSQL this is a plain transaction.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return conn.transaction(work);
+    }
+    if let DbConnection::Sqlite(inner) = conn {
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    }
+    let result = work(conn);
+    let DbConnection::Sqlite(inner) = conn else {
+        return result;
+    };
+    match result {
+        Ok(value) => match AnsiTransactionManager::commit_transaction(inner) {
+            Ok(()) => Ok(value),
+            Err(commit) => {
+                // A failed COMMIT leaves the transaction open on SQLite; close it so the
+                // pooled connection is clean.
+                let _ = AnsiTransactionManager::rollback_transaction(inner);
+                Err(commit.into())
+            }
+        },
+        Err(error) => {
+            AnsiTransactionManager::rollback_transaction(inner)?;
+            Err(error)
+        }
+    }
+}

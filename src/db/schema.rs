@@ -1,0 +1,270 @@
+//! The shop database schema, written for both backends (see the migrations).
+
+diesel::table! {
+    /// The `shops` table.
+    shops (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        utc_offset_minutes -> Integer,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `products` table.
+    products (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        plat_product_id -> Text,
+        name -> Text,
+        outer_id -> Text,
+        price -> BigInt,
+        quantity -> BigInt,
+        picture_url -> Text,
+        whse_code -> Text,
+        on_sale -> Bool,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `skus` table.
+    skus (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        product_id -> BigInt,
+        sku_id -> Text,
+        outer_id -> Text,
+        price -> BigInt,
+        quantity -> BigInt,
+        name -> Text,
+        property -> Text,
+        picture_url -> Text,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `orders` table.
+    orders (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        plat_order_no -> Text,
+        trade_status -> Text,
+        pay_time -> Nullable<Timestamp>,
+        pay_order_no -> Text,
+        nick -> Text,
+        should_pay_type -> Text,
+        order_type -> Text,
+        send_date -> Text,
+        send_style -> Text,
+        currency_code -> Text,
+        whse_code -> Text,
+        customer_remark -> Text,
+        seller_remark -> Text,
+        seller_flag -> Text,
+        post_fee -> BigInt,
+        goods_fee -> BigInt,
+        total_money -> BigInt,
+        real_money -> BigInt,
+        favourable_money -> BigInt,
+        commission_value -> BigInt,
+        cod_service_fee -> BigInt,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `order_receivers` table.
+    order_receivers (order_id) {
+        order_id -> BigInt,
+        shop_id -> BigInt,
+        country -> Text,
+        province -> Text,
+        city -> Text,
+        area -> Text,
+        town -> Text,
+        address -> Text,
+        zip -> Text,
+        phone -> Text,
+        mobile -> Text,
+        email -> Text,
+        qq -> Text,
+        receiver_name -> Text,
+        card_type -> Text,
+        id_card -> Text,
+        id_card_true_name -> Text,
+    }
+}
+
+diesel::table! {
+    /// The `order_invoices` table.
+    order_invoices (order_id) {
+        order_id -> BigInt,
+        shop_id -> BigInt,
+        invoice_type -> Text,
+        invoice_title -> Text,
+        taxpayer_ident -> Text,
+        invoice_content -> Text,
+        registered_address -> Text,
+        registered_phone -> Text,
+        deposit_bank -> Text,
+        bank_account -> Text,
+    }
+}
+
+diesel::table! {
+    /// The `order_customs` table.
+    order_customs (order_id) {
+        order_id -> BigInt,
+        shop_id -> BigInt,
+        is_overseas -> Bool,
+        tax_amount -> BigInt,
+        tariff_amount -> BigInt,
+        added_value_amount -> BigInt,
+        consumption_duty_amount -> BigInt,
+        pay_id -> Text,
+        pay_name -> Text,
+        business_plat_code -> Text,
+        business_plat_name -> Text,
+    }
+}
+
+diesel::table! {
+    /// The `order_lines` table.
+    order_lines (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        order_id -> BigInt,
+        sub_order_no -> Text,
+        product_id -> Text,
+        outer_id -> Text,
+        name -> Text,
+        spec -> Text,
+        goods_count -> BigInt,
+        shipped_count -> BigInt,
+        price -> BigInt,
+        discount_money -> BigInt,
+        tax_amount -> BigInt,
+        refund_status -> Text,
+        status -> Nullable<Text>,
+        remark -> Text,
+    }
+}
+
+diesel::table! {
+    /// The `pickup_codes` table.
+    pickup_codes (order_id) {
+        order_id -> BigInt,
+        shop_id -> BigInt,
+        code -> Text,
+        redeemed_at -> Nullable<Timestamp>,
+        store_id -> Nullable<Text>,
+        verify_way -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// The `shipments` table.
+    shipments (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        order_id -> BigInt,
+        logistic_type -> Text,
+        logistic_name -> Text,
+        logistic_no -> Text,
+        send_type -> Text,
+        source -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `shipment_lines` table.
+    shipment_lines (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        shipment_id -> BigInt,
+        order_line_id -> BigInt,
+        goods_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The `refunds` table.
+    refunds (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        refund_no -> Text,
+        plat_order_no -> Text,
+        sub_plat_order_no -> Text,
+        order_id -> Nullable<BigInt>,
+        total_amount -> BigInt,
+        pay_amount -> BigInt,
+        buyer_nick -> Text,
+        seller_nick -> Text,
+        order_status -> Text,
+        refund_status -> Text,
+        goods_status -> Text,
+        has_goods_return -> Bool,
+        reason -> Text,
+        description -> Text,
+        product_num -> BigInt,
+        logistic_name -> Text,
+        logistic_no -> Text,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `refund_goods` table.
+    refund_goods (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        refund_id -> BigInt,
+        plat_product_id -> Text,
+        outer_id -> Text,
+        sku -> Text,
+        product_name -> Text,
+        refund_amount -> BigInt,
+        reason -> Text,
+        product_num -> BigInt,
+        po_no -> Text,
+    }
+}
+
+diesel::joinable!(products -> shops (shop_id));
+diesel::joinable!(skus -> products (product_id));
+diesel::joinable!(orders -> shops (shop_id));
+diesel::joinable!(order_receivers -> orders (order_id));
+diesel::joinable!(order_invoices -> orders (order_id));
+diesel::joinable!(order_customs -> orders (order_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(pickup_codes -> orders (order_id));
+diesel::joinable!(shipments -> orders (order_id));
+diesel::joinable!(shipment_lines -> shipments (shipment_id));
+diesel::joinable!(shipment_lines -> order_lines (order_line_id));
+diesel::joinable!(refunds -> shops (shop_id));
+diesel::joinable!(refund_goods -> refunds (refund_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    shops,
+    products,
+    skus,
+    orders,
+    order_receivers,
+    order_invoices,
+    order_customs,
+    order_lines,
+    pickup_codes,
+    shipments,
+    shipment_lines,
+    refunds,
+    refund_goods,
+);

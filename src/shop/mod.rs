@@ -1,0 +1,30 @@
+//! The shop domain: shops, catalogue, orders, refunds. Plain functions over a
+//! connection; each write is one database transaction.
+
+pub mod codes;
+mod error;
+pub mod orders;
+mod paging;
+pub mod products;
+pub mod refunds;
+pub mod shops;
+
+pub use error::ShopError;
+pub use paging::{Page, PageOf};
+
+/// What a batch upsert did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UpsertCounts {
+    /// Records that did not exist before.
+    pub created: usize,
+    /// Records that existed and were replaced.
+    pub updated: usize,
+}
+
+/// The current time as stored: UTC, microsecond precision (what both backends keep).
+pub fn now_utc() -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    let now = chrono::Utc::now().naive_utc();
+    let micros = now.nanosecond() / 1_000 * 1_000;
+    now.with_nanosecond(micros).unwrap_or(now)
+}

@@ -1,0 +1,12 @@
+//! Orders: what the storefront sells, the ERP downloads, and shipments fulfil.
+
+mod model;
+mod read;
+mod write;
+
+pub use model::{
+    Customs, Invoice, NewOrder, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord,
+    PickupCode, Receiver,
+};
+pub use read::{find, page, OrderFilter, OrderTime, TimeWindow};
+pub use write::upsert;

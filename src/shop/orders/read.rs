@@ -1,0 +1,173 @@
+//! Finding and listing orders with all their parts.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{Customs, Invoice, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord, PickupCode, Receiver};
+use crate::db::schema::{order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes};
+use crate::db::{DbBackend, DbConnection};
+use crate::shop::codes::TradeStatus;
+use crate::shop::{Page, PageOf, ShopError};
+
+/// Which of an order's times a window applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderTime {
+    /// Last modification (GetOrder's default, `JH_01`).
+    Modified,
+    /// Placement (`JH_02`).
+    Created,
+}
+
+/// An inclusive time window, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// Which time.
+    pub time: OrderTime,
+    /// From, inclusive.
+    pub start: NaiveDateTime,
+    /// To, inclusive.
+    pub end: NaiveDateTime,
+}
+
+/// Which orders a listing wants. Results are ordered by the window's time (modified
+/// time when there is no window), then id: stable across repeated requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// Only this status.
+    pub status: Option<TradeStatus>,
+    /// Only inside this window.
+    pub window: Option<TimeWindow>,
+    /// Only the order with this exact number.
+    pub plat_order_no: Option<String>,
+}
+
+/// One page of orders with the total across pages.
+pub fn page(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<PageOf<OrderRecord>, ShopError> {
+    // One read transaction so the total and the page see the same data.
+    conn.transaction(|conn| {
+        let total: i64 = filtered(shop_id, filter).count().get_result(conn)?;
+        let by_created = matches!(filter.window, Some(TimeWindow { time: OrderTime::Created, .. }));
+        let query = filtered(shop_id, filter);
+        let query = if by_created {
+            query.order((orders::created_at.asc(), orders::id.asc()))
+        } else {
+            query.order((orders::modified_at.asc(), orders::id.asc()))
+        };
+        let heads: Vec<(i64, OrderHeader, NaiveDateTime)> = query
+            .limit(page.size)
+            .offset(page.offset())
+            .select((orders::id, OrderHeader::as_select(), orders::modified_at))
+            .load(conn)?;
+        let items = assemble(conn, shop_id, heads)?;
+        Ok(PageOf { total, items })
+    })
+}
+
+/// The order with this number, if stored.
+pub fn find(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    plat_order_no: &str,
+) -> Result<Option<OrderRecord>, ShopError> {
+    let filter = OrderFilter {
+        plat_order_no: Some(plat_order_no.to_owned()),
+        ..OrderFilter::default()
+    };
+    let heads: Vec<(i64, OrderHeader, NaiveDateTime)> = filtered(shop_id, &filter)
+        .select((orders::id, OrderHeader::as_select(), orders::modified_at))
+        .load(conn)?;
+    Ok(assemble(conn, shop_id, heads)?.into_iter().next())
+}
+
+fn filtered<'a>(shop_id: i64, filter: &'a OrderFilter) -> orders::BoxedQuery<'a, DbBackend> {
+    let mut query = orders::table.filter(orders::shop_id.eq(shop_id)).into_boxed();
+    if let Some(no) = &filter.plat_order_no {
+        query = query.filter(orders::plat_order_no.eq(no));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(orders::trade_status.eq(status.code()));
+    }
+    if let Some(window) = filter.window {
+        query = match window.time {
+            OrderTime::Modified => query
+                .filter(orders::modified_at.ge(window.start))
+                .filter(orders::modified_at.le(window.end)),
+            OrderTime::Created => query
+                .filter(orders::created_at.ge(window.start))
+                .filter(orders::created_at.le(window.end)),
+        };
+    }
+    query
+}
+
+/// Loads the parts of a page of orders with one query per table.
+fn assemble(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    heads: Vec<(i64, OrderHeader, NaiveDateTime)>,
+) -> Result<Vec<OrderRecord>, ShopError> {
+    let ids: Vec<i64> = heads.iter().map(|head| head.0).collect();
+    let mut receivers: HashMap<i64, Receiver> = order_receivers::table
+        .filter(order_receivers::order_id.eq_any(&ids))
+        .select((order_receivers::order_id, Receiver::as_select()))
+        .load::<(i64, Receiver)>(conn)?
+        .into_iter()
+        .collect();
+    let mut invoices: HashMap<i64, Invoice> = order_invoices::table
+        .filter(order_invoices::order_id.eq_any(&ids))
+        .select((order_invoices::order_id, Invoice::as_select()))
+        .load::<(i64, Invoice)>(conn)?
+        .into_iter()
+        .collect();
+    let mut customs: HashMap<i64, Customs> = order_customs::table
+        .filter(order_customs::order_id.eq_any(&ids))
+        .select((order_customs::order_id, Customs::as_select()))
+        .load::<(i64, Customs)>(conn)?
+        .into_iter()
+        .collect();
+    let mut pickups: HashMap<i64, PickupCode> = pickup_codes::table
+        .filter(pickup_codes::order_id.eq_any(&ids))
+        .select((pickup_codes::order_id, PickupCode::as_select()))
+        .load::<(i64, PickupCode)>(conn)?
+        .into_iter()
+        .collect();
+    let line_rows: Vec<(i64, i64, OrderLineFields, i64)> = order_lines::table
+        .filter(order_lines::shop_id.eq(shop_id))
+        .filter(order_lines::order_id.eq_any(&ids))
+        .order(order_lines::id.asc())
+        .select((
+            order_lines::order_id,
+            order_lines::id,
+            OrderLineFields::as_select(),
+            order_lines::shipped_count,
+        ))
+        .load(conn)?;
+    let mut lines: HashMap<i64, Vec<OrderLineRecord>> = HashMap::new();
+    for (order_id, id, fields, shipped_count) in line_rows {
+        lines.entry(order_id).or_default().push(OrderLineRecord {
+            id,
+            fields,
+            shipped_count,
+        });
+    }
+    Ok(heads
+        .into_iter()
+        .map(|(id, header, modified_at)| OrderRecord {
+            id,
+            header,
+            modified_at,
+            receiver: receivers.remove(&id).unwrap_or_default(),
+            invoice: invoices.remove(&id).unwrap_or_default(),
+            customs: customs.remove(&id).unwrap_or_default(),
+            lines: lines.remove(&id).unwrap_or_default(),
+            pickup_code: pickups.remove(&id),
+        })
+        .collect())
+}

@@ -1,0 +1,251 @@
+//! Refunds (退货退款单) and the goods they cover. A refund for a known order also
+//! sets the refund status of the lines it covers, which is what stops their shipment.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{now_utc, Page, PageOf, ShopError, UpsertCounts};
+use crate::db::schema::{order_lines, orders, refund_goods, refunds};
+use crate::db::{write_transaction, DbConnection};
+
+/// A refund's own fields, as the storefront writes them.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable)]
+#[diesel(table_name = refunds)]
+pub struct RefundFields {
+    /// Refund number (unique in the shop).
+    pub refund_no: String,
+    /// The order refunded.
+    pub plat_order_no: String,
+    /// The sub-order refunded; empty for the whole order.
+    pub sub_plat_order_no: String,
+    /// Order total, fen.
+    pub total_amount: i64,
+    /// Amount paid, fen.
+    pub pay_amount: i64,
+    /// Buyer's nickname.
+    pub buyer_nick: String,
+    /// Seller's nickname.
+    pub seller_nick: String,
+    /// Order status code as the refund reports it.
+    pub order_status: String,
+    /// Refund status code.
+    pub refund_status: String,
+    /// Goods status code.
+    pub goods_status: String,
+    /// Whether the buyer must return the goods.
+    pub has_goods_return: bool,
+    /// Reason.
+    pub reason: String,
+    /// Description.
+    pub description: String,
+    /// Quantity bought.
+    pub product_num: i64,
+    /// Carrier of the return.
+    pub logistic_name: String,
+    /// Tracking number of the return.
+    pub logistic_no: String,
+    /// When the refund was requested.
+    pub created_at: NaiveDateTime,
+    /// When it last changed.
+    pub modified_at: NaiveDateTime,
+}
+
+/// One refunded item.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable, Selectable)]
+#[diesel(table_name = refund_goods)]
+pub struct RefundGoodsFields {
+    /// Platform product id.
+    pub plat_product_id: String,
+    /// Merchant's code.
+    pub outer_id: String,
+    /// SKU description.
+    pub sku: String,
+    /// Product name.
+    pub product_name: String,
+    /// Amount refunded, fen.
+    pub refund_amount: i64,
+    /// Reason.
+    pub reason: String,
+    /// Quantity.
+    pub product_num: i64,
+    /// Purchase order number.
+    pub po_no: String,
+}
+
+/// A refund to create or replace, with all its goods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefund {
+    /// The refund.
+    pub fields: RefundFields,
+    /// Its goods.
+    pub goods: Vec<RefundGoodsFields>,
+}
+
+/// A stored refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRecord {
+    /// Internal id.
+    pub id: i64,
+    /// The refund.
+    pub fields: RefundFields,
+    /// The order it belongs to, when the shop has it.
+    pub order_id: Option<i64>,
+    /// Its goods.
+    pub goods: Vec<RefundGoodsFields>,
+}
+
+/// Creates or replaces `items` (keyed by refund number) in one transaction.
+pub fn upsert(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    items: &[NewRefund],
+) -> Result<UpsertCounts, ShopError> {
+    let mut seen = HashSet::new();
+    for (index, item) in items.iter().enumerate() {
+        if !seen.insert(item.fields.refund_no.as_str()) {
+            return Err(ShopError::rejected(
+                format!("[{index}].refundno"),
+                format!("`{}` appears twice in this request", item.fields.refund_no),
+            ));
+        }
+    }
+    write_transaction(conn, |conn| {
+        let now = now_utc();
+        let mut counts = UpsertCounts::default();
+        for item in items {
+            let order_id: Option<i64> = orders::table
+                .filter(orders::shop_id.eq(shop_id))
+                .filter(orders::plat_order_no.eq(&item.fields.plat_order_no))
+                .select(orders::id)
+                .first(conn)
+                .optional()?;
+            let existing: Option<i64> = refunds::table
+                .filter(refunds::shop_id.eq(shop_id))
+                .filter(refunds::refund_no.eq(&item.fields.refund_no))
+                .select(refunds::id)
+                .first(conn)
+                .optional()?;
+            let refund_id = match existing {
+                Some(id) => {
+                    diesel::update(refunds::table.find(id))
+                        .set((&item.fields, refunds::order_id.eq(order_id)))
+                        .execute(conn)?;
+                    diesel::delete(refund_goods::table.filter(refund_goods::refund_id.eq(id)))
+                        .execute(conn)?;
+                    counts.updated += 1;
+                    id
+                }
+                None => {
+                    diesel::insert_into(refunds::table)
+                        .values((
+                            refunds::shop_id.eq(shop_id),
+                            &item.fields,
+                            refunds::order_id.eq(order_id),
+                        ))
+                        .execute(conn)?;
+                    counts.created += 1;
+                    refunds::table
+                        .filter(refunds::shop_id.eq(shop_id))
+                        .filter(refunds::refund_no.eq(&item.fields.refund_no))
+                        .select(refunds::id)
+                        .first(conn)?
+                }
+            };
+            for goods in &item.goods {
+                diesel::insert_into(refund_goods::table)
+                    .values((
+                        refund_goods::shop_id.eq(shop_id),
+                        refund_goods::refund_id.eq(refund_id),
+                        goods,
+                    ))
+                    .execute(conn)?;
+            }
+            if let Some(order_id) = order_id {
+                mark_order_lines(conn, shop_id, order_id, &item.fields, now)?;
+            }
+        }
+        Ok(counts)
+    })
+}
+
+/// Carries the refund's status onto the lines it covers and moves the order's modified
+/// time, so the ERP sees the change on its next download.
+fn mark_order_lines(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    order_id: i64,
+    refund: &RefundFields,
+    now: NaiveDateTime,
+) -> Result<(), ShopError> {
+    let lines = order_lines::table
+        .filter(order_lines::shop_id.eq(shop_id))
+        .filter(order_lines::order_id.eq(order_id));
+    if refund.sub_plat_order_no.is_empty() {
+        diesel::update(lines)
+            .set(order_lines::refund_status.eq(&refund.refund_status))
+            .execute(conn)?;
+    } else {
+        diesel::update(lines.filter(order_lines::sub_order_no.eq(&refund.sub_plat_order_no)))
+            .set(order_lines::refund_status.eq(&refund.refund_status))
+            .execute(conn)?;
+    }
+    diesel::update(orders::table.find(order_id))
+        .set(orders::modified_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Refunds changed inside an inclusive window (when given), by modified time then id.
+pub fn page(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    window: Option<(NaiveDateTime, NaiveDateTime)>,
+    page: Page,
+) -> Result<PageOf<RefundRecord>, ShopError> {
+    conn.transaction(|conn| {
+        let filtered = || {
+            let mut query = refunds::table.filter(refunds::shop_id.eq(shop_id)).into_boxed();
+            if let Some((start, end)) = window {
+                query = query
+                    .filter(refunds::modified_at.ge(start))
+                    .filter(refunds::modified_at.le(end));
+            }
+            query
+        };
+        let total: i64 = filtered().count().get_result(conn)?;
+        let rows: Vec<(i64, RefundFields, Option<i64>)> = filtered()
+            .order((refunds::modified_at.asc(), refunds::id.asc()))
+            .limit(page.size)
+            .offset(page.offset())
+            .select((refunds::id, RefundFields::as_select(), refunds::order_id))
+            .load(conn)?;
+        let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
+        let goods_rows: Vec<(i64, RefundGoodsFields)> = refund_goods::table
+            .filter(refund_goods::shop_id.eq(shop_id))
+            .filter(refund_goods::refund_id.eq_any(&ids))
+            .order(refund_goods::id.asc())
+            .select((refund_goods::refund_id, RefundGoodsFields::as_select()))
+            .load(conn)?;
+        let mut goods: HashMap<i64, Vec<RefundGoodsFields>> = HashMap::new();
+        for (refund_id, fields) in goods_rows {
+            goods.entry(refund_id).or_default().push(fields);
+        }
+        let items = rows
+            .into_iter()
+            .map(|(id, fields, order_id)| RefundRecord {
+                id,
+                fields,
+                order_id,
+                goods: goods.remove(&id).unwrap_or_default(),
+            })
+            .collect();
+        Ok(PageOf { total, items })
+    })
+}
+
+/// Default for a refund's modified time when the storefront does not give one.
+pub fn default_modified_at() -> NaiveDateTime {
+    now_utc()
+}
