@@ -1,7 +1,18 @@
 //! polymall connects a self-built online shop to China's commerce back-office:
 //! ERPs through the Polyapi contract, Jushuitan, and Qimen-standard warehouses,
 //! all over one shop database (SQLite or PostgreSQL).
+//!
+//! Data flows one way: HTTP or CLI → protocol layer (parse, validate) → `shop` domain
+//! functions (one transaction each) → rows.
 
+pub mod cli;
 pub mod config;
 pub mod db;
+pub mod http;
+pub mod intake;
+pub mod polyapi;
 pub mod shop;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::{Application, StartupError};

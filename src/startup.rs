@@ -1,0 +1,165 @@
+//! Building and running the server: database, shops, listener, graceful shutdown.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::db::{Database, DbError};
+use crate::http::{routes, AppState};
+use crate::shop::{shops, ShopError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// The configured shops could not be stored.
+    #[error(transparent)]
+    Shops(#[from] ShopError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The configured address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Database,
+}
+
+impl Application {
+    /// Opens the database, applies pending migrations, stores the configured shops and
+    /// binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let db_config = config.database.clone();
+        let declared_shops = config.shops.clone();
+        let (db, applied, stored) = tokio::task::spawn_blocking(move || -> Result<_, StartupError> {
+            let db = Database::connect(&db_config)?;
+            let applied = db.migrate()?;
+            let mut conn = db.get()?;
+            let stored = shops::sync_declared(&mut conn, &declared_shops)?;
+            Ok((db, applied, stored))
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))??;
+        for name in &applied {
+            tracing::info!(migration = %name, "applied migration");
+        }
+        let declared: HashMap<String, shops::Shop> = stored
+            .into_iter()
+            .filter(|shop| config.shop(&shop.code).is_some())
+            .map(|shop| (shop.code.clone(), shop))
+            .collect();
+        let listener = TcpListener::bind(&config.server.listen).map_err(|source| StartupError::Bind {
+            address: config.server.listen.clone(),
+            source,
+        })?;
+        let port = listener.local_addr().map_err(|source| StartupError::Bind {
+            address: config.server.listen.clone(),
+            source,
+        })?.port();
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            shops: Arc::new(declared),
+            admin_token: config.admin.token.clone(),
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(routes)
+        })
+        .disable_signals()
+        .shutdown_timeout(config.server.shutdown_timeout_secs);
+        if config.server.workers > 0 {
+            server = server.workers(config.server.workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                address: config.server.listen.clone(),
+                source,
+            })?
+            .run();
+        tracing::info!(address = %config.server.listen, port, backend = ?db.backend(), "polymall listening");
+        Ok(Self { port, server, db })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database the server uses.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting and lets in-flight requests
+    /// finish (up to `server.shutdown_timeout_secs`). Tells systemd when ready and when stopping.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        notify_systemd(&[sd_notify::NotifyState::Ready]);
+        shutdown_signal().await;
+        tracing::info!("shutdown requested; finishing in-flight requests");
+        notify_systemd(&[sd_notify::NotifyState::Stopping]);
+        handle.stop(true).await;
+        match server.await {
+            Ok(result) => result?,
+            Err(join) => return Err(std::io::Error::other(join)),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    /// Serves until the returned handle is stopped (tests).
+    pub fn spawn(self) -> actix_web::dev::ServerHandle {
+        let handle = self.server.handle();
+        tokio::spawn(self.server);
+        handle
+    }
+}
+
+fn notify_systemd(states: &[sd_notify::NotifyState<'_>]) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some() {
+        if let Err(error) = sd_notify::notify(false, states) {
+            tracing::warn!(%error, "could not notify systemd");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                tracing::warn!("cannot install signal handlers; stopping only on ctrl-c");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
