@@ -47,7 +47,12 @@ fn open(config: &Config) -> anyhow::Result<Database> {
 }
 
 /// `polymall import --shop CODE KIND FILE`
-pub fn import(config: &Config, shop_code: &str, kind: DocumentKind, file: &Path) -> anyhow::Result<()> {
+pub fn import(
+    config: &Config,
+    shop_code: &str,
+    kind: DocumentKind,
+    file: &Path,
+) -> anyhow::Result<()> {
     let db = open(config)?;
     let shop = {
         let mut conn = db.get()?;
@@ -55,7 +60,9 @@ pub fn import(config: &Config, shop_code: &str, kind: DocumentKind, file: &Path)
     };
     let mut body = Vec::new();
     if file == Path::new("-") {
-        std::io::stdin().read_to_end(&mut body).context("cannot read standard input")?;
+        std::io::stdin()
+            .read_to_end(&mut body)
+            .context("cannot read standard input")?;
     } else {
         body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     }
@@ -80,9 +87,20 @@ pub fn shop_list(config: &Config) -> anyhow::Result<()> {
     let all = shops::list(&mut conn)?;
     println!("{:<20} {:<8} {:<10} NAME", "CODE", "OFFSET", "CONFIGURED");
     for shop in all {
-        let offset = crate::config::UtcOffset::from_minutes(shop.utc_offset_minutes).unwrap_or_default();
-        let configured = if config.shop(&shop.code).is_some() { "yes" } else { "no" };
-        println!("{:<20} {:<8} {:<10} {}", shop.code, offset.to_string(), configured, shop.name);
+        let offset =
+            crate::config::UtcOffset::from_minutes(shop.utc_offset_minutes).unwrap_or_default();
+        let configured = if config.shop(&shop.code).is_some() {
+            "yes"
+        } else {
+            "no"
+        };
+        println!(
+            "{:<20} {:<8} {:<10} {}",
+            shop.code,
+            offset.to_string(),
+            configured,
+            shop.name
+        );
     }
     Ok(())
 }

@@ -185,10 +185,11 @@ impl Config {
         })?;
         let mut tree = toml::Value::Table(file);
         env::apply_overrides(&mut tree, &Self::default(), vars)?;
-        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| ConfigError::Key {
-            key: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
+        let config: Config =
+            serde_path_to_error::deserialize(tree).map_err(|e| ConfigError::Key {
+                key: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -333,7 +334,10 @@ mod tests {
     #[test]
     fn bad_environment_values_name_the_variable() {
         let err = parse(SAMPLE, &[("POLYMALL__DATABASE__POOL_SIZE", "many")]).unwrap_err();
-        assert!(err.to_string().contains("POLYMALL__DATABASE__POOL_SIZE"), "{err}");
+        assert!(
+            err.to_string().contains("POLYMALL__DATABASE__POOL_SIZE"),
+            "{err}"
+        );
         let err = parse(SAMPLE, &[("POLYMALL__SHOPS__NOPE__NAME", "x")]).unwrap_err();
         assert!(err.to_string().contains("NOPE"), "{err}");
         let err = parse(SAMPLE, &[("POLYMALL__SERVER__NOPE", "x")]).unwrap_err();
@@ -356,7 +360,10 @@ mod tests {
     #[test]
     fn cross_key_rules_are_checked() {
         let twice = format!("{SAMPLE}\n[[shops]]\ncode = \"demo\"\nname = \"x\"\n");
-        assert!(parse(&twice, &[]).unwrap_err().to_string().contains("twice"));
+        assert!(parse(&twice, &[])
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
         let bad_listen = parse("[server]\nlisten = \"nowhere\"\n", &[]).unwrap_err();
         assert!(bad_listen.to_string().contains("server.listen"));
         let short = parse("[admin]\ntoken = \"abc\"\n", &[]).unwrap_err();

@@ -51,22 +51,30 @@ impl From<crate::db::DbError> for IntakeError {
 /// Parses a JSON array of documents, or JSON lines (one document per non-empty line).
 /// Errors carry the path of the offending field, starting with the document's index.
 pub fn parse_documents<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, IntakeError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| IntakeError::Malformed(FieldError::new("", format!("body is not UTF-8: {e}"))))?;
+    let text = std::str::from_utf8(body).map_err(|e| {
+        IntakeError::Malformed(FieldError::new("", format!("body is not UTF-8: {e}")))
+    })?;
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.is_empty() {
-        return Err(IntakeError::Malformed(FieldError::new("", "body is empty; send a JSON array")));
+        return Err(IntakeError::Malformed(FieldError::new(
+            "",
+            "body is empty; send a JSON array",
+        )));
     }
     if trimmed.starts_with('[') {
         let mut deserializer = serde_json::Deserializer::from_str(trimmed);
-        let documents: Vec<T> = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            IntakeError::Malformed(FieldError::new(path, e.inner().to_string()))
+        let documents: Vec<T> =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+                let path = e.path().to_string();
+                let path = if path == "." { String::new() } else { path };
+                IntakeError::Malformed(FieldError::new(path, e.inner().to_string()))
+            })?;
+        deserializer.end().map_err(|e| {
+            IntakeError::Malformed(FieldError::new(
+                "",
+                format!("trailing data after the array: {e}"),
+            ))
         })?;
-        deserializer
-            .end()
-            .map_err(|e| IntakeError::Malformed(FieldError::new("", format!("trailing data after the array: {e}"))))?;
         return Ok(documents);
     }
     let mut documents = Vec::new();
@@ -78,8 +86,15 @@ pub fn parse_documents<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, Intak
         let mut deserializer = serde_json::Deserializer::from_str(line);
         let document: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
             let inner = e.path().to_string();
-            let path = if inner == "." { format!("[{index}]") } else { format!("[{index}].{inner}") };
-            IntakeError::Malformed(FieldError::new(path, format!("line {}: {}", number + 1, e.inner())))
+            let path = if inner == "." {
+                format!("[{index}]")
+            } else {
+                format!("[{index}].{inner}")
+            };
+            IntakeError::Malformed(FieldError::new(
+                path,
+                format!("line {}: {}", number + 1, e.inner()),
+            ))
         })?;
         documents.push(document);
     }
@@ -132,11 +147,16 @@ pub fn shop_offset(shop: &Shop) -> chrono::FixedOffset {
         .fixed()
 }
 
-fn convert<D, T>(documents: &[D], each: impl Fn(&D) -> Result<T, FieldError>) -> Result<Vec<T>, IntakeError> {
+fn convert<D, T>(
+    documents: &[D],
+    each: impl Fn(&D) -> Result<T, FieldError>,
+) -> Result<Vec<T>, IntakeError> {
     documents
         .iter()
         .enumerate()
-        .map(|(index, document)| each(document).map_err(|e| IntakeError::Invalid(e.within(&format!("[{index}]")))))
+        .map(|(index, document)| {
+            each(document).map_err(|e| IntakeError::Invalid(e.within(&format!("[{index}]"))))
+        })
         .collect()
 }
 
@@ -165,7 +185,10 @@ mod tests {
         let err = parse_documents::<Doc>(b"[{\"a\":1,\"b\":2}]").unwrap_err();
         assert!(err.to_string().contains('b'), "{err}");
         let err = parse_documents::<Doc>(b"{\"a\":1}\n{\"a\":true}").unwrap_err();
-        assert!(err.to_string().contains("[1].a") && err.to_string().contains("line 2"), "{err}");
+        assert!(
+            err.to_string().contains("[1].a") && err.to_string().contains("line 2"),
+            "{err}"
+        );
         assert!(parse_documents::<Doc>(b"  ").is_err());
         assert!(parse_documents::<Doc>(b"[{\"a\":1}] x").is_err());
     }

@@ -45,15 +45,16 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let db_config = config.database.clone();
         let declared_shops = config.shops.clone();
-        let (db, applied, stored) = tokio::task::spawn_blocking(move || -> Result<_, StartupError> {
-            let db = Database::connect(&db_config)?;
-            let applied = db.migrate()?;
-            let mut conn = db.get()?;
-            let stored = shops::sync_declared(&mut conn, &declared_shops)?;
-            Ok((db, applied, stored))
-        })
-        .await
-        .map_err(|e| DbError::Task(e.to_string()))??;
+        let (db, applied, stored) =
+            tokio::task::spawn_blocking(move || -> Result<_, StartupError> {
+                let db = Database::connect(&db_config)?;
+                let applied = db.migrate()?;
+                let mut conn = db.get()?;
+                let stored = shops::sync_declared(&mut conn, &declared_shops)?;
+                Ok((db, applied, stored))
+            })
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))??;
         for name in &applied {
             tracing::info!(migration = %name, "applied migration");
         }
@@ -62,14 +63,18 @@ impl Application {
             .filter(|shop| config.shop(&shop.code).is_some())
             .map(|shop| (shop.code.clone(), shop))
             .collect();
-        let listener = TcpListener::bind(&config.server.listen).map_err(|source| StartupError::Bind {
-            address: config.server.listen.clone(),
-            source,
-        })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind {
-            address: config.server.listen.clone(),
-            source,
-        })?.port();
+        let listener =
+            TcpListener::bind(&config.server.listen).map_err(|source| StartupError::Bind {
+                address: config.server.listen.clone(),
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                address: config.server.listen.clone(),
+                source,
+            })?
+            .port();
         let state = web::Data::new(AppState {
             db: db.clone(),
             shops: Arc::new(declared),
@@ -145,7 +150,10 @@ async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}

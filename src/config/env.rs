@@ -20,7 +20,10 @@ pub(super) fn apply_overrides(
         message: format!("defaults do not serialise: {e}"),
     })?;
     let mut merged = defaults;
-    merge(&mut merged, std::mem::replace(tree, toml::Value::Boolean(false)));
+    merge(
+        &mut merged,
+        std::mem::replace(tree, toml::Value::Boolean(false)),
+    );
     *tree = merged;
 
     let mut overrides: Vec<(String, String)> = vars

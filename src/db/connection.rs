@@ -100,7 +100,8 @@ impl r2d2::ManageConnection for ConnectionManager {
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
         use diesel::r2d2::R2D2Connection;
-        conn.ping().map_err(ConnectionError::CouldntSetupConfiguration)
+        conn.ping()
+            .map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {

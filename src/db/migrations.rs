@@ -28,10 +28,8 @@ pub fn migration_names(backend: MigrationBackend) -> Vec<String> {
         MigrationBackend::Postgres => POSTGRES,
     };
     let migrations = match backend {
-        MigrationBackend::Sqlite => {
-            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&source)
-                .map(|all| all.iter().map(|m| m.name().to_string()).collect())
-        }
+        MigrationBackend::Sqlite => MigrationSource::<diesel::sqlite::Sqlite>::migrations(&source)
+            .map(|all| all.iter().map(|m| m.name().to_string()).collect()),
         MigrationBackend::Postgres => MigrationSource::<diesel::pg::Pg>::migrations(&source)
             .map(|all| all.iter().map(|m| m.name().to_string()).collect()),
     };

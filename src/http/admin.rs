@@ -74,7 +74,9 @@ impl ResponseError for AdminError {
             Self::Intake(IntakeError::Malformed(_)) => StatusCode::BAD_REQUEST,
             Self::Intake(IntakeError::TooMany { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Intake(IntakeError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Intake(IntakeError::Shop(ShopError::Rejected { .. })) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Intake(IntakeError::Shop(ShopError::Rejected { .. })) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Intake(IntakeError::Shop(ShopError::UnknownShop(_))) => StatusCode::NOT_FOUND,
             Self::Intake(IntakeError::Shop(ShopError::Db(_))) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -85,19 +87,31 @@ impl ResponseError for AdminError {
             Self::Disabled => ("disabled", None, self.to_string()),
             Self::Unauthorized => ("unauthorized", None, self.to_string()),
             Self::UnknownShop(_) => ("unknown_shop", None, self.to_string()),
-            Self::BadQuery { field, message } => ("bad_query", Some(field.clone()), message.clone()),
-            Self::Intake(IntakeError::Malformed(e)) => ("malformed", Some(e.path.clone()), e.message.clone()),
-            Self::Intake(IntakeError::Invalid(e)) => ("invalid", Some(e.path.clone()), e.message.clone()),
+            Self::BadQuery { field, message } => {
+                ("bad_query", Some(field.clone()), message.clone())
+            }
+            Self::Intake(IntakeError::Malformed(e)) => {
+                ("malformed", Some(e.path.clone()), e.message.clone())
+            }
+            Self::Intake(IntakeError::Invalid(e)) => {
+                ("invalid", Some(e.path.clone()), e.message.clone())
+            }
             Self::Intake(IntakeError::TooMany { .. }) => ("too_many", None, self.to_string()),
             Self::Intake(IntakeError::Shop(ShopError::Rejected { field, message })) => {
                 ("rejected", Some(field.clone()), message.clone())
             }
-            Self::Intake(IntakeError::Shop(ShopError::UnknownShop(code))) => {
-                ("unknown_shop", None, format!("shop `{code}` does not exist"))
-            }
+            Self::Intake(IntakeError::Shop(ShopError::UnknownShop(code))) => (
+                "unknown_shop",
+                None,
+                format!("shop `{code}` does not exist"),
+            ),
             Self::Intake(IntakeError::Shop(ShopError::Db(error))) => {
                 tracing::error!(%error, "admin request failed on the database");
-                ("unavailable", None, "the database is unavailable; retry later".to_owned())
+                (
+                    "unavailable",
+                    None,
+                    "the database is unavailable; retry later".to_owned(),
+                )
             }
         };
         HttpResponse::build(self.status_code()).json(json!({
@@ -198,7 +212,11 @@ impl ListQuery {
     }
 
     fn page(&self) -> Result<Page, AdminError> {
-        let number = |field: &str, text: &Option<String>, default: i64, max: i64| -> Result<i64, AdminError> {
+        let number = |field: &str,
+                      text: &Option<String>,
+                      default: i64,
+                      max: i64|
+         -> Result<i64, AdminError> {
             let Some(text) = text else { return Ok(default) };
             match text.trim().parse::<i64>() {
                 Ok(value) if (1..=max).contains(&value) => Ok(value),
@@ -215,7 +233,10 @@ impl ListQuery {
     }
 
     fn only_paging(&self) -> Result<(), AdminError> {
-        for (field, value) in [("PlatOrderNo", &self.plat_order_no), ("status", &self.status)] {
+        for (field, value) in [
+            ("PlatOrderNo", &self.plat_order_no),
+            ("status", &self.status),
+        ] {
             if value.is_some() {
                 return Err(AdminError::BadQuery {
                     field: field.to_owned(),
@@ -240,7 +261,11 @@ async fn get_products(
         .db
         .run(move |conn| products::page(conn, shop.id, &Default::default(), page))
         .await?;
-    let items: Vec<GoodsItem> = found.items.iter().map(|r| GoodsItem::from_record(r, true)).collect();
+    let items: Vec<GoodsItem> = found
+        .items
+        .iter()
+        .map(|r| GoodsItem::from_record(r, true))
+        .collect();
     Ok(HttpResponse::Ok().json(json!({
         "total": found.total, "page": page.index, "page_size": page.size, "products": items,
     })))
@@ -256,10 +281,12 @@ async fn get_orders(
     let page = query.page()?;
     let status = match &query.status {
         None => None,
-        Some(text) => Some(TradeStatus::from_code(text).ok_or_else(|| AdminError::BadQuery {
-            field: "status".to_owned(),
-            message: format!("`{text}` is not one of {}", TradeStatus::expected()),
-        })?),
+        Some(text) => Some(
+            TradeStatus::from_code(text).ok_or_else(|| AdminError::BadQuery {
+                field: "status".to_owned(),
+                message: format!("`{text}` is not one of {}", TradeStatus::expected()),
+            })?,
+        ),
     };
     let filter = OrderFilter {
         status,
@@ -295,7 +322,11 @@ async fn get_refunds(
         .db
         .run(move |conn| refunds::page(conn, shop.id, None, page))
         .await?;
-    let items: Vec<RefundItem> = found.items.iter().map(|r| RefundItem::from_record(r, offset)).collect();
+    let items: Vec<RefundItem> = found
+        .items
+        .iter()
+        .map(|r| RefundItem::from_record(r, offset))
+        .collect();
     Ok(HttpResponse::Ok().json(json!({
         "total": found.total, "page": page.index, "page_size": page.size, "refunds": items,
     })))

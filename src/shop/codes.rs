@@ -92,7 +92,10 @@ code_enum! {
 impl RefundStatus {
     /// Whether a refund in this state is still being handled (blocks shipping until settled).
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Requested | Self::AwaitingReturn | Self::Returned)
+        matches!(
+            self,
+            Self::Requested | Self::AwaitingReturn | Self::Returned
+        )
     }
 }
 
@@ -188,7 +191,10 @@ mod tests {
             assert_eq!(TradeStatus::from_code(status.code()), Some(*status));
         }
         assert_eq!(RefundStatus::from_code("99"), Some(RefundStatus::Other));
-        assert_eq!(RefundStatus::from_code("jh_06"), Some(RefundStatus::Succeeded));
+        assert_eq!(
+            RefundStatus::from_code("jh_06"),
+            Some(RefundStatus::Succeeded)
+        );
         assert_eq!(TradeStatus::from_code("JH_06"), None);
         assert_eq!(SellerFlag::from_code("JH_Red"), Some(SellerFlag::Red));
         assert!(TradeStatus::expected().contains("JH_05"));

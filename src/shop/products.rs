@@ -311,7 +311,12 @@ fn with_skus(
         .filter(skus::shop_id.eq(shop_id))
         .filter(skus::product_id.eq_any(&ids))
         .order(skus::id.asc())
-        .select((skus::product_id, skus::id, SkuFields::as_select(), skus::modified_at))
+        .select((
+            skus::product_id,
+            skus::id,
+            SkuFields::as_select(),
+            skus::modified_at,
+        ))
         .load(conn)?;
     let mut by_product: HashMap<i64, Vec<SkuRecord>> = HashMap::new();
     for (product_id, id, fields, modified_at) in sku_rows {

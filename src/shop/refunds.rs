@@ -206,7 +206,9 @@ pub fn page(
 ) -> Result<PageOf<RefundRecord>, ShopError> {
     conn.transaction(|conn| {
         let filtered = || {
-            let mut query = refunds::table.filter(refunds::shop_id.eq(shop_id)).into_boxed();
+            let mut query = refunds::table
+                .filter(refunds::shop_id.eq(shop_id))
+                .into_boxed();
             if let Some((start, end)) = window {
                 query = query
                     .filter(refunds::modified_at.ge(start))

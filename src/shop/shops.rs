@@ -28,7 +28,10 @@ pub struct Shop {
 
 /// Creates the declared shops that do not exist and updates the name and time zone of
 /// those that do, in one transaction. Shops no longer declared are kept (their data stays).
-pub fn sync_declared(conn: &mut DbConnection, declared: &[ShopConfig]) -> Result<Vec<Shop>, ShopError> {
+pub fn sync_declared(
+    conn: &mut DbConnection,
+    declared: &[ShopConfig],
+) -> Result<Vec<Shop>, ShopError> {
     write_transaction(conn, |conn| {
         let now = now_utc();
         for shop in declared {

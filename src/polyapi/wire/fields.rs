@@ -54,15 +54,25 @@ impl Money {
         if whole.is_empty() && fraction.is_empty() {
             return Err(bad());
         }
-        if !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        if !whole.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(bad());
         }
         let fraction = fraction.trim_end_matches('0');
         if fraction.len() > 2 {
             return Err(bad());
         }
-        let yuan: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
-        let mut cents: i64 = if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| bad())? };
+        let yuan: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| bad())?
+        };
+        let mut cents: i64 = if fraction.is_empty() {
+            0
+        } else {
+            fraction.parse().map_err(|_| bad())?
+        };
         if fraction.len() == 1 {
             cents *= 10;
         }
@@ -85,7 +95,11 @@ impl<'de> Deserialize<'de> for Money {
             serde_json::Value::Number(number) => number.to_string(),
             serde_json::Value::String(text) => text.clone(),
             serde_json::Value::Null => return Ok(Self(0)),
-            other => return Err(serde::de::Error::custom(format!("expected an amount, found {other}"))),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "expected an amount, found {other}"
+                )))
+            }
         };
         Self::parse_yuan(&text).map_err(serde::de::Error::custom)
     }
@@ -120,7 +134,9 @@ impl<'de> Deserialize<'de> for WireInt {
                 .map(Self)
                 .map_err(|_| serde::de::Error::custom(format!("`{text}` is not an integer"))),
             serde_json::Value::Null => Ok(Self(0)),
-            other => Err(serde::de::Error::custom(format!("expected an integer, found {other}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "expected an integer, found {other}"
+            ))),
         }
     }
 }
@@ -144,7 +160,11 @@ pub fn parse_shop_time(text: &str, offset: FixedOffset) -> Result<NaiveDateTime,
     }
     let mut normalised = String::with_capacity(trimmed.len());
     for (i, c) in trimmed.chars().enumerate() {
-        normalised.push(if i == 10 && matches!(c, 'T' | 't' | '+') { ' ' } else { c });
+        normalised.push(if i == 10 && matches!(c, 'T' | 't' | '+') {
+            ' '
+        } else {
+            c
+        });
     }
     let local = NaiveDateTime::parse_from_str(&normalised, WIRE_TIME)
         .or_else(|_| NaiveDateTime::parse_from_str(&normalised, "%Y-%m-%d %H:%M:%S%.f"))
@@ -165,7 +185,10 @@ pub fn format_shop_time(utc: NaiveDateTime, offset: FixedOffset) -> String {
 pub(super) fn check_len(path: &str, value: &str, max: usize) -> Result<(), FieldError> {
     let count = value.chars().count();
     if count > max {
-        return Err(FieldError::new(path, format!("is {count} characters long; at most {max} are allowed")));
+        return Err(FieldError::new(
+            path,
+            format!("is {count} characters long; at most {max} are allowed"),
+        ));
     }
     Ok(())
 }
@@ -194,7 +217,15 @@ mod tests {
         assert_eq!(Money::parse_yuan("15.500").unwrap().fen(), 1550);
         assert_eq!(Money::parse_yuan(".5").unwrap().fen(), 50);
         assert_eq!(Money::parse_yuan("").unwrap().fen(), 0);
-        for bad in ["-1", "1.234", "abc", "1e3", ".", "1.2.3", "99999999999999999999"] {
+        for bad in [
+            "-1",
+            "1.234",
+            "abc",
+            "1e3",
+            ".",
+            "1.2.3",
+            "99999999999999999999",
+        ] {
             assert!(Money::parse_yuan(bad).is_err(), "{bad}");
         }
     }
@@ -224,7 +255,11 @@ mod tests {
     fn times_are_shop_local_with_lenient_separators() {
         let utc = parse_shop_time("2016-11-21 15:01:02", china()).unwrap();
         assert_eq!(utc.to_string(), "2016-11-21 07:01:02");
-        for variant in ["2016-11-21T15:01:02", "2016-11-21+15:01:02", " 2016-11-21 15:01:02 "] {
+        for variant in [
+            "2016-11-21T15:01:02",
+            "2016-11-21+15:01:02",
+            " 2016-11-21 15:01:02 ",
+        ] {
             assert_eq!(parse_shop_time(variant, china()).unwrap(), utc, "{variant}");
         }
         assert_eq!(format_shop_time(utc, china()), "2016-11-21 15:01:02");

@@ -3,9 +3,13 @@
 use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
-use super::fields::{check_len, format_shop_time, parse_shop_time, required, FieldError, Money, WireInt};
+use super::fields::{
+    check_len, format_shop_time, parse_shop_time, required, FieldError, Money, WireInt,
+};
 use crate::shop::codes::{RefundStatus, SellerFlag, TradeStatus};
-use crate::shop::orders::{Customs, Invoice, NewOrder, OrderHeader, OrderLineFields, OrderRecord, Receiver};
+use crate::shop::orders::{
+    Customs, Invoice, NewOrder, OrderHeader, OrderLineFields, OrderRecord, Receiver,
+};
 
 /// Longest identifier (order number, sub-order number, product id) accepted.
 const MAX_ID: usize = 64;
@@ -237,13 +241,20 @@ impl OrderItem {
         let status = TradeStatus::from_code(&self.trade_status).ok_or_else(|| {
             FieldError::new(
                 "tradeStatus",
-                format!("`{}` is not one of {}", self.trade_status, TradeStatus::expected()),
+                format!(
+                    "`{}` is not one of {}",
+                    self.trade_status,
+                    TradeStatus::expected()
+                ),
             )
         })?;
-        let created_at = parse_shop_time(&self.tradetime, offset).map_err(|m| FieldError::new("tradetime", m))?;
+        let created_at = parse_shop_time(&self.tradetime, offset)
+            .map_err(|m| FieldError::new("tradetime", m))?;
         let pay_time = match self.paytime.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(text) => Some(parse_shop_time(text, offset).map_err(|m| FieldError::new("paytime", m))?),
+            Some(text) => {
+                Some(parse_shop_time(text, offset).map_err(|m| FieldError::new("paytime", m))?)
+            }
         };
         if self.phone.trim().is_empty() && self.mobile.trim().is_empty() {
             return Err(FieldError::new("mobile", "phone or mobile is required"));
@@ -295,22 +306,34 @@ impl OrderItem {
             check_len(path, value, MAX_TEXT)?;
         }
         if !matches!(self.is_hwg_flag.0, 0 | 1) {
-            return Err(FieldError::new("IsHwgFlag", format!("`{}` is not 0 or 1", self.is_hwg_flag.0)));
+            return Err(FieldError::new(
+                "IsHwgFlag",
+                format!("`{}` is not 0 or 1", self.is_hwg_flag.0),
+            ));
         }
         if !matches!(self.order_type.as_str(), "" | "JH_01" | "JH_02") {
-            return Err(FieldError::new("orderType", format!("`{}` is not JH_01 or JH_02", self.order_type)));
+            return Err(FieldError::new(
+                "orderType",
+                format!("`{}` is not JH_01 or JH_02", self.order_type),
+            ));
         }
         if let Some(code) = &self.verifycode {
             required("verifycode", code, MAX_ID)?;
         }
         if self.goodinfos.is_empty() {
-            return Err(FieldError::new("goodinfos", "an order needs at least one line"));
+            return Err(FieldError::new(
+                "goodinfos",
+                "an order needs at least one line",
+            ));
         }
         let lines = self
             .goodinfos
             .iter()
             .enumerate()
-            .map(|(index, line)| line.to_line_fields().map_err(|e| e.within(&format!("goodinfos[{index}]"))))
+            .map(|(index, line)| {
+                line.to_line_fields()
+                    .map_err(|e| e.within(&format!("goodinfos[{index}]")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(NewOrder {
             header: OrderHeader {
@@ -320,7 +343,11 @@ impl OrderItem {
                 pay_order_no: self.payorderno.clone(),
                 nick: self.nick.clone(),
                 should_pay_type: self.should_pay_type.clone(),
-                order_type: if self.order_type.is_empty() { "JH_01".to_owned() } else { self.order_type.clone() },
+                order_type: if self.order_type.is_empty() {
+                    "JH_01".to_owned()
+                } else {
+                    self.order_type.clone()
+                },
                 send_date: self.send_date.clone(),
                 send_style: self.sendstyle.clone(),
                 currency_code: self.currencycode.clone(),
@@ -388,7 +415,9 @@ impl OrderItem {
         Self {
             plat_order_no: header.plat_order_no.clone(),
             trade_status: header.trade_status.clone(),
-            trade_status_description: status.map(|s| s.description().to_owned()).unwrap_or_default(),
+            trade_status_description: status
+                .map(|s| s.description().to_owned())
+                .unwrap_or_default(),
             tradetime: format_shop_time(header.created_at, offset),
             payorderno: header.pay_order_no.clone(),
             country: record.receiver.country.clone(),
@@ -467,7 +496,10 @@ impl GoodInfo {
             check_len(path, value, MAX_TEXT)?;
         }
         if self.goodscount.0 < 1 {
-            return Err(FieldError::new("goodscount", format!("{} is not a positive count", self.goodscount.0)));
+            return Err(FieldError::new(
+                "goodscount",
+                format!("{} is not a positive count", self.goodscount.0),
+            ));
         }
         let refund_status = if self.refund_status.trim().is_empty() {
             RefundStatus::None
@@ -475,17 +507,26 @@ impl GoodInfo {
             RefundStatus::from_code(&self.refund_status).ok_or_else(|| {
                 FieldError::new(
                     "refundStatus",
-                    format!("`{}` is not one of {}", self.refund_status, RefundStatus::expected()),
+                    format!(
+                        "`{}` is not one of {}",
+                        self.refund_status,
+                        RefundStatus::expected()
+                    ),
                 )
             })?
         };
         let status = match self.status.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(text) if text == "99" || text.eq_ignore_ascii_case("JH_99") => Some("JH_99".to_owned()),
+            Some(text) if text == "99" || text.eq_ignore_ascii_case("JH_99") => {
+                Some("JH_99".to_owned())
+            }
             Some(text) => Some(
                 TradeStatus::from_code(text)
                     .ok_or_else(|| {
-                        FieldError::new("Status", format!("`{text}` is not one of {}, JH_99", TradeStatus::expected()))
+                        FieldError::new(
+                            "Status",
+                            format!("`{text}` is not one of {}, JH_99", TradeStatus::expected()),
+                        )
                     })?
                     .code()
                     .to_owned(),

@@ -96,11 +96,17 @@ impl GoodsItem {
             .skus
             .iter()
             .enumerate()
-            .map(|(index, sku)| sku.to_sku_fields().map_err(|e| e.within(&format!("skus[{index}]"))))
+            .map(|(index, sku)| {
+                sku.to_sku_fields()
+                    .map_err(|e| e.within(&format!("skus[{index}]")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let quantity = if skus.is_empty() {
             if self.num.0 < 0 {
-                return Err(FieldError::new("num", format!("{} is negative", self.num.0)));
+                return Err(FieldError::new(
+                    "num",
+                    format!("{} is negative", self.num.0),
+                ));
             }
             self.num.0
         } else {
@@ -154,7 +160,10 @@ impl SkuItem {
         check_len("skuproperty", &self.skuproperty, MAX_TEXT)?;
         check_len("skupictureurl", &self.skupictureurl, MAX_TEXT)?;
         if self.sku_quantity.0 < 0 {
-            return Err(FieldError::new("skuQuantity", format!("{} is negative", self.sku_quantity.0)));
+            return Err(FieldError::new(
+                "skuQuantity",
+                format!("{} is negative", self.sku_quantity.0),
+            ));
         }
         Ok(SkuFields {
             sku_id: self.sku_id.trim().to_owned(),

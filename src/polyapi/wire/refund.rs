@@ -3,9 +3,13 @@
 use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
-use super::fields::{check_len, format_shop_time, parse_shop_time, required, FieldError, Money, WireInt};
+use super::fields::{
+    check_len, format_shop_time, parse_shop_time, required, FieldError, Money, WireInt,
+};
 use crate::shop::codes::{GoodsStatus, RefundOrderStatus, RefundStatus};
-use crate::shop::refunds::{default_modified_at, NewRefund, RefundFields, RefundGoodsFields, RefundRecord};
+use crate::shop::refunds::{
+    default_modified_at, NewRefund, RefundFields, RefundGoodsFields, RefundRecord,
+};
 
 const MAX_ID: usize = 64;
 const MAX_TEXT: usize = 1024;
@@ -113,11 +117,18 @@ pub struct RefundGoodsItem {
     pub po_no: String,
 }
 
-fn code<T>(path: &str, text: &str, default: T, parse: fn(&str) -> Option<T>, expected: fn() -> String) -> Result<T, FieldError> {
+fn code<T>(
+    path: &str,
+    text: &str,
+    default: T,
+    parse: fn(&str) -> Option<T>,
+    expected: fn() -> String,
+) -> Result<T, FieldError> {
     if text.trim().is_empty() {
         return Ok(default);
     }
-    parse(text).ok_or_else(|| FieldError::new(path, format!("`{text}` is not one of {}", expected())))
+    parse(text)
+        .ok_or_else(|| FieldError::new(path, format!("`{text}` is not one of {}", expected())))
 }
 
 impl RefundItem {
@@ -136,14 +147,34 @@ impl RefundItem {
         ] {
             check_len(path, value, MAX_TEXT)?;
         }
-        let refund_status = code("refundstatus", &self.refundstatus, RefundStatus::Requested, RefundStatus::from_code, RefundStatus::expected)?;
-        let order_status = code("orderstatus", &self.orderstatus, RefundOrderStatus::AwaitingShipment, RefundOrderStatus::from_code, RefundOrderStatus::expected)?;
-        let goods_status = code("goodsstatus", &self.goodsstatus, GoodsStatus::NotReceived, GoodsStatus::from_code, GoodsStatus::expected)?;
-        let created_at = parse_shop_time(&self.createtime, offset).map_err(|m| FieldError::new("createtime", m))?;
+        let refund_status = code(
+            "refundstatus",
+            &self.refundstatus,
+            RefundStatus::Requested,
+            RefundStatus::from_code,
+            RefundStatus::expected,
+        )?;
+        let order_status = code(
+            "orderstatus",
+            &self.orderstatus,
+            RefundOrderStatus::AwaitingShipment,
+            RefundOrderStatus::from_code,
+            RefundOrderStatus::expected,
+        )?;
+        let goods_status = code(
+            "goodsstatus",
+            &self.goodsstatus,
+            GoodsStatus::NotReceived,
+            GoodsStatus::from_code,
+            GoodsStatus::expected,
+        )?;
+        let created_at = parse_shop_time(&self.createtime, offset)
+            .map_err(|m| FieldError::new("createtime", m))?;
         let modified_at = if self.updatetime.trim().is_empty() {
             default_modified_at()
         } else {
-            parse_shop_time(&self.updatetime, offset).map_err(|m| FieldError::new("updatetime", m))?
+            parse_shop_time(&self.updatetime, offset)
+                .map_err(|m| FieldError::new("updatetime", m))?
         };
         if self.productnum.0 < 0 {
             return Err(FieldError::new("productnum", "is negative"));
@@ -152,7 +183,11 @@ impl RefundItem {
             .refund_goods
             .iter()
             .enumerate()
-            .map(|(index, goods)| goods.to_fields().map_err(|e| e.within(&format!("RefundGoods[{index}]"))))
+            .map(|(index, goods)| {
+                goods
+                    .to_fields()
+                    .map_err(|e| e.within(&format!("RefundGoods[{index}]")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(NewRefund {
             fields: RefundFields {
@@ -194,18 +229,29 @@ impl RefundItem {
             createtime: format_shop_time(fields.created_at, offset),
             updatetime: format_shop_time(fields.modified_at, offset),
             orderstatus: fields.order_status.clone(),
-            orderstatusdesc: describe(RefundOrderStatus::from_code(&fields.order_status).map(RefundOrderStatus::description)),
+            orderstatusdesc: describe(
+                RefundOrderStatus::from_code(&fields.order_status)
+                    .map(RefundOrderStatus::description),
+            ),
             refundstatus: fields.refund_status.clone(),
-            refundstatusdesc: describe(RefundStatus::from_code(&fields.refund_status).map(RefundStatus::description)),
+            refundstatusdesc: describe(
+                RefundStatus::from_code(&fields.refund_status).map(RefundStatus::description),
+            ),
             goodsstatus: fields.goods_status.clone(),
-            goodsstatusdesc: describe(GoodsStatus::from_code(&fields.goods_status).map(GoodsStatus::description)),
+            goodsstatusdesc: describe(
+                GoodsStatus::from_code(&fields.goods_status).map(GoodsStatus::description),
+            ),
             hasgoodsreturn: fields.has_goods_return,
             reason: fields.reason.clone(),
             desc: fields.description.clone(),
             productnum: WireInt(fields.product_num),
             logisticname: fields.logistic_name.clone(),
             logisticno: fields.logistic_no.clone(),
-            refund_goods: record.goods.iter().map(RefundGoodsItem::from_fields).collect(),
+            refund_goods: record
+                .goods
+                .iter()
+                .map(RefundGoodsItem::from_fields)
+                .collect(),
         }
     }
 }

@@ -4,7 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes};
+use crate::db::schema::{
+    order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes,
+};
 
 /// The order's own fields (table `orders`, without keys and modified time).
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable)]

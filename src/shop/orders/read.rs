@@ -5,8 +5,13 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{Customs, Invoice, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord, PickupCode, Receiver};
-use crate::db::schema::{order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes};
+use super::model::{
+    Customs, Invoice, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord, PickupCode,
+    Receiver,
+};
+use crate::db::schema::{
+    order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes,
+};
 use crate::db::{DbBackend, DbConnection};
 use crate::shop::codes::TradeStatus;
 use crate::shop::{Page, PageOf, ShopError};
@@ -53,7 +58,13 @@ pub fn page(
     // One read transaction so the total and the page see the same data.
     conn.transaction(|conn| {
         let total: i64 = filtered(shop_id, filter).count().get_result(conn)?;
-        let by_created = matches!(filter.window, Some(TimeWindow { time: OrderTime::Created, .. }));
+        let by_created = matches!(
+            filter.window,
+            Some(TimeWindow {
+                time: OrderTime::Created,
+                ..
+            })
+        );
         let query = filtered(shop_id, filter);
         let query = if by_created {
             query.order((orders::created_at.asc(), orders::id.asc()))
@@ -87,7 +98,9 @@ pub fn find(
 }
 
 fn filtered<'a>(shop_id: i64, filter: &'a OrderFilter) -> orders::BoxedQuery<'a, DbBackend> {
-    let mut query = orders::table.filter(orders::shop_id.eq(shop_id)).into_boxed();
+    let mut query = orders::table
+        .filter(orders::shop_id.eq(shop_id))
+        .into_boxed();
     if let Some(no) = &filter.plat_order_no {
         query = query.filter(orders::plat_order_no.eq(no));
     }

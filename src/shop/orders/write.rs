@@ -6,7 +6,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::NewOrder;
-use crate::db::schema::{order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes};
+use crate::db::schema::{
+    order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes,
+};
 use crate::db::{write_transaction, DbConnection};
 use crate::shop::{now_utc, ShopError, UpsertCounts};
 
@@ -51,7 +53,10 @@ fn check_batch(items: &[NewOrder]) -> Result<(), ShopError> {
         if !seen.insert(item.header.plat_order_no.as_str()) {
             return Err(ShopError::rejected(
                 format!("[{index}].PlatOrderNo"),
-                format!("`{}` appears twice in this request", item.header.plat_order_no),
+                format!(
+                    "`{}` appears twice in this request",
+                    item.header.plat_order_no
+                ),
             ));
         }
         let mut subs = HashSet::new();
@@ -149,7 +154,11 @@ fn replace(
     let stored: Vec<(i64, String, i64)> = order_lines::table
         .filter(order_lines::shop_id.eq(shop_id))
         .filter(order_lines::order_id.eq(order_id))
-        .select((order_lines::id, order_lines::sub_order_no, order_lines::shipped_count))
+        .select((
+            order_lines::id,
+            order_lines::sub_order_no,
+            order_lines::shipped_count,
+        ))
         .load(conn)?;
     let stored: HashMap<String, (i64, i64)> = stored
         .into_iter()

@@ -1,0 +1,219 @@
+//! Test databases, a running server, and a client for it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use polymall::config::{Config, PolyapiShopConfig, Secret, ShopConfig};
+use polymall::Application;
+use serde_json::Value;
+
+/// Admin token of every test server.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database of the test's own: a SQLite file in a temporary directory, or a
+/// PostgreSQL schema created for it and dropped after.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<(String, String)>,
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "t{}_{}_{}",
+        std::process::id(),
+        nanos,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestDb {
+    /// A fresh database, or `None` when the backend is not available here.
+    pub fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = dir.path().join("shop.db").display().to_string();
+                Some(Self {
+                    url,
+                    _dir: Some(dir),
+                    schema: None,
+                })
+            }
+            Backend::Postgres => {
+                let base = std::env::var("POLYMALL_TEST_POSTGRES_URL").ok()?;
+                let schema = unique_name();
+                run_psql(&base, &format!("CREATE SCHEMA {schema}"));
+                let separator = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+                Some(Self {
+                    url,
+                    _dir: None,
+                    schema: Some((base, schema)),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.schema {
+            run_psql(base, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// Runs one SQL statement against PostgreSQL through diesel (no psql binary needed).
+fn run_psql(url: &str, sql: &str) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let mut conn =
+        diesel::pg::PgConnection::establish(url).expect("connect to POLYMALL_TEST_POSTGRES_URL");
+    conn.batch_execute(sql).expect("schema statement");
+}
+
+/// The configuration of a test server on `db`: one shop `demo`, admin token set.
+pub fn test_config(db: &TestDb) -> Config {
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".to_owned();
+    config.server.workers = 2;
+    config.database.url = Secret::new(db.url.clone());
+    config.database.pool_size = 4;
+    config.admin.token = Some(Secret::new(ADMIN_TOKEN));
+    config.shops = vec![ShopConfig {
+        code: "demo".to_owned(),
+        name: "Demo".to_owned(),
+        utc_offset: "+08:00".parse().expect("offset"),
+        polyapi: Some(PolyapiShopConfig {
+            appkey: "k".to_owned(),
+            appsecret: Secret::new("secret"),
+            token: Secret::new("T"),
+            disabled_methods: Vec::new(),
+        }),
+        jushuitan: None,
+        wms: None,
+    }];
+    config
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// Kept so the database outlives the server.
+    _db: TestDb,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    /// Starts a server on a fresh database, or `None` when the backend is unavailable.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let db = TestDb::new(backend)?;
+        Some(Self::spawn_with(db, |_| {}).await)
+    }
+
+    /// Starts a server on `db` with the test configuration adjusted by `adjust`.
+    pub async fn spawn_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = test_config(&db);
+        adjust(&mut config);
+        let app = Application::build(config).await.expect("server builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.spawn();
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            _db: db,
+            handle,
+        }
+    }
+
+    /// POSTs a JSON body to an admin path of shop `demo`; answers status and body.
+    pub async fn admin_post(&self, what: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/admin/v1/shops/demo/{what}", self.address))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
+
+    /// POSTs raw bytes to an admin path of shop `demo`.
+    pub async fn admin_post_raw(&self, what: &str, body: &'static str) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/admin/v1/shops/demo/{what}", self.address))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
+
+    /// GETs an admin path of shop `demo` (with query) and answers the JSON body.
+    pub async fn admin_get(&self, what_and_query: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!(
+                "{}/admin/v1/shops/demo/{what_and_query}",
+                self.address
+            ))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop the workers so the database can be dropped cleanly.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Declares one test per backend running `$body(Backend)`; the PostgreSQL one passes
+/// trivially (with a note) when no PostgreSQL is configured.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident => $body:path;)+) => {
+        $(
+            mod $name {
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    $body($crate::helpers::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if std::env::var_os("POLYMALL_TEST_POSTGRES_URL").is_none() {
+                        eprintln!("POLYMALL_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+                        return;
+                    }
+                    $body($crate::helpers::Backend::Postgres).await;
+                }
+            }
+        )+
+    };
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server over HTTP, on SQLite always and on PostgreSQL
+//! when `POLYMALL_TEST_POSTGRES_URL` is set.
+
+// The full-order fixture is one large `json!` literal.
+#![recursion_limit = "256"]
+
+mod admin;
+mod config_file;
+mod helpers;
+mod migrations;
+mod shutdown;
