@@ -179,6 +179,9 @@ diesel::table! {
         logistic_name -> Text,
         logistic_no -> Text,
         send_type -> Text,
+        sender_name -> Text,
+        sender_tel -> Text,
+        sender_address -> Text,
         source -> Text,
         created_at -> Timestamp,
     }

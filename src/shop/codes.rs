@@ -84,6 +84,8 @@ code_enum! {
         Succeeded = "JH_06", "退款成功";
         /// No refund.
         None = "JH_07", "没有退款";
+        /// Some lines refunded, others not (an order-level answer).
+        Partial = "JH_09", "部分退款";
         /// Anything else.
         Other = "JH_99", "其他";
     }

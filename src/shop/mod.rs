@@ -5,9 +5,12 @@ pub mod codes;
 mod error;
 pub mod orders;
 mod paging;
+pub mod pickup;
 pub mod products;
 pub mod refunds;
+pub mod shipments;
 pub mod shops;
+pub mod stock;
 
 pub use error::ShopError;
 pub use paging::{Page, PageOf};

@@ -251,3 +251,85 @@ pub fn page(
 pub fn default_modified_at() -> NaiveDateTime {
     now_utc()
 }
+
+/// The refund state of one order line, for the refund check before shipping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRefund {
+    /// The line's sub-order number.
+    pub sub_order_no: String,
+    /// The line's product name.
+    pub product_name: String,
+    /// Its refund status.
+    pub status: super::codes::RefundStatus,
+    /// The refund that covers it, if one is stored.
+    pub refund_no: Option<String>,
+}
+
+/// The refund state of every line of an order; `Rejected` when the order is unknown.
+pub fn line_refunds(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    plat_order_no: &str,
+) -> Result<Vec<LineRefund>, ShopError> {
+    use super::codes::RefundStatus;
+    conn.transaction(|conn| {
+        let order_id: i64 = orders::table
+            .filter(orders::shop_id.eq(shop_id))
+            .filter(orders::plat_order_no.eq(plat_order_no))
+            .select(orders::id)
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| {
+                ShopError::rejected(
+                    "OrderID",
+                    format!("no order `{plat_order_no}` in this shop"),
+                )
+            })?;
+        let lines: Vec<(String, String, String)> = order_lines::table
+            .filter(order_lines::shop_id.eq(shop_id))
+            .filter(order_lines::order_id.eq(order_id))
+            .order(order_lines::id.asc())
+            .select((
+                order_lines::sub_order_no,
+                order_lines::name,
+                order_lines::refund_status,
+            ))
+            .load(conn)?;
+        let covering: Vec<(String, String)> = refunds::table
+            .filter(refunds::shop_id.eq(shop_id))
+            .filter(refunds::order_id.eq(order_id))
+            .order((refunds::modified_at.desc(), refunds::id.desc()))
+            .select((refunds::refund_no, refunds::sub_plat_order_no))
+            .load(conn)?;
+        Ok(lines
+            .into_iter()
+            .map(|(sub_order_no, product_name, status)| {
+                let refund_no = covering
+                    .iter()
+                    .find(|(_, sub)| sub.is_empty() || *sub == sub_order_no)
+                    .map(|(no, _)| no.clone());
+                LineRefund {
+                    status: RefundStatus::from_code(&status).unwrap_or(RefundStatus::None),
+                    sub_order_no,
+                    product_name,
+                    refund_no,
+                }
+            })
+            .collect())
+    })
+}
+
+/// The order-level refund status of its lines: JH_07 when none has a refund, the common
+/// status when all share one, JH_09 (partial) otherwise.
+pub fn overall_status(lines: &[LineRefund]) -> super::codes::RefundStatus {
+    use super::codes::RefundStatus;
+    let mut statuses = lines.iter().map(|line| line.status);
+    let Some(first) = statuses.next() else {
+        return RefundStatus::None;
+    };
+    if statuses.all(|status| status == first) {
+        first
+    } else {
+        RefundStatus::Partial
+    }
+}

@@ -1,9 +1,11 @@
 //! Orders: what the storefront sells, the ERP downloads, and shipments fulfil.
 
+mod memo;
 mod model;
 mod read;
 mod write;
 
+pub use memo::{update_memo, MAX_MEMO};
 pub use model::{
     Customs, Invoice, NewOrder, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord,
     PickupCode, Receiver,

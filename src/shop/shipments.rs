@@ -1,0 +1,361 @@
+//! Shipping an order, whole or split: never more than ordered, never a refunded line,
+//! the same shipment twice is recorded once, and a fully shipped order moves to JH_03.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::codes::{RefundStatus, TradeStatus};
+use super::{now_utc, ShopError};
+use crate::db::schema::{order_lines, orders, shipment_lines, shipments};
+use crate::db::{write_transaction, DbConnection};
+
+/// Where a shipment was reported from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShipmentSource {
+    /// The ERP, through Polyapi Send.
+    Polyapi,
+    /// Pulled from Jushuitan.
+    Jushuitan,
+    /// Confirmed by the warehouse.
+    Warehouse,
+}
+
+impl ShipmentSource {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Polyapi => "polyapi",
+            Self::Jushuitan => "jushuitan",
+            Self::Warehouse => "wms",
+        }
+    }
+}
+
+/// A shipment to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipmentRequest {
+    /// The order shipped.
+    pub plat_order_no: String,
+    /// Carrier code (`JH_001`…, `JHI_001`…).
+    pub logistic_type: String,
+    /// Carrier name.
+    pub logistic_name: String,
+    /// Tracking number.
+    pub logistic_no: String,
+    /// Shipping kind code (`JH_01`…).
+    pub send_type: String,
+    /// Sender's name.
+    pub sender_name: String,
+    /// Sender's telephone.
+    pub sender_tel: String,
+    /// Sender's address.
+    pub sender_address: String,
+    /// Lines and quantities (sub-order number, count); `None` ships everything left.
+    pub lines: Option<Vec<(String, i64)>>,
+    /// Who reported it.
+    pub source: ShipmentSource,
+}
+
+/// What a shipment request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShipOutcome {
+    /// A new shipment was recorded.
+    Shipped {
+        /// Its id.
+        shipment_id: i64,
+        /// The order's status afterwards.
+        status: TradeStatus,
+    },
+    /// The same shipment was already recorded; nothing changed.
+    AlreadyRecorded {
+        /// The order's status.
+        status: TradeStatus,
+    },
+}
+
+struct Line {
+    id: i64,
+    sub_order_no: String,
+    goods_count: i64,
+    shipped_count: i64,
+    refunded: bool,
+}
+
+/// Records a shipment in one transaction (see the module rules).
+pub fn ship(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    request: &ShipmentRequest,
+) -> Result<ShipOutcome, ShopError> {
+    write_transaction(conn, |conn| {
+        let now = now_utc();
+        let (order_id, status) = lock_order(conn, shop_id, &request.plat_order_no, now)?;
+        let lines = load_lines(conn, shop_id, order_id)?;
+        let wanted = resolve(request, &lines)?;
+        if let Some(status) =
+            already_recorded(conn, shop_id, order_id, request, &wanted, &lines, status)?
+        {
+            return Ok(ShipOutcome::AlreadyRecorded { status });
+        }
+        match status {
+            TradeStatus::AwaitingShipment => {}
+            TradeStatus::AwaitingPayment => {
+                return Err(ShopError::rejected(
+                    "PlatOrderNo",
+                    "the order is not paid yet (JH_01)",
+                ))
+            }
+            TradeStatus::Closed => {
+                return Err(ShopError::rejected(
+                    "PlatOrderNo",
+                    "the order is closed (JH_05)",
+                ))
+            }
+            TradeStatus::Shipped | TradeStatus::Completed => {
+                return Err(ShopError::rejected(
+                    "PlatOrderNo",
+                    format!("the order is already fully shipped ({})", status.code()),
+                ))
+            }
+        }
+        if wanted.is_empty() {
+            return Err(ShopError::rejected(
+                "PlatOrderNo",
+                "nothing is left to ship on this order",
+            ));
+        }
+        for (line_id, count) in &wanted {
+            // Conditional update: the database, not this process, decides the last unit.
+            let updated = diesel::update(order_lines::table.find(*line_id))
+                .filter(order_lines::shipped_count.le(order_lines::goods_count - *count))
+                .set(order_lines::shipped_count.eq(order_lines::shipped_count + *count))
+                .execute(conn)?;
+            if updated != 1 {
+                return Err(ShopError::rejected(
+                    "SubPlatOrderNo",
+                    "shipping this would exceed the ordered quantity",
+                ));
+            }
+        }
+        diesel::insert_into(shipments::table)
+            .values((
+                shipments::shop_id.eq(shop_id),
+                shipments::order_id.eq(order_id),
+                shipments::logistic_type.eq(&request.logistic_type),
+                shipments::logistic_name.eq(&request.logistic_name),
+                shipments::logistic_no.eq(&request.logistic_no),
+                shipments::send_type.eq(&request.send_type),
+                shipments::sender_name.eq(&request.sender_name),
+                shipments::sender_tel.eq(&request.sender_tel),
+                shipments::sender_address.eq(&request.sender_address),
+                shipments::source.eq(request.source.code()),
+                shipments::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        // The order row is locked by this transaction, so the newest shipment is ours.
+        let shipment_id: i64 = shipments::table
+            .filter(shipments::shop_id.eq(shop_id))
+            .filter(shipments::order_id.eq(order_id))
+            .order(shipments::id.desc())
+            .select(shipments::id)
+            .first(conn)?;
+        for (line_id, count) in &wanted {
+            diesel::insert_into(shipment_lines::table)
+                .values((
+                    shipment_lines::shop_id.eq(shop_id),
+                    shipment_lines::shipment_id.eq(shipment_id),
+                    shipment_lines::order_line_id.eq(*line_id),
+                    shipment_lines::goods_count.eq(*count),
+                ))
+                .execute(conn)?;
+        }
+        let status = settle_status(conn, shop_id, order_id, now)?;
+        Ok(ShipOutcome::Shipped {
+            shipment_id,
+            status,
+        })
+    })
+}
+
+/// Finds the order and takes its row lock (an UPDATE), so concurrent shipments of one
+/// order run one after the other on PostgreSQL as they do on SQLite.
+fn lock_order(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    plat_order_no: &str,
+    now: NaiveDateTime,
+) -> Result<(i64, TradeStatus), ShopError> {
+    let locked = diesel::update(
+        orders::table
+            .filter(orders::shop_id.eq(shop_id))
+            .filter(orders::plat_order_no.eq(plat_order_no)),
+    )
+    .set(orders::modified_at.eq(now))
+    .execute(conn)?;
+    if locked == 0 {
+        return Err(ShopError::rejected(
+            "PlatOrderNo",
+            format!("no order `{plat_order_no}` in this shop"),
+        ));
+    }
+    let (id, status): (i64, String) = orders::table
+        .filter(orders::shop_id.eq(shop_id))
+        .filter(orders::plat_order_no.eq(plat_order_no))
+        .select((orders::id, orders::trade_status))
+        .first(conn)?;
+    let status = TradeStatus::from_code(&status).unwrap_or(TradeStatus::AwaitingShipment);
+    Ok((id, status))
+}
+
+fn load_lines(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    order_id: i64,
+) -> Result<Vec<Line>, ShopError> {
+    let rows: Vec<(i64, String, i64, i64, String)> = order_lines::table
+        .filter(order_lines::shop_id.eq(shop_id))
+        .filter(order_lines::order_id.eq(order_id))
+        .order(order_lines::id.asc())
+        .select((
+            order_lines::id,
+            order_lines::sub_order_no,
+            order_lines::goods_count,
+            order_lines::shipped_count,
+            order_lines::refund_status,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, sub_order_no, goods_count, shipped_count, refund)| Line {
+                id,
+                sub_order_no,
+                goods_count,
+                shipped_count,
+                refunded: RefundStatus::from_code(&refund) == Some(RefundStatus::Succeeded),
+            },
+        )
+        .collect())
+}
+
+/// The (line id → count) a request ships, checked against what is left on each line.
+fn resolve(request: &ShipmentRequest, lines: &[Line]) -> Result<BTreeMap<i64, i64>, ShopError> {
+    let mut wanted = BTreeMap::new();
+    match &request.lines {
+        None => {
+            if !lines.is_empty() && lines.iter().all(|line| line.refunded) {
+                return Err(ShopError::rejected(
+                    "PlatOrderNo",
+                    "every line of the order was refunded (JH_06)",
+                ));
+            }
+            for line in lines.iter().filter(|line| !line.refunded) {
+                let left = line.goods_count - line.shipped_count;
+                if left > 0 {
+                    wanted.insert(line.id, left);
+                }
+            }
+        }
+        Some(parts) => {
+            for (sub, count) in parts {
+                let line = lines
+                    .iter()
+                    .find(|line| &line.sub_order_no == sub)
+                    .ok_or_else(|| {
+                        ShopError::rejected(
+                            "SubPlatOrderNo",
+                            format!("the order has no line `{sub}`"),
+                        )
+                    })?;
+                if line.refunded {
+                    return Err(ShopError::rejected(
+                        "SubPlatOrderNo",
+                        format!("line `{sub}` was refunded (JH_06) and cannot ship"),
+                    ));
+                }
+                let total = wanted.entry(line.id).or_insert(0);
+                *total += count;
+                let left = line.goods_count - line.shipped_count;
+                if *total > left {
+                    return Err(ShopError::rejected(
+                        "SubPlatOrderNo",
+                        format!(
+                            "line `{sub}`: {total} to ship but only {left} of {} left",
+                            line.goods_count
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(wanted)
+}
+
+/// Whether this exact shipment (tracking number and lines) is already recorded.
+#[allow(clippy::too_many_arguments)]
+fn already_recorded(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    order_id: i64,
+    request: &ShipmentRequest,
+    wanted: &BTreeMap<i64, i64>,
+    lines: &[Line],
+    status: TradeStatus,
+) -> Result<Option<TradeStatus>, ShopError> {
+    let earlier: Vec<i64> = shipments::table
+        .filter(shipments::shop_id.eq(shop_id))
+        .filter(shipments::order_id.eq(order_id))
+        .filter(shipments::logistic_no.eq(&request.logistic_no))
+        .select(shipments::id)
+        .load(conn)?;
+    if earlier.is_empty() {
+        return Ok(None);
+    }
+    if request.lines.is_none() {
+        // A whole-order shipment repeated: recorded if nothing is left to ship.
+        let left = lines
+            .iter()
+            .filter(|line| !line.refunded)
+            .any(|line| line.shipped_count < line.goods_count);
+        return Ok((!left).then_some(status));
+    }
+    for shipment_id in earlier {
+        let recorded: BTreeMap<i64, i64> = shipment_lines::table
+            .filter(shipment_lines::shop_id.eq(shop_id))
+            .filter(shipment_lines::shipment_id.eq(shipment_id))
+            .select((shipment_lines::order_line_id, shipment_lines::goods_count))
+            .load::<(i64, i64)>(conn)?
+            .into_iter()
+            .collect();
+        if &recorded == wanted {
+            return Ok(Some(status));
+        }
+    }
+    Ok(None)
+}
+
+/// Moves the order to JH_03 once every line that was not refunded is fully shipped.
+fn settle_status(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    order_id: i64,
+    now: NaiveDateTime,
+) -> Result<TradeStatus, ShopError> {
+    let lines = load_lines(conn, shop_id, order_id)?;
+    let done = lines
+        .iter()
+        .filter(|line| !line.refunded)
+        .all(|line| line.shipped_count >= line.goods_count);
+    if done {
+        diesel::update(orders::table.find(order_id))
+            .set((
+                orders::trade_status.eq(TradeStatus::Shipped.code()),
+                orders::modified_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(TradeStatus::Shipped)
+    } else {
+        Ok(TradeStatus::AwaitingShipment)
+    }
+}

@@ -1,0 +1,173 @@
+//! Stock updates from the ERP: set or add, atomic in the database so concurrent
+//! updates never lose one another.
+
+use diesel::prelude::*;
+
+use super::{now_utc, ShopError};
+use crate::db::schema::{products, skus};
+use crate::db::{write_transaction, DbConnection};
+
+/// Largest quantity accepted, far above any real stock and far below overflow.
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+
+/// How to apply a quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockChange {
+    /// Replace the stock (SyncStockType JH_01, the default).
+    Set(i64),
+    /// Add to the stock (JH_02).
+    Add(i64),
+}
+
+/// Which product or SKU the change is for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StockTarget {
+    /// Platform product id (required).
+    pub plat_product_id: String,
+    /// Platform SKU id.
+    pub sku_id: Option<String>,
+    /// Merchant's SKU code, used when no SKU id is given.
+    pub out_sku_id: Option<String>,
+}
+
+/// Applies `change` and answers the quantity after it.
+pub fn sync(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    target: &StockTarget,
+    change: StockChange,
+) -> Result<i64, ShopError> {
+    let amount = match change {
+        StockChange::Set(n) | StockChange::Add(n) => n,
+    };
+    if !(0..=MAX_QUANTITY).contains(&amount) {
+        return Err(ShopError::rejected(
+            "Quantity",
+            format!("{amount} is not between 0 and {MAX_QUANTITY}"),
+        ));
+    }
+    write_transaction(conn, |conn| {
+        let now = now_utc();
+        let product_id: i64 = products::table
+            .filter(products::shop_id.eq(shop_id))
+            .filter(products::plat_product_id.eq(&target.plat_product_id))
+            .select(products::id)
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| {
+                ShopError::rejected(
+                    "PlatProductID",
+                    format!("no product `{}` in this shop", target.plat_product_id),
+                )
+            })?;
+        let sku_count: i64 = skus::table
+            .filter(skus::shop_id.eq(shop_id))
+            .filter(skus::product_id.eq(product_id))
+            .count()
+            .get_result(conn)?;
+        let quantity = if sku_count == 0 {
+            let row = products::table.find(product_id);
+            let updated = match change {
+                StockChange::Set(n) => diesel::update(row)
+                    .set(products::quantity.eq(n))
+                    .execute(conn)?,
+                StockChange::Add(n) => diesel::update(row)
+                    .filter(products::quantity.le(MAX_QUANTITY - n))
+                    .set(products::quantity.eq(products::quantity + n))
+                    .execute(conn)?,
+            };
+            if updated != 1 {
+                return Err(ShopError::rejected(
+                    "Quantity",
+                    format!("the stock would exceed {MAX_QUANTITY}"),
+                ));
+            }
+            products::table
+                .find(product_id)
+                .select(products::quantity)
+                .first(conn)?
+        } else {
+            let sku_row_id = find_sku(conn, shop_id, product_id, target)?;
+            let row = skus::table.find(sku_row_id);
+            let updated = match change {
+                StockChange::Set(n) => diesel::update(row)
+                    .set((skus::quantity.eq(n), skus::modified_at.eq(now)))
+                    .execute(conn)?,
+                StockChange::Add(n) => diesel::update(row)
+                    .filter(skus::quantity.le(MAX_QUANTITY - n))
+                    .set((
+                        skus::quantity.eq(skus::quantity + n),
+                        skus::modified_at.eq(now),
+                    ))
+                    .execute(conn)?,
+            };
+            if updated != 1 {
+                return Err(ShopError::rejected(
+                    "Quantity",
+                    format!("the stock would exceed {MAX_QUANTITY}"),
+                ));
+            }
+            skus::table
+                .find(sku_row_id)
+                .select(skus::quantity)
+                .first(conn)?
+        };
+        diesel::update(products::table.find(product_id))
+            .set(products::modified_at.eq(now))
+            .execute(conn)?;
+        Ok(quantity)
+    })
+}
+
+fn find_sku(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    product_id: i64,
+    target: &StockTarget,
+) -> Result<i64, ShopError> {
+    let base = || {
+        skus::table
+            .filter(skus::shop_id.eq(shop_id))
+            .filter(skus::product_id.eq(product_id))
+            .select(skus::id)
+    };
+    if let Some(sku_id) = target.sku_id.as_deref().filter(|s| !s.is_empty()) {
+        return base()
+            .filter(skus::sku_id.eq(sku_id))
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| {
+                ShopError::rejected(
+                    "SkuID",
+                    format!("product `{}` has no SKU `{sku_id}`", target.plat_product_id),
+                )
+            });
+    }
+    if let Some(outer) = target.out_sku_id.as_deref().filter(|s| !s.is_empty()) {
+        let found: Vec<i64> = base()
+            .filter(skus::outer_id.eq(outer))
+            .limit(2)
+            .load(conn)?;
+        return match found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(ShopError::rejected(
+                "OutSkuID",
+                format!(
+                    "product `{}` has no SKU coded `{outer}`",
+                    target.plat_product_id
+                ),
+            )),
+            _ => Err(ShopError::rejected(
+                "OutSkuID",
+                format!("`{outer}` names several SKUs; send SkuID"),
+            )),
+        };
+    }
+    Err(ShopError::rejected(
+        "SkuID",
+        format!(
+            "product `{}` has SKUs: SkuID is required",
+            target.plat_product_id
+        ),
+    ))
+}
