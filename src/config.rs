@@ -84,6 +84,9 @@ pub struct ServerConfig {
     pub polyapi_path: String,
     /// `text` (human) or `json` (one object per line, for journald or a collector).
     pub log_format: LogFormat,
+    /// Milliseconds a Polyapi call may take before it is answered with GSE.SYSTEM_ERROR
+    /// (the ERP gives up after 20 s).
+    pub polyapi_deadline_ms: u64,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout_secs: u64,
     /// HTTP worker threads; 0 means one per CPU.
@@ -95,6 +98,7 @@ impl Default for ServerConfig {
         Self {
             listen: "127.0.0.1:8080".to_owned(),
             polyapi_path: "/polyapi".to_owned(),
+            polyapi_deadline_ms: 15_000,
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 30,
             workers: 0,
@@ -207,6 +211,18 @@ impl Config {
             return Err(ConfigError::Key {
                 key: "server.polyapi_path".to_owned(),
                 message: "must start with `/`".to_owned(),
+            });
+        }
+        if !(1..=19_000).contains(&self.server.polyapi_deadline_ms) {
+            return Err(ConfigError::Key {
+                key: "server.polyapi_deadline_ms".to_owned(),
+                message: "must be between 1 and 19000 (the ERP gives up after 20 s)".to_owned(),
+            });
+        }
+        if self.database.pool_timeout_ms >= self.server.polyapi_deadline_ms {
+            return Err(ConfigError::Key {
+                key: "database.pool_timeout_ms".to_owned(),
+                message: "must be shorter than server.polyapi_deadline_ms, so a call waiting for a connection still answers in time".to_owned(),
             });
         }
         if self.database.pool_size == 0 {

@@ -10,7 +10,9 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
 use crate::db::{Database, DbError};
-use crate::http::{routes, AppState};
+use crate::http::polyapi::deadline_from_millis;
+use crate::http::{routes, AppState, RequestSpan};
+use crate::polyapi::credentials::Credentials;
 use crate::shop::{shops, ShopError};
 
 /// Why the server could not start.
@@ -22,6 +24,9 @@ pub enum StartupError {
     /// The configured shops could not be stored.
     #[error(transparent)]
     Shops(#[from] ShopError),
+    /// The Polyapi credentials are inconsistent.
+    #[error("{0}")]
+    Polyapi(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -75,16 +80,21 @@ impl Application {
                 source,
             })?
             .port();
+        let credentials =
+            Credentials::from_config(&config, &declared).map_err(StartupError::Polyapi)?;
         let state = web::Data::new(AppState {
             db: db.clone(),
             shops: Arc::new(declared),
             admin_token: config.admin.token.clone(),
+            polyapi: Arc::new(credentials),
+            polyapi_deadline: deadline_from_millis(config.server.polyapi_deadline_ms),
         });
+        let configure = routes(config.server.polyapi_path.clone());
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
-                .configure(routes)
+                .configure(configure.clone())
         })
         .disable_signals()
         .shutdown_timeout(config.server.shutdown_timeout_secs);

@@ -2,14 +2,20 @@
 
 mod admin;
 mod health;
+pub mod polyapi;
+mod request_span;
+
+pub use request_span::RequestSpan;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
 
 use crate::config::Secret;
 use crate::db::Database;
+use crate::polyapi::credentials::Credentials;
 use crate::shop::shops::Shop;
 
 /// What every handler can reach.
@@ -21,12 +27,20 @@ pub struct AppState {
     pub shops: Arc<HashMap<String, Shop>>,
     /// Bearer token of the admin API; `None` disables it.
     pub admin_token: Option<Secret>,
+    /// Polyapi appkeys, secrets and tokens.
+    pub polyapi: Arc<Credentials>,
+    /// Longest a Polyapi call may take.
+    pub polyapi_deadline: Duration,
 }
 
-/// Registers every route on an actix `App`.
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/healthz", web::get().to(health::alive))
-        .route("/readyz", web::get().to(health::ready))
-        .service(admin::scope());
+/// Registers every route on an actix `App`; the Polyapi endpoint at `polyapi_path`
+/// takes any HTTP method (the answer is always an envelope).
+pub fn routes(polyapi_path: String) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |config: &mut web::ServiceConfig| {
+        config
+            .route("/healthz", web::get().to(health::alive))
+            .route("/readyz", web::get().to(health::ready))
+            .route(&polyapi_path, web::route().to(polyapi::call))
+            .service(admin::scope());
+    }
 }

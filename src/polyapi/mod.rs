@@ -1,4 +1,11 @@
-//! The Polyapi (菠萝派) contract: the document shapes the ERP reads and the storefront
-//! writes, named as the wire names them.
+//! The Polyapi (菠萝派) contract: one endpoint, polysign, the envelope, the eight
+//! methods, and the document shapes the ERP reads and the storefront writes.
 
+pub mod biz;
+pub mod carriers;
+pub mod credentials;
+pub mod endpoint;
+pub mod envelope;
+pub mod methods;
+pub mod sign;
 pub mod wire;
