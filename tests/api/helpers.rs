@@ -84,6 +84,20 @@ fn run_psql(url: &str, sql: &str) {
     conn.batch_execute(sql).expect("schema statement");
 }
 
+/// Runs raw SQL on the test server's database (to break it on purpose).
+pub fn execute_sql(app: &TestApp, sql: &str) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    if app.db.url.starts_with("postgres") {
+        let mut conn = diesel::pg::PgConnection::establish(&app.db.url).expect("connect");
+        conn.batch_execute(sql).expect("statement");
+    } else {
+        let mut conn = diesel::sqlite::SqliteConnection::establish(&app.db.url).expect("connect");
+        conn.batch_execute(&format!("PRAGMA foreign_keys = OFF; {sql}"))
+            .expect("statement");
+    }
+}
+
 /// The configuration of a test server on `db`: one shop `demo`, admin token set.
 pub fn test_config(db: &TestDb) -> Config {
     let mut config = Config::default();
@@ -113,7 +127,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     /// Kept so the database outlives the server.
-    _db: TestDb,
+    pub db: TestDb,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -134,7 +148,7 @@ impl TestApp {
         Self {
             address,
             client: reqwest::Client::new(),
-            _db: db,
+            db,
             handle,
         }
     }

@@ -1,0 +1,320 @@
+//! GetOrder and CheckRefundStatus over HTTP.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use crate::admin::full_order;
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_backends;
+use crate::polyapi_client::{fails, ok, PolyClient};
+
+on_both_backends! {
+    get_order_pages_each_order_exactly_once => paging;
+    get_order_filters_by_status_time_and_number => filters;
+    answers_in_both_form_encodings_and_xml => encodings;
+    check_refund_status_reports_lines => refund_status;
+}
+
+fn order_at(no: &str, tradetime: &str, status: &str) -> Value {
+    let mut order = full_order(no);
+    order["tradetime"] = json!(tradetime);
+    order["tradeStatus"] = json!(status);
+    order["tradeStatusdescription"] = json!(match status {
+        "JH_01" => "等待买家付款",
+        _ => "等待卖家发货",
+    });
+    order
+}
+
+async fn paging(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let orders: Vec<Value> = (0..250)
+        .map(|i| order_at(&format!("N{i:04}"), "2024-03-01 10:00:00", "JH_02"))
+        .collect();
+    let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
+    assert_eq!(status, 200, "{body}");
+    let client = PolyClient::demo(&app);
+    let request = |index: i64| {
+        json!({"OrderStatus": "JH_02", "StartTime": "2020-01-01 00:00:00", "EndTime": "2099-01-01 00:00:00",
+               "TimeType": "JH_01", "PageIndex": index, "PageSize": 7})
+    };
+    let first = ok(client.call("GetOrder", request(1)).await);
+    let again = ok(client.call("GetOrder", request(1)).await);
+    assert_eq!(first, again, "the same request answers the same page");
+    let mut seen = Vec::new();
+    for index in 1..=36 {
+        let page = ok(client.call("GetOrder", request(index)).await);
+        assert_eq!(
+            page["numtotalorder"], 250,
+            "total across pages on page {index}"
+        );
+        let orders = page["orders"].as_array().expect("orders");
+        assert_eq!(orders.len(), if index == 36 { 5 } else { 7 });
+        seen.extend(
+            orders
+                .iter()
+                .map(|o| o["PlatOrderNo"].as_str().expect("no").to_owned()),
+        );
+    }
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(seen.len(), 250);
+    assert_eq!(unique.len(), 250, "an order appeared twice");
+    let beyond = ok(client.call("GetOrder", request(37)).await);
+    assert_eq!(beyond["orders"], json!([]), "an empty page is [] not \"\"");
+    assert_eq!(beyond["numtotalorder"], 250);
+}
+
+async fn filters(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let orders = vec![
+        order_at("EARLY", "2024-01-01 08:00:00", "JH_02"),
+        order_at("LATE", "2024-02-01 08:00:00", "JH_02"),
+        order_at("UNPAID", "2024-01-15 08:00:00", "JH_01"),
+        order_at("12345", "2024-01-15 08:00:00", "JH_02"),
+        order_at("123456", "2024-01-15 08:00:00", "JH_02"),
+    ];
+    app.admin_post("orders", &Value::Array(orders)).await;
+    let client = PolyClient::demo(&app);
+    let numbers = |answer: &Value| -> Vec<String> {
+        answer["orders"]
+            .as_array()
+            .expect("orders")
+            .iter()
+            .map(|o| o["PlatOrderNo"].as_str().expect("no").to_owned())
+            .collect()
+    };
+
+    // Created-time window, inclusive bounds, in the shop's time zone (+08:00).
+    let answer = ok(client
+        .call(
+            "GetOrder",
+            json!({"OrderStatus":"JH_99","TimeType":"JH_02","StartTime":"2024-01-01 08:00:00",
+                                  "EndTime":"2024-01-15 08:00:00","PageIndex":"1","PageSize":"50"}),
+        )
+        .await);
+    assert_eq!(numbers(&answer), vec!["EARLY", "UNPAID", "12345", "123456"]);
+    assert_eq!(answer["orders"][0]["tradetime"], "2024-01-01 08:00:00");
+
+    let answer = ok(client
+        .call(
+            "GetOrder",
+            json!({"OrderStatus":"JH_01","TimeType":"JH_02","StartTime":"2024-01-01T00:00:00",
+                                  "EndTime":"2024-12-31+00:00:00","PageIndex":1}),
+        )
+        .await);
+    assert_eq!(numbers(&answer), vec!["UNPAID"]);
+    assert_eq!(answer["orders"][0]["tradeStatus"], "JH_01");
+
+    // Exact number lookup: never a substring match, and time and status may be absent.
+    let answer = ok(client
+        .call("GetOrder", json!({"PlatOrderNo":"12345","PageIndex":1}))
+        .await);
+    assert_eq!(numbers(&answer), vec!["12345"]);
+    assert_eq!(answer["numtotalorder"], 1);
+    let answer = ok(client
+        .call("GetOrder", json!({"PlatOrderNo":"1234","PageIndex":1}))
+        .await);
+    assert_eq!(answer["numtotalorder"], 0);
+    assert_eq!(answer["orders"], json!([]));
+
+    // The ERP must not see the pickup code.
+    let answer = ok(client
+        .call("GetOrder", json!({"PlatOrderNo":"EARLY","PageIndex":1}))
+        .await);
+    assert!(answer["orders"][0].get("verifycode").is_none());
+    assert_eq!(
+        answer["orders"][0]["goodinfos"]
+            .as_array()
+            .expect("lines")
+            .len(),
+        2
+    );
+
+    let answer = client
+        .call("GetOrder", json!({"StartTime":"2024-02-01 00:00:00","EndTime":"2024-01-01 00:00:00","PageIndex":1}))
+        .await;
+    fails(&answer, "GSE.INVALID_PARAMETER", "StartTime");
+    let answer = client
+        .call("GetOrder", json!({"OrderStatus":"JH_42","PageIndex":1}))
+        .await;
+    fails(&answer, "GSE.INVALID_PARAMETER", "OrderStatus");
+    let answer = client
+        .call("GetOrder", json!({"TimeType":"JH_03","PageIndex":1}))
+        .await;
+    fails(&answer, "GSE.INVALID_PARAMETER", "TimeType");
+    let answer = client
+        .call("GetOrder", json!({"PageIndex":1,"PageSize":101}))
+        .await;
+    fails(&answer, "GSE.INVALID_PARAMETER", "100");
+    let answer = client.call("GetOrder", json!({"PageSize":10})).await;
+    fails(&answer, "GSE.MISS_PARAMETER", "PageIndex");
+    let answer = client
+        .call(
+            "GetOrder",
+            json!({"StartTime":"yesterday","EndTime":"2024-01-01 00:00:00","PageIndex":1}),
+        )
+        .await;
+    fails(&answer, "GSE.INVALID_PARAMETER", "StartTime");
+}
+
+async fn encodings(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.admin_post("orders", &json!([full_order("ENC-1")]))
+        .await;
+    let client = PolyClient::demo(&app);
+    let biz = json!({"PlatOrderNo": "ENC-1", "PageIndex": 1});
+
+    let form = ok(client
+        .send_form(&client.params("GetOrder", &biz, &[]))
+        .await);
+    let multipart = ok(client
+        .send_multipart(&client.params("GetOrder", &biz, &[]))
+        .await);
+    assert_eq!(form, multipart);
+    assert_eq!(form["orders"][0]["PlatOrderNo"], "ENC-1");
+
+    // Everything in the query string, nothing in the body.
+    let params = client.params("GetOrder", &biz, &[("timestamp", "2024-01-01 00:00:00")]);
+    let response = app
+        .client
+        .post(format!("{}/polyapi", app.address))
+        .query(&params)
+        .send()
+        .await
+        .expect("request");
+    let by_query: Value = response.json().await.expect("json");
+    assert_eq!(ok(by_query), form);
+
+    // XML: the same document.
+    let params = client.params("GetOrder", &biz, &[("contenttype", "xml")]);
+    let response = app
+        .client
+        .post(format!("{}/polyapi", app.address))
+        .form(&params)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .expect("header")
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/xml"),
+        "{content_type}"
+    );
+    let xml = response.text().await.expect("body");
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><response><code>10000</code>"),
+        "{xml}"
+    );
+    assert!(xml.contains("<numtotalorder>1</numtotalorder>"));
+    assert!(xml.contains("<PlatOrderNo>ENC-1</PlatOrderNo>"));
+    assert_eq!(
+        xml.matches("<goodinfos>").count(),
+        2,
+        "lists repeat their element"
+    );
+    assert!(xml.ends_with("</response>"));
+
+    // An XML failure too.
+    let mut params = client.params("GetOrder", &biz, &[("contenttype", "XML")]);
+    params.retain(|(key, _)| *key != "sign");
+    params.push(("sign", "0".repeat(32)));
+    let response = app
+        .client
+        .post(format!("{}/polyapi", app.address))
+        .form(&params)
+        .send()
+        .await
+        .expect("request");
+    let xml = response.text().await.expect("body");
+    assert!(
+        xml.contains("<subcode>GSE.VERIFYSIGN_FAILURE</subcode>"),
+        "{xml}"
+    );
+
+    // A wrong content type is refused in the envelope, not with an HTML page.
+    let response = app
+        .client
+        .post(format!("{}/polyapi", app.address))
+        .header("content-type", "text/plain")
+        .body("method=x")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: Value = response.json().await.expect("json");
+    fails(&answer, "GSE.INVALID_PARAMETER", "Content-Type");
+}
+
+async fn refund_status(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.admin_post("orders", &json!([full_order("R-1"), full_order("R-2")]))
+        .await;
+    let client = PolyClient::demo(&app);
+    let answer = ok(client
+        .call("CheckRefundStatus", json!({"OrderID": "R-1"}))
+        .await);
+    assert_eq!(answer["refundStatus"], "JH_07");
+    assert_eq!(answer["childrenrefundStatus"], json!([]));
+
+    let refund = json!({"refundno": "RF-1", "platorderno": "R-1", "subplatorderno": "R-1-1", "refundstatus": "JH_06",
+                        "createtime": "2024-01-01 00:00:00", "updatetime": "2024-01-02 00:00:00", "totalamount": 10});
+    let (status, body) = app.admin_post("refunds", &json!([refund])).await;
+    assert_eq!(status, 200, "{body}");
+    let answer = ok(client
+        .call("CheckRefundStatus", json!({"OrderID": "R-1"}))
+        .await);
+    assert_eq!(
+        answer["refundStatus"], "JH_09",
+        "one of two lines refunded is partial"
+    );
+    assert_eq!(answer["childrenrefundStatus"][0]["refundno"], "RF-1");
+    assert_eq!(answer["childrenrefundStatus"][0]["refundStatus"], "JH_06");
+    assert_eq!(
+        answer["childrenrefundStatus"][0]["ProductName"],
+        "绿茶精萃系列 补水保湿套装"
+    );
+
+    let whole = json!({"refundno": "RF-2", "platorderno": "R-2", "refundstatus": "JH_01",
+                       "createtime": "2024-01-01 00:00:00"});
+    app.admin_post("refunds", &json!([whole])).await;
+    let answer = ok(client
+        .call("CheckRefundStatus", json!({"OrderID": "R-2"}))
+        .await);
+    assert_eq!(answer["refundStatus"], "JH_01");
+    assert_eq!(
+        answer["refundStatusdescription"],
+        "买家已经申请退款等待卖家同意"
+    );
+    assert_eq!(
+        answer["childrenrefundStatus"]
+            .as_array()
+            .expect("children")
+            .len(),
+        2
+    );
+
+    fails(
+        &client
+            .call("CheckRefundStatus", json!({"OrderID": "NOPE"}))
+            .await,
+        "GSE.LOGIC_ERROR",
+        "NOPE",
+    );
+    fails(
+        &client.call("CheckRefundStatus", json!({})).await,
+        "GSE.MISS_PARAMETER",
+        "OrderID",
+    );
+}
