@@ -71,11 +71,20 @@ pub fn page(
         } else {
             query.order((orders::modified_at.asc(), orders::id.asc()))
         };
-        let heads: Vec<(i64, OrderHeader, NaiveDateTime)> = query
+        // Ids first: the offset walks the index alone (an index-only scan), and only the
+        // page's rows are read from the table.
+        let ids: Vec<i64> = query
             .limit(page.size)
             .offset(page.offset())
+            .select(orders::id)
+            .load(conn)?;
+        let mut heads: Vec<(i64, OrderHeader, NaiveDateTime)> = orders::table
+            .filter(orders::id.eq_any(&ids))
             .select((orders::id, OrderHeader::as_select(), orders::modified_at))
             .load(conn)?;
+        let position: HashMap<i64, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        heads.sort_by_key(|head| position.get(&head.0).copied().unwrap_or(usize::MAX));
         let items = assemble(conn, shop_id, heads)?;
         Ok(PageOf { total, items })
     })

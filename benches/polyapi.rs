@@ -1,0 +1,315 @@
+//! Polyapi load bench: seeds a shop with N orders (two lines each), runs the real
+//! server in-process on a free port and drives it over HTTP with concurrent signed
+//! calls, reporting throughput and latency percentiles next to `/healthz` measured in
+//! the same run.
+//!
+//! ```text
+//! cargo bench --bench polyapi -- [--orders N] [--requests R] [--concurrency C] [--postgres URL]
+//! ```
+//! SQLite by default (a temporary file); `--postgres` uses a fresh schema in that database.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use polymall::config::{Config, PolyapiShopConfig, Secret, ShopConfig};
+use polymall::polyapi::sign::polysign;
+use polymall::Application;
+
+struct Options {
+    orders: u64,
+    requests: usize,
+    concurrency: usize,
+    postgres: Option<String>,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        orders: 100_000,
+        requests: 400,
+        concurrency: 4,
+        postgres: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--orders" => options.orders = value().parse().expect("--orders N"),
+            "--requests" => options.requests = value().parse().expect("--requests R"),
+            "--concurrency" => options.concurrency = value().parse().expect("--concurrency C"),
+            "--postgres" => options.postgres = Some(value()),
+            "--bench" => {}
+            other => panic!("unknown option {other}"),
+        }
+    }
+    options
+}
+
+/// SQL that seeds `n` paid or unpaid orders spread over a year, with receivers,
+/// invoices, customs and two lines each. `{N}` is the count, `{SEQ}` the row source.
+const SEED: &str = "
+INSERT INTO orders (shop_id, plat_order_no, trade_status, pay_time, pay_order_no, nick, should_pay_type,
+    order_type, send_date, send_style, currency_code, whse_code, customer_remark, seller_remark, seller_flag,
+    post_fee, goods_fee, total_money, real_money, favourable_money, commission_value, cod_service_fee,
+    created_at, modified_at)
+SELECT 1, 'B' || {PAD}, CASE WHEN n % 5 = 0 THEN 'JH_01' ELSE 'JH_02' END, NULL, 'PAY' || n, 'buyer' || (n % 9973),
+    '担保交易', 'JH_01', '', '快递', 'CNY', '', '请尽快发货', '', 'JH_None',
+    1000, 19800, 20800, 20800, 0, 0, 0, {TIME}, {TIME}
+FROM {SEQ};
+INSERT INTO order_receivers SELECT id, shop_id, 'CN', '浙江省', '杭州市', '西湖区', '三墩镇', '尚坤生态创业园A211',
+    '310000', '0571-89845712', '15067888888', 'buyer@example.com', '', '张三', 'JH_01', '', '' FROM orders;
+INSERT INTO order_invoices SELECT id, shop_id, '0', '', '', '', '', '', '', '' FROM orders;
+INSERT INTO order_customs SELECT id, shop_id, FALSE, 0, 0, 0, 0, '', '', '', '' FROM orders;
+INSERT INTO order_lines (shop_id, order_id, sub_order_no, product_id, outer_id, name, spec, goods_count,
+    shipped_count, price, discount_money, tax_amount, refund_status, status, remark)
+SELECT shop_id, id, plat_order_no || '-1', 'P1', 'SKU-1', '新款连衣裙', '大号', 1, 0, 9900, 0, 0, 'JH_07', NULL, ''
+FROM orders;
+INSERT INTO order_lines (shop_id, order_id, sub_order_no, product_id, outer_id, name, spec, goods_count,
+    shipped_count, price, discount_money, tax_amount, refund_status, status, remark)
+SELECT shop_id, id, plat_order_no || '-2', 'P2', 'SKU-2', '纯棉T恤', 'L', 1, 0, 9900, 0, 0, 'JH_07', NULL, ''
+FROM orders;
+";
+
+fn seed_sql(postgres: bool, n: u64) -> String {
+    let (seq, pad, time) = if postgres {
+        (
+            format!("generate_series(1, {n}) AS n"),
+            "lpad(n::text, 8, '0')",
+            "(TIMESTAMP '2024-01-01 00:00:00' + n * INTERVAL '30 seconds')",
+        )
+    } else {
+        (
+            format!("(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {n}) SELECT n FROM s)"),
+            "printf('%08d', n)",
+            "strftime('%Y-%m-%d %H:%M:%S', '2024-01-01 00:00:00', '+' || (n * 30) || ' seconds')",
+        )
+    };
+    SEED.replace("{SEQ}", &seq)
+        .replace("{PAD}", pad)
+        .replace("{TIME}", time)
+}
+
+fn config(url: &str) -> Config {
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".to_owned();
+    config.database.url = Secret::new(url);
+    config.database.pool_size = 8;
+    config.shops = vec![ShopConfig {
+        code: "bench".to_owned(),
+        name: "Bench".to_owned(),
+        utc_offset: "+08:00".parse().expect("offset"),
+        polyapi: Some(PolyapiShopConfig {
+            appkey: "k".to_owned(),
+            appsecret: Secret::new("secret"),
+            token: Secret::new("T"),
+            disabled_methods: Vec::new(),
+        }),
+        jushuitan: None,
+        wms: None,
+    }];
+    config
+}
+
+fn signed_form(method: &str, biz: &str) -> Vec<(String, String)> {
+    let mut params = vec![
+        ("appkey".to_owned(), "k".to_owned()),
+        ("token".to_owned(), "T".to_owned()),
+        ("method".to_owned(), format!("Differ.JH.Business.{method}")),
+        ("bizcontent".to_owned(), biz.to_owned()),
+    ];
+    let sign = polysign("secret", &params);
+    params.push(("sign".to_owned(), sign));
+    params
+}
+
+struct Figures {
+    name: String,
+    p50: Duration,
+    p99: Duration,
+    per_second: f64,
+}
+
+async fn drive(
+    client: &reqwest::Client,
+    base: &str,
+    name: &str,
+    requests: usize,
+    concurrency: usize,
+    make: Arc<dyn Fn(usize) -> Option<Vec<(String, String)>> + Send + Sync>,
+) -> Figures {
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for worker in 0..concurrency {
+        let client = client.clone();
+        let base = base.to_owned();
+        let make = make.clone();
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = worker;
+            while i < requests {
+                let began = Instant::now();
+                let response = match make(i) {
+                    None => client.get(format!("{base}/healthz")).send().await,
+                    Some(form) => {
+                        client
+                            .post(format!("{base}/polyapi"))
+                            .form(&form)
+                            .send()
+                            .await
+                    }
+                }
+                .expect("request");
+                let body = response.text().await.expect("body");
+                latencies.push(began.elapsed());
+                assert!(!body.contains("\"40000\""), "call failed: {body}");
+                i += concurrency;
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.expect("worker"));
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    Figures {
+        name: name.to_owned(),
+        p50: at(0.50),
+        p99: at(0.99),
+        per_second: all.len() as f64 / elapsed.as_secs_f64(),
+    }
+}
+
+fn main() {
+    let options = options();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (url, postgres) = match &options.postgres {
+        Some(base) => {
+            let schema = format!("bench_{}", std::process::id());
+            let mut conn = diesel::pg::PgConnection::establish(base).expect("connect");
+            conn.batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .expect("schema");
+            let separator = if base.contains('?') { '&' } else { '?' };
+            (
+                format!("{base}{separator}options=-csearch_path%3D{schema}"),
+                true,
+            )
+        }
+        None => (dir.path().join("bench.db").display().to_string(), false),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        // Build once on the empty database: migrations and the shop row.
+        let app = Application::build(config(&url)).await.expect("server");
+        let seeding = Instant::now();
+        let sql = seed_sql(postgres, options.orders);
+        let seed_url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            if postgres {
+                let mut conn = diesel::pg::PgConnection::establish(&seed_url).expect("connect");
+                conn.batch_execute(&format!("BEGIN; {sql} COMMIT;")).expect("seed");
+                // VACUUM cannot share a statement batch with anything else.
+                conn.batch_execute("VACUUM ANALYZE").expect("vacuum");
+            } else {
+                let mut conn = diesel::sqlite::SqliteConnection::establish(&seed_url).expect("connect");
+                conn.batch_execute(&format!("BEGIN; {sql} COMMIT; ANALYZE;")).expect("seed");
+            }
+        })
+        .await
+        .expect("seed task");
+        println!(
+            "backend={} orders={} seeded in {:.1}s; requests={} concurrency={}",
+            if postgres { "postgres" } else { "sqlite" },
+            options.orders,
+            seeding.elapsed().as_secs_f64(),
+            options.requests,
+            options.concurrency
+        );
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.spawn();
+        let client = reqwest::Client::new();
+        let n = options.orders.max(1);
+        let deep_page = (n / 100 / 2).max(1);
+        // Whole days the seeded orders span (one every 30 s: 2,880 a day).
+        let days = (n / 2_880).max(1);
+        type Maker = Arc<dyn Fn(usize) -> Option<Vec<(String, String)>> + Send + Sync>;
+        let scenarios: Vec<(&str, Maker)> = vec![
+            ("healthz", Arc::new(|_| None)),
+            (
+                "GetOrder by modified time, page 1 of 100",
+                Arc::new(|_| {
+                    Some(signed_form(
+                        "GetOrder",
+                        r#"{"StartTime":"2023-01-01 00:00:00","EndTime":"2030-01-01 00:00:00","PageIndex":1,"PageSize":100}"#,
+                    ))
+                }),
+            ),
+            (
+                "GetOrder by status JH_02, one day, page 1 of 100",
+                Arc::new(move |i| {
+                    // A day inside the seeded range; the shop is at +08:00, the seed in UTC.
+                    let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date")
+                        + chrono::Days::new(i as u64 % days);
+                    Some(signed_form(
+                        "GetOrder",
+                        &format!(
+                            r#"{{"OrderStatus":"JH_02","TimeType":"JH_02","StartTime":"{day} 08:00:00","EndTime":"{day} 23:59:59","PageIndex":1,"PageSize":100}}"#
+                        ),
+                    ))
+                }),
+            ),
+            (
+                "GetOrder deep page (middle of all orders)",
+                Arc::new(move |_| {
+                    Some(signed_form(
+                        "GetOrder",
+                        &format!(
+                            r#"{{"StartTime":"2023-01-01 00:00:00","EndTime":"2030-01-01 00:00:00","PageIndex":{deep_page},"PageSize":100}}"#
+                        ),
+                    ))
+                }),
+            ),
+            (
+                "GetOrder single order by PlatOrderNo",
+                Arc::new(move |i| {
+                    let no = 1 + (i as u64 * 7919) % n;
+                    Some(signed_form("GetOrder", &format!(r#"{{"PlatOrderNo":"B{no:08}","PageIndex":1}}"#)))
+                }),
+            ),
+        ];
+        let mut results = Vec::new();
+        for (name, make) in scenarios {
+            // Warm-up, then the measured run.
+            drive(&client, &base, name, options.concurrency * 2, options.concurrency, make.clone()).await;
+            results.push(drive(&client, &base, name, options.requests, options.concurrency, make).await);
+        }
+        let health_p50 = results[0].p50.as_secs_f64();
+        println!("{:<50} {:>10} {:>10} {:>10} {:>12}", "scenario", "p50 ms", "p99 ms", "req/s", "p50/healthz");
+        for figures in &results {
+            println!(
+                "{:<50} {:>10.2} {:>10.2} {:>10.0} {:>12.1}",
+                figures.name,
+                figures.p50.as_secs_f64() * 1000.0,
+                figures.p99.as_secs_f64() * 1000.0,
+                figures.per_second,
+                figures.p50.as_secs_f64() / health_p50
+            );
+        }
+        drop(handle.stop(true));
+    });
+    if let Some(base) = &options.postgres {
+        let mut conn = diesel::pg::PgConnection::establish(base).expect("connect");
+        let _ = conn.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS bench_{} CASCADE",
+            std::process::id()
+        ));
+    }
+}
