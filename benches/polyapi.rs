@@ -123,6 +123,9 @@ fn signed_form(method: &str, biz: &str) -> Vec<(String, String)> {
     params
 }
 
+/// Makes the form of request `i`; `None` means `GET /healthz`.
+type Maker = Arc<dyn Fn(usize) -> Option<Vec<(String, String)>> + Send + Sync>;
+
 struct Figures {
     name: String,
     p50: Duration,
@@ -136,7 +139,7 @@ async fn drive(
     name: &str,
     requests: usize,
     concurrency: usize,
-    make: Arc<dyn Fn(usize) -> Option<Vec<(String, String)>> + Send + Sync>,
+    make: Maker,
 ) -> Figures {
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -240,7 +243,6 @@ fn main() {
         let deep_page = (n / 100 / 2).max(1);
         // Whole days the seeded orders span (one every 30 s: 2,880 a day).
         let days = (n / 2_880).max(1);
-        type Maker = Arc<dyn Fn(usize) -> Option<Vec<(String, String)>> + Send + Sync>;
         let scenarios: Vec<(&str, Maker)> = vec![
             ("healthz", Arc::new(|_| None)),
             (
