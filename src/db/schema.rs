@@ -9,6 +9,8 @@ diesel::table! {
         utc_offset_minutes -> Integer,
         created_at -> Timestamp,
         modified_at -> Timestamp,
+        jushuitan_enabled -> Bool,
+        wms_enabled -> Bool,
     }
 }
 
@@ -242,7 +244,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The `outbox` table.
+    outbox (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        target -> Text,
+        kind -> Text,
+        subject -> Text,
+        state -> Text,
+        version -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `jushuitan_tokens` table.
+    jushuitan_tokens (shop_id) {
+        shop_id -> BigInt,
+        access_token -> Text,
+        refresh_token -> Text,
+        expires_at -> Nullable<Timestamp>,
+        modified_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `sync_cursors` table.
+    sync_cursors (shop_id, job) {
+        shop_id -> BigInt,
+        job -> Text,
+        position -> Timestamp,
+        modified_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(products -> shops (shop_id));
+diesel::joinable!(outbox -> shops (shop_id));
 diesel::joinable!(skus -> products (product_id));
 diesel::joinable!(orders -> shops (shop_id));
 diesel::joinable!(order_receivers -> orders (order_id));
@@ -270,4 +314,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     shipment_lines,
     refunds,
     refund_goods,
+    outbox,
+    jushuitan_tokens,
+    sync_cursors,
 );

@@ -7,6 +7,7 @@ use super::codes::TradeStatus;
 use super::{now_utc, ShopError};
 use crate::db::schema::{orders, pickup_codes};
 use crate::db::{write_transaction, DbConnection};
+use crate::outbox::{self, Kind, Target};
 
 /// A redemption to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +101,13 @@ pub fn redeem(
                 orders::modified_at.eq(now),
             ))
             .execute(conn)?;
+        outbox::enqueue(
+            conn,
+            shop_id,
+            Target::Jushuitan,
+            Kind::Order,
+            &redemption.plat_order_no,
+        )?;
         Ok(RedeemOutcome::Redeemed)
     })
 }

@@ -10,6 +10,7 @@ use super::codes::{RefundStatus, TradeStatus};
 use super::{now_utc, ShopError};
 use crate::db::schema::{order_lines, orders, shipment_lines, shipments};
 use crate::db::{write_transaction, DbConnection};
+use crate::outbox::{self, Kind, Target};
 
 /// Where a shipment was reported from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +172,16 @@ pub fn ship(
                 .execute(conn)?;
         }
         let status = settle_status(conn, shop_id, order_id, now)?;
+        // Jushuitan learns of shipments made elsewhere (the ERP, the warehouse).
+        if request.source != ShipmentSource::Jushuitan {
+            outbox::enqueue(
+                conn,
+                shop_id,
+                Target::Jushuitan,
+                Kind::Order,
+                &request.plat_order_no,
+            )?;
+        }
         Ok(ShipOutcome::Shipped {
             shipment_id,
             status,

@@ -41,6 +41,13 @@ pub fn sync_declared(
                 .first(conn)
                 .optional()?;
             let offset = shop.utc_offset.minutes();
+            // Which integrations the shop uses decides which changes enter the outbox.
+            diesel::update(shops::table.filter(shops::code.eq(&shop.code)))
+                .set((
+                    shops::jushuitan_enabled.eq(shop.jushuitan.is_some()),
+                    shops::wms_enabled.eq(shop.wms.is_some()),
+                ))
+                .execute(conn)?;
             match existing {
                 None => {
                     diesel::insert_into(shops::table)
@@ -50,6 +57,12 @@ pub fn sync_declared(
                             shops::utc_offset_minutes.eq(offset),
                             shops::created_at.eq(now),
                             shops::modified_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                    diesel::update(shops::table.filter(shops::code.eq(&shop.code)))
+                        .set((
+                            shops::jushuitan_enabled.eq(shop.jushuitan.is_some()),
+                            shops::wms_enabled.eq(shop.wms.is_some()),
                         ))
                         .execute(conn)?;
                 }

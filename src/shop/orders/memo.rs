@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::orders;
 use crate::db::{write_transaction, DbConnection};
+use crate::outbox::{self, Kind, Target};
 use crate::shop::codes::SellerFlag;
 use crate::shop::{now_utc, ShopError};
 
@@ -42,6 +43,7 @@ pub fn update_memo(
                 format!("no order `{plat_order_no}` in this shop"),
             ));
         }
+        outbox::enqueue(conn, shop_id, Target::Jushuitan, Kind::Order, plat_order_no)?;
         Ok(())
     })
 }

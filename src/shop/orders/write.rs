@@ -10,6 +10,7 @@ use crate::db::schema::{
     order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes,
 };
 use crate::db::{write_transaction, DbConnection};
+use crate::outbox::{self, Kind, Target};
 use crate::shop::{now_utc, ShopError, UpsertCounts};
 
 /// Creates or replaces `items` (keyed by platform order number) in one transaction.
@@ -42,6 +43,13 @@ pub fn upsert(
                     counts.created += 1;
                 }
             }
+            outbox::enqueue(
+                conn,
+                shop_id,
+                Target::Jushuitan,
+                Kind::Order,
+                &item.header.plat_order_no,
+            )?;
         }
         Ok(counts)
     })
