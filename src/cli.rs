@@ -104,3 +104,136 @@ pub fn shop_list(config: &Config) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The Jushuitan jobs runnable from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JushuitanJob {
+    /// Push changed orders (drains the outbox).
+    PushOrders,
+    /// Pull available stock into the SKUs.
+    PullStock,
+    /// Pull shipments of pushed orders.
+    PullShipping,
+    /// Pull after-sale records into refunds.
+    PullRefunds,
+}
+
+/// `polymall sync jushuitan JOB --shop CODE`
+pub fn sync_jushuitan(config: &Config, shop_code: &str, job: JushuitanJob) -> anyhow::Result<()> {
+    use crate::jushuitan::jobs::{self, ShopSync};
+    let shop_config = config
+        .shop(shop_code)
+        .with_context(|| format!("shop `{shop_code}` is not in the configuration"))?;
+    let jushuitan = shop_config
+        .jushuitan
+        .clone()
+        .with_context(|| format!("shop `{shop_code}` has no [shops.jushuitan] section"))?;
+    let db = open(config)?;
+    let shop = {
+        let mut conn = db.get()?;
+        shops::find_by_code(&mut conn, shop_code)?
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let sync = ShopSync::new(db, shop, jushuitan)?;
+        let summary = match job {
+            JushuitanJob::PushOrders => {
+                let report = jobs::push_orders(&sync).await?;
+                format!(
+                    "{} sent, {} refused, {} held, {} deferred",
+                    report.sent, report.refused, report.held, report.deferred
+                )
+            }
+            JushuitanJob::PullStock => {
+                format!("{} stock codes updated", jobs::pull_stock(&sync).await?)
+            }
+            JushuitanJob::PullShipping => {
+                format!("{} orders shipped", jobs::pull_shipping(&sync).await?)
+            }
+            JushuitanJob::PullRefunds => {
+                format!("{} refunds stored", jobs::pull_refunds(&sync).await?)
+            }
+        };
+        println!("{shop_code}: {summary}");
+        Ok(())
+    })
+}
+
+fn shop_id_of(db: &Database, code: Option<&str>) -> anyhow::Result<Option<i64>> {
+    match code {
+        None => Ok(None),
+        Some(code) => {
+            let mut conn = db.get()?;
+            Ok(Some(shops::find_by_code(&mut conn, code)?.id))
+        }
+    }
+}
+
+/// `polymall outbox list`
+pub fn outbox_list(
+    config: &Config,
+    shop: Option<&str>,
+    state: Option<String>,
+    limit: i64,
+) -> anyhow::Result<()> {
+    use crate::outbox::{self, OutboxFilter};
+    if let Some(state) = &state {
+        anyhow::ensure!(
+            ["pending", "held", "dead", "done"].contains(&state.as_str()),
+            "--state `{state}` is not one of pending, held, dead, done"
+        );
+    }
+    let db = open(config)?;
+    let filter = OutboxFilter {
+        shop_id: shop_id_of(&db, shop)?,
+        state,
+        limit,
+    };
+    let mut conn = db.get()?;
+    let rows = outbox::list(&mut conn, &filter)?;
+    println!(
+        "{:<8} {:<10} {:<15} {:<24} {:<8} {:>8}  {:<19}  LAST ERROR",
+        "ID", "TARGET", "KIND", "SUBJECT", "STATE", "ATTEMPTS", "NEXT ATTEMPT (UTC)"
+    );
+    for row in rows {
+        println!(
+            "{:<8} {:<10} {:<15} {:<24} {:<8} {:>8}  {:<19}  {}",
+            row.id,
+            row.target,
+            row.kind,
+            row.subject,
+            row.state,
+            row.attempts,
+            row.next_attempt_at.format("%Y-%m-%d %H:%M:%S"),
+            row.last_error.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// `polymall outbox retry`
+pub fn outbox_retry(
+    config: &Config,
+    ids: Vec<i64>,
+    all_dead: bool,
+    shop: Option<&str>,
+) -> anyhow::Result<()> {
+    use crate::outbox::{self, RetryWhich};
+    anyhow::ensure!(
+        all_dead == ids.is_empty(),
+        "give either --id N (repeatable) or --all-dead"
+    );
+    let db = open(config)?;
+    let which = if all_dead {
+        RetryWhich::AllDead(shop_id_of(&db, shop)?)
+    } else {
+        RetryWhich::Ids(ids)
+    };
+    let mut conn = db.get()?;
+    let count = outbox::retry(&mut conn, &which)?;
+    println!("{count} rows re-armed");
+    Ok(())
+}

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use secret::Secret;
-pub use shop::{JushuitanShopConfig, PolyapiShopConfig, ShopConfig, UtcOffset, WmsShopConfig};
+pub use shop::{
+    JushuitanApi, JushuitanShopConfig, PolyapiShopConfig, ShopConfig, UtcOffset, WmsShopConfig,
+};
 
 /// Environment variable naming the config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "POLYMALL_CONFIG";

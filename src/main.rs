@@ -41,6 +41,56 @@ enum Command {
         #[command(subcommand)]
         command: ShopCommand,
     },
+    /// Run one integration job once, now.
+    Sync {
+        #[command(subcommand)]
+        target: SyncTarget,
+    },
+    /// Inspect and re-arm the outbox of outbound changes.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SyncTarget {
+    /// 聚水潭 jobs.
+    Jushuitan {
+        /// The job.
+        job: cli::JushuitanJob,
+        /// Code of the shop.
+        #[arg(long)]
+        shop: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxCommand {
+    /// List rows (newest state of each subject), by id.
+    List {
+        /// Only this shop.
+        #[arg(long)]
+        shop: Option<String>,
+        /// Only rows in this state: pending, held, dead, done.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Re-arm dead or held rows for an immediate attempt.
+    Retry {
+        /// Row ids (from `outbox list`).
+        #[arg(long = "id")]
+        ids: Vec<i64>,
+        /// Every dead row (of `--shop` when given).
+        #[arg(long)]
+        all_dead: bool,
+        /// Only this shop (with --all-dead).
+        #[arg(long)]
+        shop: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +116,20 @@ fn main() -> ExitCode {
         Command::Shop {
             command: ShopCommand::List,
         } => cli::shop_list(&config),
+        Command::Sync {
+            target: SyncTarget::Jushuitan { job, shop },
+        } => cli::sync_jushuitan(&config, &shop, job),
+        Command::Outbox {
+            command: OutboxCommand::List { shop, state, limit },
+        } => cli::outbox_list(&config, shop.as_deref(), state, limit),
+        Command::Outbox {
+            command:
+                OutboxCommand::Retry {
+                    ids,
+                    all_dead,
+                    shop,
+                },
+        } => cli::outbox_retry(&config, ids, all_dead, shop.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,8 @@ use crate::config::Config;
 use crate::db::{Database, DbError};
 use crate::http::polyapi::deadline_from_millis;
 use crate::http::{routes, AppState, RequestSpan};
+use crate::jushuitan::jobs::ShopSync;
+use crate::jushuitan::scheduler::spawn_shop_jobs;
 use crate::polyapi::credentials::Credentials;
 use crate::shop::{shops, ShopError};
 
@@ -24,7 +26,7 @@ pub enum StartupError {
     /// The configured shops could not be stored.
     #[error(transparent)]
     Shops(#[from] ShopError),
-    /// The Polyapi credentials are inconsistent.
+    /// The Polyapi credentials are inconsistent, or an integration cannot start.
     #[error("{0}")]
     Polyapi(String),
     /// The listen address could not be bound.
@@ -42,6 +44,8 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Database,
+    jobs: Vec<tokio::task::JoinHandle<()>>,
+    stop_jobs: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -82,6 +86,19 @@ impl Application {
             .port();
         let credentials =
             Credentials::from_config(&config, &declared).map_err(StartupError::Polyapi)?;
+        let (stop_jobs, stop_receiver) = tokio::sync::watch::channel(false);
+        let mut jobs = Vec::new();
+        for shop_config in &config.shops {
+            let (Some(jushuitan), Some(shop)) =
+                (&shop_config.jushuitan, declared.get(&shop_config.code))
+            else {
+                continue;
+            };
+            let sync = ShopSync::new(db.clone(), shop.clone(), jushuitan.clone()).map_err(|e| {
+                StartupError::Polyapi(format!("shop `{}`: jushuitan client: {e}", shop.code))
+            })?;
+            jobs.extend(spawn_shop_jobs(sync, stop_receiver.clone()));
+        }
         let state = web::Data::new(AppState {
             db: db.clone(),
             shops: Arc::new(declared),
@@ -109,7 +126,13 @@ impl Application {
             })?
             .run();
         tracing::info!(address = %config.server.listen, port, backend = ?db.backend(), "polymall listening");
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            jobs,
+            stop_jobs,
+        })
     }
 
     /// The bound port.
@@ -136,12 +159,18 @@ impl Application {
             Ok(result) => result?,
             Err(join) => return Err(std::io::Error::other(join)),
         }
+        // Background jobs finish the step they are in; outbox leases cover a kill.
+        let _ = self.stop_jobs.send(true);
+        for job in self.jobs {
+            let _ = job.await;
+        }
         tracing::info!("stopped");
         Ok(())
     }
 
-    /// Serves until the returned handle is stopped (tests).
+    /// Serves until the returned handle is stopped (tests). Background jobs do not run.
     pub fn spawn(self) -> actix_web::dev::ServerHandle {
+        let _ = self.stop_jobs.send(true);
         let handle = self.server.handle();
         tokio::spawn(self.server);
         handle

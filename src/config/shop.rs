@@ -50,6 +50,9 @@ impl ShopConfig {
                 message: "must not be empty".to_owned(),
             });
         }
+        if let Some(jushuitan) = &self.jushuitan {
+            jushuitan.validate(index)?;
+        }
         if let Some(polyapi) = &self.polyapi {
             for (key, value) in [
                 ("appkey", polyapi.appkey.as_str()),
@@ -124,6 +127,123 @@ pub struct JushuitanShopConfig {
     /// Legacy API token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<Secret>,
+    /// Seconds between order pushes (the outbox is drained this often).
+    #[serde(default = "default_push_interval")]
+    pub push_interval_secs: u64,
+    /// Seconds between stock pulls.
+    #[serde(default = "default_stock_interval")]
+    pub stock_interval_secs: u64,
+    /// Seconds between shipping pulls.
+    #[serde(default = "default_shipping_interval")]
+    pub shipping_interval_secs: u64,
+    /// Seconds between refund pulls.
+    #[serde(default = "default_refund_interval")]
+    pub refund_interval_secs: u64,
+    /// Attempts before an outbox row is dead.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: i32,
+    /// Seconds an API call may take.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_push_interval() -> u64 {
+    60
+}
+fn default_stock_interval() -> u64 {
+    1_800
+}
+fn default_shipping_interval() -> u64 {
+    600
+}
+fn default_refund_interval() -> u64 {
+    1_800
+}
+fn default_max_attempts() -> i32 {
+    8
+}
+fn default_timeout() -> u64 {
+    20
+}
+
+impl JushuitanShopConfig {
+    /// Checks that the credentials of the chosen generation are all given.
+    pub(super) fn validate(&self, index: usize) -> Result<(), ConfigError> {
+        let key = |name: &str| format!("shops[{index}].jushuitan.{name}");
+        let missing = |name: &str| ConfigError::Key {
+            key: key(name),
+            message: format!(
+                "is required when api = \"{}\"",
+                if self.api == JushuitanApi::Open {
+                    "open"
+                } else {
+                    "legacy"
+                }
+            ),
+        };
+        match self.api {
+            JushuitanApi::Open => {
+                if self.app_key.as_deref().unwrap_or_default().is_empty() {
+                    return Err(missing("app_key"));
+                }
+                for (name, value) in [
+                    ("app_secret", &self.app_secret),
+                    ("access_token", &self.access_token),
+                ] {
+                    if value
+                        .as_ref()
+                        .map(Secret::expose)
+                        .unwrap_or_default()
+                        .is_empty()
+                    {
+                        return Err(missing(name));
+                    }
+                }
+            }
+            JushuitanApi::Legacy => {
+                if self.partner_id.as_deref().unwrap_or_default().is_empty() {
+                    return Err(missing("partner_id"));
+                }
+                for (name, value) in [("partner_key", &self.partner_key), ("token", &self.token)] {
+                    if value
+                        .as_ref()
+                        .map(Secret::expose)
+                        .unwrap_or_default()
+                        .is_empty()
+                    {
+                        return Err(missing(name));
+                    }
+                }
+            }
+        }
+        if !self.base_url.starts_with("http://") && !self.base_url.starts_with("https://") {
+            return Err(ConfigError::Key {
+                key: key("base_url"),
+                message: format!("`{}` is not an http(s) URL", self.base_url),
+            });
+        }
+        for (name, value) in [
+            ("push_interval_secs", self.push_interval_secs),
+            ("stock_interval_secs", self.stock_interval_secs),
+            ("shipping_interval_secs", self.shipping_interval_secs),
+            ("refund_interval_secs", self.refund_interval_secs),
+            ("timeout_secs", self.timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Key {
+                    key: key(name),
+                    message: "must be at least 1".to_owned(),
+                });
+            }
+        }
+        if self.max_attempts < 1 {
+            return Err(ConfigError::Key {
+                key: key("max_attempts"),
+                message: "must be at least 1".to_owned(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// `[shops.wms]`

@@ -2,7 +2,6 @@
 //! methods, and the document shapes the ERP reads and the storefront writes.
 
 pub mod biz;
-pub mod carriers;
 pub mod credentials;
 pub mod endpoint;
 pub mod envelope;

@@ -1,6 +1,7 @@
 //! The shop domain: shops, catalogue, orders, refunds. Plain functions over a
 //! connection; each write is one database transaction.
 
+pub mod carriers;
 pub mod codes;
 mod error;
 pub mod orders;
@@ -11,6 +12,7 @@ pub mod refunds;
 pub mod shipments;
 pub mod shops;
 pub mod stock;
+pub mod time;
 
 pub use error::ShopError;
 pub use paging::{Page, PageOf};

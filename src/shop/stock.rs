@@ -171,3 +171,66 @@ fn find_sku(
         ),
     ))
 }
+
+/// Every merchant code that names stock in the shop: SKU codes, and the codes of
+/// products without SKUs.
+pub fn outer_codes(conn: &mut DbConnection, shop_id: i64) -> Result<Vec<String>, ShopError> {
+    let mut codes: Vec<String> = skus::table
+        .filter(skus::shop_id.eq(shop_id))
+        .filter(skus::outer_id.ne(""))
+        .select(skus::outer_id)
+        .distinct()
+        .load(conn)?;
+    let with_skus = skus::table
+        .filter(skus::shop_id.eq(shop_id))
+        .select(skus::product_id);
+    let plain: Vec<String> = products::table
+        .filter(products::shop_id.eq(shop_id))
+        .filter(products::outer_id.ne(""))
+        .filter(diesel::dsl::not(products::id.eq_any(with_skus)))
+        .select(products::outer_id)
+        .distinct()
+        .load(conn)?;
+    codes.extend(plain);
+    codes.sort();
+    codes.dedup();
+    Ok(codes)
+}
+
+/// Sets the stock of every SKU (or SKU-less product) with this merchant code; answers
+/// how many were changed.
+pub fn set_by_outer_code(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    code: &str,
+    quantity: i64,
+) -> Result<usize, ShopError> {
+    let quantity = quantity.clamp(0, MAX_QUANTITY);
+    write_transaction(conn, |conn| {
+        let now = now_utc();
+        let skus_changed = diesel::update(
+            skus::table
+                .filter(skus::shop_id.eq(shop_id))
+                .filter(skus::outer_id.eq(code))
+                .filter(skus::quantity.ne(quantity)),
+        )
+        .set((skus::quantity.eq(quantity), skus::modified_at.eq(now)))
+        .execute(conn)?;
+        let with_skus = skus::table
+            .filter(skus::shop_id.eq(shop_id))
+            .select(skus::product_id);
+        let products_changed = diesel::update(
+            products::table
+                .filter(products::shop_id.eq(shop_id))
+                .filter(products::outer_id.eq(code))
+                .filter(products::quantity.ne(quantity))
+                .filter(diesel::dsl::not(products::id.eq_any(with_skus))),
+        )
+        .set((
+            products::quantity.eq(quantity),
+            products::modified_at.eq(now),
+        ))
+        .execute(conn)?;
+        Ok(skus_changed + products_changed)
+    })
+}

@@ -4,9 +4,9 @@ use serde_json::{Map, Value};
 
 use super::{field, Call};
 use crate::polyapi::biz::Biz;
-use crate::polyapi::carriers;
 use crate::polyapi::envelope::{PolyError, SubCode};
 use crate::polyapi::wire::format_shop_time;
+use crate::shop::carriers;
 use crate::shop::codes::SellerFlag;
 use crate::shop::orders::{self, MAX_MEMO};
 use crate::shop::pickup::{self, RedeemOutcome, Redemption};

@@ -1,7 +1,8 @@
 //! Field-level wire formats: money in yuan, lenient integers, shop-local times.
 
-use chrono::{FixedOffset, NaiveDateTime, TimeZone};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use crate::shop::time::{format_shop_time, parse_shop_time};
 
 /// A field that failed validation: its path in the document and the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -147,40 +148,6 @@ impl Serialize for WireInt {
     }
 }
 
-/// The wire's time format.
-const WIRE_TIME: &str = "%Y-%m-%d %H:%M:%S";
-
-/// Reads `yyyy-MM-dd HH:mm:ss` in the shop's zone (also with `T` or `+` between date
-/// and time, as peers send) and answers the UTC time.
-pub fn parse_shop_time(text: &str, offset: FixedOffset) -> Result<NaiveDateTime, String> {
-    let trimmed = text.trim();
-    let bad = || format!("`{text}` is not a time like 2024-05-01 13:45:00");
-    if trimmed.len() < 11 {
-        return Err(bad());
-    }
-    let mut normalised = String::with_capacity(trimmed.len());
-    for (i, c) in trimmed.chars().enumerate() {
-        normalised.push(if i == 10 && matches!(c, 'T' | 't' | '+') {
-            ' '
-        } else {
-            c
-        });
-    }
-    let local = NaiveDateTime::parse_from_str(&normalised, WIRE_TIME)
-        .or_else(|_| NaiveDateTime::parse_from_str(&normalised, "%Y-%m-%d %H:%M:%S%.f"))
-        .map_err(|_| bad())?;
-    offset
-        .from_local_datetime(&local)
-        .single()
-        .map(|time| time.naive_utc())
-        .ok_or_else(bad)
-}
-
-/// Writes a UTC time as `yyyy-MM-dd HH:mm:ss` in the shop's zone.
-pub fn format_shop_time(utc: NaiveDateTime, offset: FixedOffset) -> String {
-    offset.from_utc_datetime(&utc).format(WIRE_TIME).to_string()
-}
-
 /// Checks a text field's length in characters.
 pub(super) fn check_len(path: &str, value: &str, max: usize) -> Result<(), FieldError> {
     let count = value.chars().count();
@@ -204,6 +171,7 @@ pub(super) fn required(path: &str, value: &str, max: usize) -> Result<(), FieldE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::FixedOffset;
 
     fn china() -> FixedOffset {
         FixedOffset::east_opt(8 * 3600).unwrap()

@@ -22,6 +22,21 @@ pub fn carrier_name(code: &str) -> Option<&'static str> {
     table().get(&code.trim().to_ascii_uppercase()).copied()
 }
 
+/// The code of a carrier known by this exact name (e.g. `顺丰`), if the table has it.
+pub fn code_for_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    let mut codes: Vec<&String> = table()
+        .iter()
+        .filter(|(_, n)| **n == name)
+        .map(|(code, _)| code)
+        .collect();
+    codes.sort();
+    codes.first().map(|code| (*code).clone())
+}
+
 /// The canonical spelling of a known code.
 pub fn canonical_code(code: &str) -> Option<String> {
     let upper = code.trim().to_ascii_uppercase();

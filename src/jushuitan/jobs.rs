@@ -1,0 +1,498 @@
+//! The four jobs a shop runs against Jushuitan: push orders (outbox), pull stock, pull
+//! shipping, pull refunds.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use super::client::Operation;
+use super::mapping::upload_order;
+use super::session::{Session, SyncError};
+use crate::config::JushuitanShopConfig;
+use crate::db::schema::{orders, outbox as outbox_rows, sync_cursors};
+use crate::db::{Database, DbError};
+use crate::intake::shop_offset;
+use crate::outbox::{self, Claimed, Kind, Target};
+use crate::shop::codes::{GoodsStatus, RefundStatus, TradeStatus};
+use crate::shop::refunds::{self, NewRefund, RefundFields, RefundGoodsFields};
+use crate::shop::shipments::{self, ShipOutcome, ShipmentRequest, ShipmentSource};
+use crate::shop::shops::Shop;
+use crate::shop::{carriers, now_utc, orders as shop_orders, stock, ShopError};
+
+/// Orders per orders.upload call.
+const UPLOAD_BATCH: i64 = 50;
+/// How long a claimed batch is ours before another worker may take it.
+const LEASE: Duration = Duration::from_secs(300);
+/// Orders per orders.single.query call.
+const QUERY_BATCH: usize = 50;
+/// SKUs per inventory.query call.
+const SKU_BATCH: usize = 100;
+/// Longest window Jushuitan accepts.
+const MAX_WINDOW_DAYS: i64 = 7;
+
+/// Everything a job of one shop needs.
+#[derive(Debug)]
+pub struct ShopSync {
+    /// The shop database.
+    pub db: Database,
+    /// The shop.
+    pub shop: Shop,
+    /// Its Jushuitan settings.
+    pub config: JushuitanShopConfig,
+    /// Its session.
+    pub session: Session,
+    /// Who claims outbox rows (host and process).
+    pub owner: String,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PushReport {
+    /// Orders Jushuitan took.
+    pub sent: usize,
+    /// Orders Jushuitan refused (retried later, dead after the configured attempts).
+    pub refused: usize,
+    /// Orders held because they break Jushuitan's rules.
+    pub held: usize,
+    /// Orders whose batch failed in transport or by rate limit (retried later).
+    pub deferred: usize,
+}
+
+/// Drains the shop's due order rows in batches; each order's own result settles its row.
+pub async fn push_orders(sync: &ShopSync) -> Result<PushReport, SyncError> {
+    let mut report = PushReport::default();
+    let offset = shop_offset(&sync.shop);
+    let shop_id = sync.shop.id;
+    let max_attempts = sync.config.max_attempts;
+    loop {
+        let owner = sync.owner.clone();
+        let claimed = sync
+            .db
+            .run(move |conn| {
+                outbox::claim(
+                    conn,
+                    shop_id,
+                    Target::Jushuitan,
+                    Kind::Order,
+                    &owner,
+                    UPLOAD_BATCH,
+                    LEASE,
+                )
+            })
+            .await?;
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        let numbers: Vec<String> = claimed.iter().map(|c| c.subject.clone()).collect();
+        let records = sync
+            .db
+            .run(move |conn| {
+                numbers
+                    .iter()
+                    .map(|no| shop_orders::find(conn, shop_id, no).map(|found| (no.clone(), found)))
+                    .collect::<Result<HashMap<_, _>, _>>()
+            })
+            .await?;
+        let mut batch = Vec::new();
+        let mut waiting: HashMap<String, Claimed> = HashMap::new();
+        let mut held: Vec<(Claimed, String)> = Vec::new();
+        for row in claimed {
+            match records.get(&row.subject).and_then(Option::as_ref) {
+                None => held.push((row, "the order no longer exists".to_owned())),
+                Some(record) => match upload_order(record, sync.config.shop_id, offset) {
+                    Ok(document) => {
+                        batch.push(document);
+                        waiting.insert(row.subject.clone(), row);
+                    }
+                    Err(reason) => held.push((row, reason)),
+                },
+            }
+        }
+        report.held += held.len();
+        for (row, reason) in &held {
+            tracing::warn!(shop = %sync.shop.code, order = %row.subject, %reason, "order held: not sent to jushuitan");
+        }
+        sync.db
+            .run(move |conn| {
+                for (row, reason) in &held {
+                    outbox::hold(conn, row, reason)?;
+                }
+                Ok::<_, SyncError>(())
+            })
+            .await?;
+        if batch.is_empty() {
+            continue;
+        }
+        let answer = sync
+            .session
+            .call(Operation::UploadOrders, &Value::Array(batch))
+            .await;
+        // Each row with `None` (taken) or the error of its attempt (retried with backoff).
+        let mut settle: Vec<(Claimed, Option<String>)> = Vec::new();
+        let mut stop = false;
+        match answer {
+            Ok(data) => {
+                let results = data
+                    .get("datas")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for result in results {
+                    let so_id = result.get("so_id").map(value_text).unwrap_or_default();
+                    let Some(row) = waiting.remove(&so_id) else {
+                        continue;
+                    };
+                    if result
+                        .get("issuccess")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false)
+                    {
+                        report.sent += 1;
+                        settle.push((row, None));
+                    } else {
+                        report.refused += 1;
+                        let msg = result.get("msg").map(value_text).unwrap_or_default();
+                        settle.push((row, Some(format!("jushuitan refused the order: {msg}"))));
+                    }
+                }
+                for (_, row) in waiting.drain() {
+                    report.deferred += 1;
+                    settle.push((
+                        row,
+                        Some("jushuitan answered no result for this order".to_owned()),
+                    ));
+                }
+            }
+            Err(SyncError::Remote(error)) => {
+                tracing::warn!(shop = %sync.shop.code, %error, "order push failed; will retry");
+                report.deferred += waiting.len();
+                for (_, row) in waiting.drain() {
+                    settle.push((row, Some(error.to_string())));
+                }
+                stop = true;
+            }
+            Err(other) => return Err(other),
+        }
+        sync.db
+            .run(move |conn| {
+                for (row, outcome) in &settle {
+                    match outcome {
+                        None => outbox::complete(conn, row)?,
+                        Some(error) => outbox::fail(conn, row, error, true, max_attempts)?,
+                    }
+                }
+                Ok::<_, SyncError>(())
+            })
+            .await?;
+        if stop {
+            return Ok(report);
+        }
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads available stock (`qty - order_lock`, at least 0) for every merchant code of the
+/// shop and writes it to the matching SKUs and SKU-less products. Answers the codes updated.
+pub async fn pull_stock(sync: &ShopSync) -> Result<usize, SyncError> {
+    let shop_id = sync.shop.id;
+    let codes = sync
+        .db
+        .run(move |conn| stock::outer_codes(conn, shop_id))
+        .await?;
+    let mut updated = 0;
+    for chunk in codes.chunks(SKU_BATCH) {
+        let data = sync
+            .session
+            .call(
+                Operation::QueryInventory,
+                &json!({"sku_ids": chunk.join(",")}),
+            )
+            .await?;
+        let levels: Vec<(String, i64)> = data
+            .get("inventorys")
+            .and_then(Value::as_array)
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(|row| {
+                        let sku = row.get("sku_id").map(value_text)?;
+                        let qty = row.get("qty").and_then(Value::as_i64).unwrap_or(0);
+                        let locked = row.get("order_lock").and_then(Value::as_i64).unwrap_or(0);
+                        Some((sku, (qty - locked).max(0)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        updated += sync
+            .db
+            .run(move |conn| {
+                let mut count = 0;
+                for (code, available) in &levels {
+                    count += stock::set_by_outer_code(conn, shop_id, code, *available)?;
+                }
+                Ok::<_, ShopError>(count)
+            })
+            .await?;
+    }
+    Ok(updated)
+}
+
+/// For orders pushed to Jushuitan and still awaiting shipment, records the shipments
+/// Jushuitan reports (as a Polyapi Send would). Answers the orders shipped.
+pub async fn pull_shipping(sync: &ShopSync) -> Result<usize, SyncError> {
+    let shop_id = sync.shop.id;
+    let waiting: Vec<String> = sync
+        .db
+        .run(move |conn| {
+            let pushed = outbox_rows::table
+                .filter(outbox_rows::shop_id.eq(shop_id))
+                .filter(outbox_rows::target.eq(Target::Jushuitan.code()))
+                .filter(outbox_rows::kind.eq(Kind::Order.code()))
+                .filter(outbox_rows::state.eq("done"))
+                .select(outbox_rows::subject);
+            orders::table
+                .filter(orders::shop_id.eq(shop_id))
+                .filter(orders::trade_status.eq(TradeStatus::AwaitingShipment.code()))
+                .filter(orders::plat_order_no.eq_any(pushed))
+                .order(orders::id.asc())
+                .select(orders::plat_order_no)
+                .limit(1_000)
+                .load(conn)
+                .map_err(DbError::from)
+        })
+        .await?;
+    let mut shipped = 0;
+    for chunk in waiting.chunks(QUERY_BATCH) {
+        let data = sync
+            .session
+            .call(Operation::QueryOrders, &json!({"so_ids": chunk}))
+            .await?;
+        let found = data
+            .get("orders")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for order in found {
+            let tracking = order.get("l_id").map(value_text).unwrap_or_default();
+            if tracking.trim().is_empty() {
+                continue;
+            }
+            let company = order
+                .get("logistics_company")
+                .map(value_text)
+                .unwrap_or_default();
+            let request = ShipmentRequest {
+                plat_order_no: order.get("so_id").map(value_text).unwrap_or_default(),
+                logistic_type: carriers::code_for_name(&company).unwrap_or_default(),
+                logistic_name: company,
+                logistic_no: tracking,
+                send_type: String::new(),
+                sender_name: String::new(),
+                sender_tel: String::new(),
+                sender_address: String::new(),
+                lines: None,
+                source: ShipmentSource::Jushuitan,
+            };
+            let outcome = sync
+                .db
+                .run(move |conn| shipments::ship(conn, shop_id, &request))
+                .await;
+            match outcome {
+                Ok(ShipOutcome::Shipped { .. }) => shipped += 1,
+                Ok(ShipOutcome::AlreadyRecorded { .. }) => {}
+                Err(ShopError::Rejected { field, message }) => {
+                    tracing::warn!(shop = %sync.shop.code, %field, %message, "shipment from jushuitan not recorded");
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+    Ok(shipped)
+}
+
+/// Reads after-sale records changed since the stored cursor, in windows of at most 7
+/// days, into the shop's refunds; the cursor moves only after a window is stored.
+pub async fn pull_refunds(sync: &ShopSync) -> Result<usize, SyncError> {
+    const JOB: &str = "jushuitan.refunds";
+    let shop_id = sync.shop.id;
+    let offset = shop_offset(&sync.shop);
+    let stored: Option<NaiveDateTime> = sync
+        .db
+        .run(move |conn| {
+            sync_cursors::table
+                .find((shop_id, JOB))
+                .select(sync_cursors::position)
+                .first(conn)
+                .optional()
+                .map_err(DbError::from)
+        })
+        .await?;
+    let now = now_utc();
+    let mut start = stored.unwrap_or(now - chrono::Duration::days(MAX_WINDOW_DAYS));
+    let mut total = 0;
+    while start < now {
+        let end = (start + chrono::Duration::days(MAX_WINDOW_DAYS)).min(now);
+        let mut page = 1;
+        loop {
+            let biz = json!({
+                "modified_begin": crate::shop::time::format_shop_time(start, offset),
+                "modified_end": crate::shop::time::format_shop_time(end, offset),
+                "page_index": page,
+                "page_size": 50,
+            });
+            let data = sync.session.call(Operation::QueryRefunds, &biz).await?;
+            let records = data
+                .get("datas")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let items: Vec<NewRefund> = records
+                .iter()
+                .filter_map(|r| refund_from(r, offset))
+                .collect();
+            total += items.len();
+            if !items.is_empty() {
+                sync.db
+                    .run(move |conn| refunds::upsert(conn, shop_id, &items))
+                    .await?;
+            }
+            if !data
+                .get("has_next")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+                || records.is_empty()
+            {
+                break;
+            }
+            page += 1;
+        }
+        sync.db
+            .run(move |conn| {
+                let moved = diesel::update(sync_cursors::table.find((shop_id, JOB)))
+                    .set((
+                        sync_cursors::position.eq(end),
+                        sync_cursors::modified_at.eq(now_utc()),
+                    ))
+                    .execute(conn)?;
+                if moved == 0 {
+                    diesel::insert_into(sync_cursors::table)
+                        .values((
+                            sync_cursors::shop_id.eq(shop_id),
+                            sync_cursors::job.eq(JOB),
+                            sync_cursors::position.eq(end),
+                            sync_cursors::modified_at.eq(now_utc()),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok::<_, DbError>(())
+            })
+            .await?;
+        start = end;
+    }
+    Ok(total)
+}
+
+/// An after-sale record as a shop refund; `None` when it lacks its numbers.
+fn refund_from(record: &Value, offset: chrono::FixedOffset) -> Option<NewRefund> {
+    let text = |name: &str| record.get(name).map(value_text).unwrap_or_default();
+    let as_id = text("as_id");
+    let so_id = text("so_id");
+    if as_id.is_empty() || so_id.is_empty() {
+        return None;
+    }
+    let status = match text("shop_status").as_str() {
+        "WAIT_SELLER_AGREE" => RefundStatus::Requested,
+        "WAIT_BUYER_RETURN_GOODS" => RefundStatus::AwaitingReturn,
+        "WAIT_SELLER_CONFIRM_GOODS" => RefundStatus::Returned,
+        "SELLER_REFUSE_BUYER" => RefundStatus::Refused,
+        "CLOSED" => RefundStatus::Closed,
+        "SUCCESS" => RefundStatus::Succeeded,
+        _ => match text("status").as_str() {
+            "WaitConfirm" => RefundStatus::Requested,
+            "Confirmed" => RefundStatus::Succeeded,
+            "Cancelled" => RefundStatus::Closed,
+            _ => RefundStatus::Other,
+        },
+    };
+    let goods_status = match text("good_status").as_str() {
+        "BUYER_NOT_RECEIVED" => GoodsStatus::NotReceived,
+        "BUYER_RECEIVED" => GoodsStatus::Received,
+        "BUYER_RETURNED_GOODS" | "SELLER_RECEIVED" => GoodsStatus::SentBack,
+        _ => GoodsStatus::Other,
+    };
+    let fen = |value: Option<&Value>| -> i64 {
+        value
+            .map(value_text)
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .map(|yuan| (yuan * 100.0).round() as i64)
+            .unwrap_or(0)
+            .max(0)
+    };
+    let time = |name: &str| crate::shop::time::parse_shop_time(&text(name), offset).ok();
+    let items = record
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let goods: Vec<RefundGoodsFields> = items
+        .iter()
+        .map(|item| {
+            let item_text = |name: &str| item.get(name).map(value_text).unwrap_or_default();
+            RefundGoodsFields {
+                plat_product_id: item_text("shop_sku_id"),
+                outer_id: item_text("sku_id"),
+                sku: item_text("properties_value"),
+                product_name: item_text("name"),
+                refund_amount: fen(item.get("amount")),
+                reason: String::new(),
+                product_num: item
+                    .get("qty")
+                    .or(item.get("r_qty"))
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+                    .max(0),
+                po_no: String::new(),
+            }
+        })
+        .collect();
+    let sub = items
+        .first()
+        .filter(|_| items.len() == 1)
+        .and_then(|item| item.get("outer_oi_id"))
+        .map(value_text)
+        .unwrap_or_default();
+    let amount = fen(record.get("refund"));
+    let modified = time("modified").unwrap_or_else(now_utc);
+    Some(NewRefund {
+        fields: RefundFields {
+            refund_no: as_id,
+            plat_order_no: so_id,
+            sub_plat_order_no: sub,
+            total_amount: amount,
+            pay_amount: amount,
+            buyer_nick: text("shop_buyer_id"),
+            seller_nick: String::new(),
+            order_status: "JH_98".to_owned(),
+            refund_status: status.code().to_owned(),
+            goods_status: goods_status.code().to_owned(),
+            has_goods_return: goods_status == GoodsStatus::SentBack,
+            reason: text("question_type"),
+            description: text("remark"),
+            product_num: goods.iter().map(|g| g.product_num).sum(),
+            logistic_name: text("logistics_company"),
+            logistic_no: text("l_id"),
+            created_at: time("created").unwrap_or(modified),
+            modified_at: modified,
+        },
+        goods,
+    })
+}

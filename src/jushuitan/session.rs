@@ -1,0 +1,142 @@
+//! A shop's Jushuitan session: the client plus its tokens, refreshed once on expiry and
+//! persisted so a restart keeps them.
+
+use diesel::prelude::*;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::client::{JstError, JushuitanClient, Operation, Tokens};
+use crate::config::JushuitanApi;
+use crate::db::schema::jushuitan_tokens;
+use crate::db::{Database, DbError};
+use crate::shop::now_utc;
+
+/// Failures of a job step: Jushuitan's or the database's.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Jushuitan failed or refused.
+    #[error("jushuitan: {0}")]
+    Remote(#[from] JstError),
+    /// The shop database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A shop rule refused what Jushuitan sent.
+    #[error(transparent)]
+    Shop(#[from] crate::shop::ShopError),
+    /// The outbox failed.
+    #[error(transparent)]
+    Outbox(#[from] crate::outbox::OutboxError),
+}
+
+impl From<diesel::result::Error> for SyncError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Db(DbError::Query(error))
+    }
+}
+
+/// One shop's connection to Jushuitan.
+#[derive(Debug)]
+pub struct Session {
+    client: JushuitanClient,
+    db: Database,
+    shop_id: i64,
+    tokens: Mutex<Option<Tokens>>,
+}
+
+impl Session {
+    /// A session for the shop; tokens are read from the database on first use.
+    pub fn new(client: JushuitanClient, db: Database, shop_id: i64) -> Self {
+        Self {
+            client,
+            db,
+            shop_id,
+            tokens: Mutex::new(None),
+        }
+    }
+
+    async fn current_tokens(&self) -> Result<Tokens, SyncError> {
+        let mut guard = self.tokens.lock().await;
+        if let Some(tokens) = guard.as_ref() {
+            return Ok(tokens.clone());
+        }
+        let shop_id = self.shop_id;
+        let stored: Option<(String, String)> = self
+            .db
+            .run(move |conn| {
+                jushuitan_tokens::table
+                    .find(shop_id)
+                    .select((
+                        jushuitan_tokens::access_token,
+                        jushuitan_tokens::refresh_token,
+                    ))
+                    .first(conn)
+                    .optional()
+                    .map_err(DbError::from)
+            })
+            .await?;
+        let tokens = match stored {
+            Some((access_token, refresh_token)) => Tokens {
+                access_token,
+                refresh_token,
+            },
+            None => self.client.configured_tokens(),
+        };
+        *guard = Some(tokens.clone());
+        Ok(tokens)
+    }
+
+    /// Runs an operation; on an expired access token, refreshes once, stores the new
+    /// tokens and tries again.
+    pub async fn call(&self, operation: Operation, biz: &Value) -> Result<Value, SyncError> {
+        let tokens = self.current_tokens().await?;
+        match self.client.call(operation, biz, &tokens).await {
+            Err(JstError::TokenExpired(msg)) if self.client.api() == JushuitanApi::Open => {
+                tracing::info!(shop_id = self.shop_id, %msg, "jushuitan access token expired; refreshing");
+                let fresh = self.refresh(&tokens).await?;
+                Ok(self.client.call(operation, biz, &fresh).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    async fn refresh(&self, stale: &Tokens) -> Result<Tokens, SyncError> {
+        let mut guard = self.tokens.lock().await;
+        // Another call may have refreshed while this one waited.
+        if let Some(current) = guard.as_ref() {
+            if current != stale {
+                return Ok(current.clone());
+            }
+        }
+        let (fresh, expires_in) = self.client.refresh(stale).await?;
+        let shop_id = self.shop_id;
+        let stored = fresh.clone();
+        self.db
+            .run(move |conn| {
+                let now = now_utc();
+                let expires_at = expires_in.map(|secs| now + chrono::Duration::seconds(secs));
+                let updated = diesel::update(jushuitan_tokens::table.find(shop_id))
+                    .set((
+                        jushuitan_tokens::access_token.eq(&stored.access_token),
+                        jushuitan_tokens::refresh_token.eq(&stored.refresh_token),
+                        jushuitan_tokens::expires_at.eq(expires_at),
+                        jushuitan_tokens::modified_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                if updated == 0 {
+                    diesel::insert_into(jushuitan_tokens::table)
+                        .values((
+                            jushuitan_tokens::shop_id.eq(shop_id),
+                            jushuitan_tokens::access_token.eq(&stored.access_token),
+                            jushuitan_tokens::refresh_token.eq(&stored.refresh_token),
+                            jushuitan_tokens::expires_at.eq(expires_at),
+                            jushuitan_tokens::modified_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok::<_, DbError>(())
+            })
+            .await?;
+        *guard = Some(fresh.clone());
+        Ok(fresh)
+    }
+}
