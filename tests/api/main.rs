@@ -6,7 +6,9 @@
 
 mod admin;
 mod config_file;
+mod fake_jst;
 mod helpers;
+mod jushuitan;
 mod migrations;
 mod polyapi_catalogue;
 mod polyapi_client;

@@ -1,0 +1,447 @@
+//! A fake Jushuitan for the tests: both API generations, every signature checked with
+//! this file's own md5 code, answers shaped like the real service's, and a script of
+//! failures (rate limit, expired token, garbage, server error) to play.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use md5::{Digest, Md5};
+use serde_json::{json, Value};
+
+/// Which generation the fake speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FakeApi {
+    /// `/open/...` with form parameters.
+    Open,
+    /// `/api/open/query.aspx?method=…` with a JSON body.
+    Legacy,
+}
+
+/// A failure to play instead of the next answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scripted {
+    /// Code 199.
+    RateLimit,
+    /// Code 100 (open API).
+    TokenExpired,
+    /// HTTP 200 with an HTML body.
+    Garbage,
+    /// HTTP 502.
+    ServerError,
+}
+
+/// Logistics of an order the fake has shipped.
+#[derive(Debug, Clone)]
+pub struct ShippedOrder {
+    /// Tracking number.
+    pub l_id: String,
+    /// Carrier code.
+    pub lc_id: String,
+    /// Carrier name.
+    pub logistics_company: String,
+    /// When.
+    pub send_date: String,
+}
+
+/// What the fake accepts, received, and will answer.
+#[derive(Debug)]
+pub struct FakeState {
+    pub api: FakeApi,
+    pub app_key: String,
+    pub app_secret: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub partner_id: String,
+    pub partner_key: String,
+    pub token: String,
+    /// Every order accepted by orders.upload, in arrival order.
+    pub uploaded: Vec<Value>,
+    /// orders.upload calls that passed the sign check.
+    pub upload_calls: usize,
+    /// Requests refused for a wrong sign.
+    pub bad_signs: usize,
+    /// Successful token refreshes.
+    pub refreshes: usize,
+    /// orders.upload refuses these so_ids.
+    pub reject_so_ids: HashSet<String>,
+    /// Played one per request before normal handling.
+    pub script: VecDeque<Scripted>,
+    /// sku_id → (qty, order_lock).
+    pub inventory: HashMap<String, (i64, i64)>,
+    /// so_id → shipping.
+    pub shipped: HashMap<String, ShippedOrder>,
+    /// After-sale records answered by refund.single.query.
+    pub refunds: Vec<Value>,
+    o_ids: HashMap<String, i64>,
+}
+
+/// The running fake.
+pub struct FakeJushuitan {
+    /// Where it listens.
+    pub base_url: String,
+    state: Arc<Mutex<FakeState>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for FakeJushuitan {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+fn md5_hex(text: &str) -> String {
+    Md5::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The open API sign: secret, then every parameter but sign as key+value, sorted by key.
+fn open_sign(secret: &str, params: &HashMap<String, String>) -> String {
+    let mut keys: Vec<&String> = params.keys().filter(|k| k.as_str() != "sign").collect();
+    keys.sort();
+    let mut text = secret.to_owned();
+    for key in keys {
+        text += key;
+        text += &params[key];
+    }
+    md5_hex(&text)
+}
+
+fn legacy_sign(method: &str, partner: &str, token: &str, ts: &str, key: &str) -> String {
+    md5_hex(&format!("{method}{partner}token{token}ts{ts}{key}"))
+}
+
+fn cents(value: &Value) -> Option<i64> {
+    let number = match value {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.parse().ok()?,
+        _ => return None,
+    };
+    Some((number * 100.0).round() as i64)
+}
+
+const STATUSES: [&str; 5] = [
+    "WAIT_BUYER_PAY",
+    "WAIT_SELLER_SEND_GOODS",
+    "WAIT_BUYER_CONFIRM_GOODS",
+    "TRADE_FINISHED",
+    "TRADE_CLOSED",
+];
+
+/// Why the real service would refuse this order, if it would.
+fn refusal(order: &Value) -> Option<String> {
+    for field in ["shop_id", "so_id", "order_date", "shop_status"] {
+        if order.get(field).is_none_or(|v| v.is_null() || v == "") {
+            return Some(format!("{field} 不能为空"));
+        }
+    }
+    let status = order["shop_status"].as_str().unwrap_or_default();
+    if !STATUSES.contains(&status) {
+        return Some(format!("shop_status {status} 无效"));
+    }
+    let items = order["items"]
+        .as_array()
+        .filter(|items| !items.is_empty())?;
+    let total: Option<i64> = items.iter().map(|item| cents(&item["amount"])).sum();
+    let freight = cents(&order["freight"]).unwrap_or(0);
+    if total.map(|t| t + freight) != cents(&order["pay_amount"]) {
+        return Some("商品金额+运费不等于应付金额".to_owned());
+    }
+    if !matches!(status, "WAIT_BUYER_PAY" | "TRADE_CLOSED") && !order["pay"].is_object() {
+        return Some("已付款订单缺少支付信息".to_owned());
+    }
+    None
+}
+
+impl FakeState {
+    fn upload(&mut self, orders: &[Value]) -> Vec<Value> {
+        self.upload_calls += 1;
+        orders
+            .iter()
+            .map(|order| {
+                let so_id = order["so_id"].as_str().unwrap_or_default().to_owned();
+                let refused = if order["items"].as_array().is_none_or(|i| i.is_empty()) {
+                    Some("items 不能为空".to_owned())
+                } else if self.reject_so_ids.contains(&so_id) {
+                    Some("店铺商品未匹配".to_owned())
+                } else {
+                    refusal(order)
+                };
+                let next = self.o_ids.len() as i64 + 1;
+                let o_id = *self.o_ids.entry(so_id.clone()).or_insert(next);
+                match refused {
+                    Some(msg) => json!({"so_id": so_id, "o_id": 0, "issuccess": false, "msg": msg}),
+                    None => {
+                        self.uploaded.push(order.clone());
+                        json!({"so_id": so_id, "o_id": o_id, "issuccess": true, "msg": ""})
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn query_orders(&self, so_ids: &[Value]) -> Vec<Value> {
+        so_ids
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|so| self.o_ids.contains_key(*so))
+            .map(|so| match self.shipped.get(so) {
+                Some(s) => json!({"so_id": so, "o_id": self.o_ids[so], "status": "Sent", "l_id": s.l_id,
+                                  "lc_id": s.lc_id, "logistics_company": s.logistics_company, "send_date": s.send_date}),
+                None => json!({"so_id": so, "o_id": self.o_ids[so], "status": "WaitConfirm", "l_id": "",
+                               "lc_id": "", "logistics_company": "", "send_date": ""}),
+            })
+            .collect()
+    }
+
+    fn inventory(&self, skus: &str) -> Result<Vec<Value>, String> {
+        let wanted: Vec<&str> = skus.split(',').filter(|s| !s.is_empty()).collect();
+        if wanted.len() > 100 {
+            return Err("sku_ids 最多100个".to_owned());
+        }
+        Ok(wanted
+            .into_iter()
+            .filter_map(|sku| self.inventory.get(sku).map(|(qty, lock)| (sku, qty, lock)))
+            .map(|(sku, qty, lock)| json!({"sku_id": sku, "qty": qty, "order_lock": lock, "pick_lock": 0}))
+            .collect())
+    }
+
+    fn refunds_in(&self, biz: &Value) -> Result<Vec<Value>, String> {
+        let parse = |name: &str| {
+            chrono::NaiveDateTime::parse_from_str(
+                biz[name].as_str().unwrap_or_default(),
+                "%Y-%m-%d %H:%M:%S",
+            )
+            .map_err(|_| format!("{name} 格式错误"))
+        };
+        let (begin, end) = (parse("modified_begin")?, parse("modified_end")?);
+        if end - begin > chrono::Duration::days(7) {
+            return Err("时间间隔不能超过7天".to_owned());
+        }
+        Ok(self.refunds.clone())
+    }
+}
+
+fn json_answer(body: Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
+/// Plays the next scripted failure, if any.
+fn scripted(state: &mut FakeState) -> Option<HttpResponse> {
+    let legacy = state.api == FakeApi::Legacy;
+    match state.script.pop_front()? {
+        Scripted::RateLimit => Some(json_answer(if legacy {
+            json!({"code": 199, "msg": "请求过于频繁", "issuccess": false})
+        } else {
+            json!({"code": 199, "msg": "请求过于频繁"})
+        })),
+        Scripted::TokenExpired => {
+            state.access_token = format!("{}-expired", state.access_token);
+            Some(json_answer(
+                json!({"code": 100, "msg": "access_token已过期"}),
+            ))
+        }
+        Scripted::Garbage => Some(
+            HttpResponse::Ok()
+                .content_type("text/html")
+                .body("<html>oops</html>"),
+        ),
+        Scripted::ServerError => Some(HttpResponse::BadGateway().finish()),
+    }
+}
+
+async fn open(
+    state: web::Data<Arc<Mutex<FakeState>>>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let params: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let mut state = state.lock().expect("state");
+    if let Some(answer) = scripted(&mut state) {
+        return answer;
+    }
+    if params.get("sign").map(String::as_str)
+        != Some(open_sign(&state.app_secret, &params).as_str())
+        || params.get("app_key") != Some(&state.app_key)
+    {
+        state.bad_signs += 1;
+        return json_answer(json!({"code": 10, "msg": "签名错误", "data": null}));
+    }
+    let path = request.path().to_owned();
+    if path == "/openWeb/auth/refreshToken" {
+        if params.get("refresh_token") != Some(&state.refresh_token)
+            || params.get("grant_type").map(String::as_str) != Some("refresh_token")
+        {
+            return json_answer(json!({"code": 1, "msg": "refresh_token无效"}));
+        }
+        state.refreshes += 1;
+        let n = state.refreshes + 1;
+        state.access_token = format!("at-{n}");
+        state.refresh_token = format!("rt-{n}");
+        return json_answer(json!({"code": 0, "msg": "success", "data": {
+            "access_token": state.access_token, "refresh_token": state.refresh_token, "expires_in": 2_592_000, "scope": "all"}}));
+    }
+    if params.get("access_token") != Some(&state.access_token) {
+        return json_answer(json!({"code": 100, "msg": "access_token已过期"}));
+    }
+    let biz: Value = serde_json::from_str(params.get("biz").map(String::as_str).unwrap_or("null"))
+        .unwrap_or(Value::Null);
+    let data = match path.as_str() {
+        "/open/jushuitan/orders/upload" => {
+            let orders = biz
+                .as_array()
+                .cloned()
+                .or_else(|| biz["orders"].as_array().cloned())
+                .unwrap_or_default();
+            json!({"datas": state.upload(&orders)})
+        }
+        "/open/orders/single/query" => {
+            json!({"orders": state.query_orders(biz["so_ids"].as_array().map(Vec::as_slice).unwrap_or(&[]))})
+        }
+        "/open/inventory/query" => {
+            match state.inventory(biz["sku_ids"].as_str().unwrap_or_default()) {
+                Ok(rows) => json!({"inventorys": rows}),
+                Err(msg) => return json_answer(json!({"code": 1, "msg": msg})),
+            }
+        }
+        "/open/refund/single/query" => match state.refunds_in(&biz) {
+            Ok(rows) => {
+                json!({"datas": rows, "page_index": biz["page_index"], "has_next": false, "data_count": rows.len()})
+            }
+            Err(msg) => return json_answer(json!({"code": 1, "msg": msg})),
+        },
+        _ => return json_answer(json!({"code": 404, "msg": "unknown path"})),
+    };
+    json_answer(json!({"code": 0, "msg": "执行成功", "data": data}))
+}
+
+async fn legacy(
+    state: web::Data<Arc<Mutex<FakeState>>>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(request.query_string()).unwrap_or_default();
+    let mut state = state.lock().expect("state");
+    if let Some(answer) = scripted(&mut state) {
+        return answer;
+    }
+    let get = |k: &str| query.get(k).cloned().unwrap_or_default();
+    let method = get("method");
+    let expected = legacy_sign(
+        &method,
+        &state.partner_id,
+        &state.token,
+        &get("ts"),
+        &state.partner_key,
+    );
+    if get("sign") != expected
+        || get("partnerid") != state.partner_id
+        || get("token") != state.token
+    {
+        state.bad_signs += 1;
+        return json_answer(json!({"code": -1, "msg": "签名错误", "issuccess": false}));
+    }
+    let biz: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let answer = match method.as_str() {
+        "jushuitan.orders.upload" => {
+            let orders = biz.as_array().cloned().unwrap_or_default();
+            json!({"code": 0, "issuccess": true, "msg": null, "datas": state.upload(&orders)})
+        }
+        "orders.single.query" => {
+            json!({"code": 0, "issuccess": true, "orders": state.query_orders(biz["so_ids"].as_array().map(Vec::as_slice).unwrap_or(&[]))})
+        }
+        "inventory.query" => match state.inventory(biz["sku_ids"].as_str().unwrap_or_default()) {
+            Ok(rows) => json!({"code": 0, "issuccess": true, "inventorys": rows}),
+            Err(msg) => json!({"code": 1, "issuccess": false, "msg": msg}),
+        },
+        "refund.single.query" => match state.refunds_in(&biz) {
+            Ok(rows) => json!({"code": 0, "issuccess": true, "datas": rows, "has_next": false}),
+            Err(msg) => json!({"code": 1, "issuccess": false, "msg": msg}),
+        },
+        _ => json!({"code": 404, "issuccess": false, "msg": "unknown method"}),
+    };
+    json_answer(answer)
+}
+
+impl FakeJushuitan {
+    /// Starts a fake on a free port.
+    pub async fn start(api: FakeApi) -> Self {
+        let state = Arc::new(Mutex::new(FakeState {
+            api,
+            app_key: "app".to_owned(),
+            app_secret: "secret".to_owned(),
+            access_token: "at-1".to_owned(),
+            refresh_token: "rt-1".to_owned(),
+            partner_id: "pid".to_owned(),
+            partner_key: "pkey".to_owned(),
+            token: "tok".to_owned(),
+            uploaded: Vec::new(),
+            upload_calls: 0,
+            bad_signs: 0,
+            refreshes: 0,
+            reject_so_ids: HashSet::new(),
+            script: VecDeque::new(),
+            inventory: HashMap::new(),
+            shipped: HashMap::new(),
+            refunds: Vec::new(),
+            o_ids: HashMap::new(),
+        }));
+        let data = web::Data::new(state.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/api/open/query.aspx", web::post().to(legacy))
+                .default_service(web::post().to(open))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen")
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            base_url: format!("http://127.0.0.1:{port}"),
+            state,
+            handle,
+        }
+    }
+
+    /// The fake's state, to script it or read what arrived.
+    pub fn state(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().expect("state")
+    }
+}
+
+#[test]
+fn the_fake_signs_the_spec_vectors() {
+    let params: HashMap<String, String> = [
+        ("timestamp", "100"),
+        ("app_key", "app"),
+        ("charset", "utf-8"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(
+        open_sign("secret", &params),
+        "706427ca94e342781ac36d501151cb10"
+    );
+    assert_eq!(
+        legacy_sign(
+            "shops.query",
+            "ywv5jGT8ge6Pvlq3FZSPol345asd",
+            "181ee8952a88f5a57db52587472c3798",
+            "1608000837",
+            "ywv5jGT8ge6Pvlq3FZSPol2323"
+        ),
+        "403697654caffbbfe21a841782b6af8f"
+    );
+}

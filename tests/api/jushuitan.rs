@@ -1,0 +1,440 @@
+//! The Jushuitan jobs against a local fake that checks every signature with its own
+//! code: pushes through the outbox, refusals, rate limits, token refresh, garbage,
+//! a worker that died holding a lease, and pulls that change what Polyapi answers.
+
+use std::time::Duration;
+
+use polymall::config::{DatabaseConfig, JushuitanApi, JushuitanShopConfig, Secret};
+use polymall::db::Database;
+use polymall::jushuitan::jobs::{self, ShopSync};
+use polymall::outbox::{self, Kind, OutboxFilter, Target};
+use polymall::shop::shops;
+use serde_json::{json, Value};
+
+use crate::admin::full_order;
+use crate::fake_jst::{FakeApi, FakeJushuitan, Scripted, ShippedOrder};
+use crate::helpers::{Backend, TestApp, TestDb};
+use crate::on_both_backends;
+use crate::polyapi_client::{ok, PolyClient};
+
+on_both_backends! {
+    pushed_orders_arrive_with_valid_payloads => push_open;
+    legacy_generation_pushes_too => push_legacy;
+    a_refused_order_neither_blocks_nor_resends_the_others => refused_order;
+    rate_limits_and_garbage_back_off => back_off;
+    an_expired_token_is_refreshed_once_and_kept => token_refresh;
+    a_dead_worker_lease_is_taken_over => lease_takeover;
+    stock_and_shipping_pulls_change_what_polyapi_answers => pulls;
+}
+
+fn jst_config(fake: &FakeJushuitan, api: JushuitanApi) -> JushuitanShopConfig {
+    JushuitanShopConfig {
+        api,
+        base_url: fake.base_url.clone(),
+        shop_id: 10_001,
+        app_key: Some("app".to_owned()),
+        app_secret: Some(Secret::new("secret")),
+        access_token: Some(Secret::new("at-1")),
+        refresh_token: Some(Secret::new("rt-1")),
+        partner_id: Some("pid".to_owned()),
+        partner_key: Some(Secret::new("pkey")),
+        token: Some(Secret::new("tok")),
+        push_interval_secs: 3_600,
+        stock_interval_secs: 3_600,
+        shipping_interval_secs: 3_600,
+        refund_interval_secs: 3_600,
+        max_attempts: 3,
+        timeout_secs: 5,
+    }
+}
+
+/// An order whose amounts satisfy Jushuitan's rule: items 95.50 + freight 10 = 105.50.
+fn jst_order(no: &str) -> Value {
+    let mut order = full_order(no);
+    order["realMoney"] = json!(105.5);
+    order
+}
+
+struct Setup {
+    app: TestApp,
+    fake: FakeJushuitan,
+    sync: ShopSync,
+}
+
+async fn setup(backend: Backend, api: FakeApi) -> Option<Setup> {
+    let db = TestDb::new(backend)?;
+    let fake = FakeJushuitan::start(api).await;
+    let generation = match api {
+        FakeApi::Open => JushuitanApi::Open,
+        FakeApi::Legacy => JushuitanApi::Legacy,
+    };
+    let config = jst_config(&fake, generation);
+    let shop_config = config.clone();
+    let app = TestApp::spawn_with(db, move |c| c.shops[0].jushuitan = Some(shop_config)).await;
+    let database = Database::connect(&DatabaseConfig {
+        url: Secret::new(app.db.url.clone()),
+        ..DatabaseConfig::default()
+    })
+    .expect("connect");
+    let shop = {
+        let mut conn = database.get().expect("conn");
+        shops::find_by_code(&mut conn, "demo").expect("shop")
+    };
+    let sync = ShopSync::new(database, shop, config).expect("sync");
+    Some(Setup { app, fake, sync })
+}
+
+async fn outbox_rows(sync: &ShopSync) -> Vec<outbox::OutboxRow> {
+    let shop_id = sync.shop.id;
+    sync.db
+        .run(move |conn| {
+            outbox::list(
+                conn,
+                &OutboxFilter {
+                    shop_id: Some(shop_id),
+                    state: None,
+                    limit: 1_000,
+                },
+            )
+        })
+        .await
+        .expect("list")
+}
+
+fn latest_upload(fake: &FakeJushuitan, so_id: &str) -> Value {
+    fake.state()
+        .uploaded
+        .iter()
+        .rev()
+        .find(|order| order["so_id"] == so_id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{so_id} was not uploaded"))
+}
+
+async fn push_open(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    let (status, body) = s
+        .app
+        .admin_post("orders", &json!([jst_order("J-1"), jst_order("J-2")]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!(report.sent, 2, "{report:?}");
+    let uploaded = latest_upload(&s.fake, "J-1");
+    assert_eq!(uploaded["shop_id"], 10_001);
+    assert_eq!(uploaded["shop_status"], "WAIT_SELLER_SEND_GOODS");
+    assert_eq!(uploaded["pay_amount"], 105.5);
+    assert_eq!(uploaded["freight"], 10);
+    assert_eq!(uploaded["pay"]["amount"], 105.5);
+    assert_eq!(uploaded["items"][0]["sku_id"], "sd0001");
+    assert_eq!(uploaded["items"][0]["qty"], 2);
+    assert_eq!(uploaded["items"][0]["outer_oi_id"], "J-1-1");
+    assert_eq!(uploaded["order_date"], "2016-07-23 13:26:58");
+    assert!(outbox_rows(&s.sync)
+        .await
+        .iter()
+        .all(|row| row.state == "done"));
+    assert_eq!(s.fake.state().bad_signs, 0);
+
+    // Nothing due: a second run sends nothing. A memo change re-arms only that order.
+    let calls = s.fake.state().upload_calls;
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 0);
+    assert_eq!(s.fake.state().upload_calls, calls);
+    let client = PolyClient::demo(&s.app);
+    ok(client
+        .call(
+            "UpdateSellerMemo",
+            json!({"PlatOrderNo": "J-2", "SellerMemo": "加急", "SellerFlag": "JH_Red"}),
+        )
+        .await);
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!(report.sent, 1);
+    assert_eq!(latest_upload(&s.fake, "J-2")["remark"], "加急");
+
+    // An order breaking the amount rule is held with the reason, not sent.
+    let mut broken = jst_order("J-3");
+    broken["realMoney"] = json!(1);
+    s.app.admin_post("orders", &json!([broken])).await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.sent, report.held), (0, 1));
+    let held = outbox_rows(&s.sync)
+        .await
+        .into_iter()
+        .find(|row| row.subject == "J-3")
+        .expect("row");
+    assert_eq!(held.state, "held");
+    assert!(held.last_error.unwrap_or_default().contains("pay_amount"));
+}
+
+async fn push_legacy(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Legacy).await else {
+        return;
+    };
+    s.app.admin_post("orders", &json!([jst_order("L-1")])).await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert_eq!(latest_upload(&s.fake, "L-1")["so_id"], "L-1");
+    assert_eq!(s.fake.state().bad_signs, 0);
+}
+
+async fn refused_order(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    s.fake.state().reject_so_ids.insert("R-2".to_owned());
+    s.app
+        .admin_post(
+            "orders",
+            &json!([jst_order("R-1"), jst_order("R-2"), jst_order("R-3")]),
+        )
+        .await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.sent, report.refused), (2, 1), "{report:?}");
+    let rows = outbox_rows(&s.sync).await;
+    let refused = rows.iter().find(|row| row.subject == "R-2").expect("row");
+    assert_eq!(refused.state, "pending");
+    assert_eq!(refused.attempts, 1);
+    assert!(refused
+        .last_error
+        .clone()
+        .unwrap_or_default()
+        .contains("refused"));
+    // Backing off: the next run sends nothing, and the accepted ones are not resent.
+    let uploads = s.fake.state().uploaded.len();
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 0);
+    assert_eq!(s.fake.state().uploaded.len(), uploads);
+    // After max_attempts (3) the row is dead; the operator re-arms it once fixed.
+    for _ in 0..2 {
+        force_due(&s.sync).await;
+        jobs::push_orders(&s.sync).await.expect("push");
+    }
+    let dead = outbox_rows(&s.sync)
+        .await
+        .into_iter()
+        .find(|row| row.subject == "R-2")
+        .expect("row");
+    assert_eq!((dead.state.as_str(), dead.attempts), ("dead", 3));
+    s.fake.state().reject_so_ids.clear();
+    let shop_id = s.sync.shop.id;
+    let rearmed = s
+        .sync
+        .db
+        .run(move |conn| outbox::retry(conn, &outbox::RetryWhich::AllDead(Some(shop_id))))
+        .await
+        .expect("retry");
+    assert_eq!(rearmed, 1);
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 1);
+}
+
+/// Makes every pending row due now (instead of waiting out the backoff).
+async fn force_due(sync: &ShopSync) {
+    use diesel::prelude::*;
+    use polymall::db::schema::outbox as rows;
+    sync.db
+        .run(|conn| {
+            diesel::update(rows::table.filter(rows::state.eq("pending")))
+                .set(
+                    rows::next_attempt_at
+                        .eq(chrono::Utc::now().naive_utc() - chrono::Duration::seconds(1)),
+                )
+                .execute(conn)
+                .map_err(polymall::db::DbError::from)
+        })
+        .await
+        .expect("force due");
+}
+
+async fn back_off(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    s.app
+        .admin_post("orders", &json!([jst_order("B-1"), jst_order("B-2")]))
+        .await;
+    s.fake.state().script.push_back(Scripted::RateLimit);
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.sent, report.deferred), (0, 2), "{report:?}");
+    let rows = outbox_rows(&s.sync).await;
+    let now = chrono::Utc::now().naive_utc();
+    for row in &rows {
+        assert_eq!((row.state.as_str(), row.attempts), ("pending", 1));
+        assert!(
+            row.last_error
+                .clone()
+                .unwrap_or_default()
+                .contains("rate limited"),
+            "{row:?}"
+        );
+        assert!(
+            row.next_attempt_at > now + chrono::Duration::seconds(20),
+            "backs off: {row:?}"
+        );
+    }
+    force_due(&s.sync).await;
+    s.fake.state().script.push_back(Scripted::Garbage);
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!(report.deferred, 2);
+    let second: Vec<_> = outbox_rows(&s.sync).await;
+    assert!(second.iter().all(|row| row.attempts == 2));
+    let wait_first = rows[0].next_attempt_at - rows[0].modified_at;
+    let wait_second = second[0].next_attempt_at - second[0].modified_at;
+    assert!(
+        wait_second > wait_first,
+        "the wait grows: {wait_first} then {wait_second}"
+    );
+    force_due(&s.sync).await;
+    s.fake.state().script.push_back(Scripted::ServerError);
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").deferred, 2);
+    // Third failure with max_attempts = 3: dead, with the last error kept.
+    let dead = outbox_rows(&s.sync).await;
+    assert!(
+        dead.iter()
+            .all(|row| row.state == "dead"
+                && row.last_error.clone().unwrap_or_default().contains("502")),
+        "{dead:?}"
+    );
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 0);
+    let shop_id = s.sync.shop.id;
+    s.sync
+        .db
+        .run(move |conn| outbox::retry(conn, &outbox::RetryWhich::AllDead(Some(shop_id))))
+        .await
+        .expect("retry");
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 2);
+}
+
+async fn token_refresh(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    s.app.admin_post("orders", &json!([jst_order("T-1")])).await;
+    s.fake.state().script.push_back(Scripted::TokenExpired);
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 1);
+    assert_eq!(s.fake.state().refreshes, 1);
+    // The new tokens are stored: a fresh session (a restart) uses them.
+    let current = s.fake.state().access_token.clone();
+    assert_ne!(current, "at-1");
+    let restarted = ShopSync::new(
+        s.sync.db.clone(),
+        s.sync.shop.clone(),
+        s.sync.config.clone(),
+    )
+    .expect("sync");
+    s.app.admin_post("orders", &json!([jst_order("T-2")])).await;
+    assert_eq!(jobs::push_orders(&restarted).await.expect("push").sent, 1);
+    assert_eq!(s.fake.state().refreshes, 1, "no second refresh needed");
+}
+
+async fn lease_takeover(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    s.app
+        .admin_post("orders", &json!([jst_order("K-1"), jst_order("K-2")]))
+        .await;
+    let shop_id = s.sync.shop.id;
+    // A worker claims both rows and dies before settling them (kill -9 mid-batch).
+    let claimed = s
+        .sync
+        .db
+        .run(move |conn| {
+            outbox::claim(
+                conn,
+                shop_id,
+                Target::Jushuitan,
+                Kind::Order,
+                "dead-worker",
+                50,
+                Duration::ZERO,
+            )
+        })
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 2);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    // Its lease has run out: the next worker sends both, nothing is lost.
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 2);
+    // A live lease is respected: nothing is claimed twice.
+    s.app.admin_post("orders", &json!([jst_order("K-3")])).await;
+    let held = s
+        .sync
+        .db
+        .run(move |conn| {
+            outbox::claim(
+                conn,
+                shop_id,
+                Target::Jushuitan,
+                Kind::Order,
+                "other",
+                50,
+                Duration::from_secs(60),
+            )
+        })
+        .await
+        .expect("claim");
+    assert_eq!(held.len(), 1);
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 0);
+}
+
+async fn pulls(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    let product = json!({"PlatProductID": "P1", "name": "连衣裙", "OuterID": "OUT-P1", "price": 99, "num": 0,
+        "pictureurl": "", "whsecode": "", "status": "JH_01", "skus": [
+            {"SkuID": "P1-S", "skuOuterID": "sd0001", "skuprice": 99, "skuQuantity": 5, "skuname": "S", "skuproperty": "", "skupictureurl": ""},
+            {"SkuID": "P1-M", "skuOuterID": "sd0002", "skuprice": 99, "skuQuantity": 5, "skuname": "M", "skuproperty": "", "skupictureurl": ""}]});
+    s.app.admin_post("products", &json!([product])).await;
+    {
+        let mut fake = s.fake.state();
+        fake.inventory.insert("sd0001".to_owned(), (30, 4));
+        fake.inventory.insert("sd0002".to_owned(), (2, 7));
+    }
+    let updated = jobs::pull_stock(&s.sync).await.expect("pull stock");
+    assert_eq!(updated, 2);
+    let client = PolyClient::demo(&s.app);
+    let listed = ok(client
+        .call("DownloadProduct", json!({"PageIndex": 1}))
+        .await);
+    assert_eq!(
+        listed["goodslist"][0]["skus"][0]["skuQuantity"], 26,
+        "qty - order_lock"
+    );
+    assert_eq!(
+        listed["goodslist"][0]["skus"][1]["skuQuantity"], 0,
+        "clamped at 0"
+    );
+
+    s.app
+        .admin_post("orders", &json!([jst_order("SH-1"), jst_order("SH-2")]))
+        .await;
+    jobs::push_orders(&s.sync).await.expect("push");
+    s.fake.state().shipped.insert(
+        "SH-1".to_owned(),
+        ShippedOrder {
+            l_id: "SF123".to_owned(),
+            lc_id: "SF".to_owned(),
+            logistics_company: "顺丰".to_owned(),
+            send_date: "2024-05-02 10:00:00".to_owned(),
+        },
+    );
+    assert_eq!(
+        jobs::pull_shipping(&s.sync).await.expect("pull shipping"),
+        1
+    );
+    let order = ok(client
+        .call("GetOrder", json!({"PlatOrderNo": "SH-1", "PageIndex": 1}))
+        .await);
+    assert_eq!(order["orders"][0]["tradeStatus"], "JH_03");
+    let other = ok(client
+        .call("GetOrder", json!({"PlatOrderNo": "SH-2", "PageIndex": 1}))
+        .await);
+    assert_eq!(other["orders"][0]["tradeStatus"], "JH_02");
+    // Pulled again: recorded once.
+    assert_eq!(
+        jobs::pull_shipping(&s.sync).await.expect("pull shipping"),
+        0
+    );
+}
