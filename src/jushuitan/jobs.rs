@@ -24,8 +24,11 @@ use crate::shop::{carriers, now_utc, orders as shop_orders, stock, ShopError};
 
 /// Orders per orders.upload call.
 const UPLOAD_BATCH: i64 = 50;
-/// How long a claimed batch is ours before another worker may take it.
-const LEASE: Duration = Duration::from_secs(300);
+/// How long a claimed batch is ours before another worker may take it: three call
+/// timeouts, so a live worker always settles first and a killed one is taken over soon.
+fn lease(config: &JushuitanShopConfig) -> Duration {
+    Duration::from_secs(config.timeout_secs.saturating_mul(3).max(1))
+}
 /// Orders per orders.single.query call.
 const QUERY_BATCH: usize = 50;
 /// SKUs per inventory.query call.
@@ -67,6 +70,7 @@ pub async fn push_orders(sync: &ShopSync) -> Result<PushReport, SyncError> {
     let offset = shop_offset(&sync.shop);
     let shop_id = sync.shop.id;
     let max_attempts = sync.config.max_attempts;
+    let lease = lease(&sync.config);
     loop {
         let owner = sync.owner.clone();
         let claimed = sync
@@ -79,7 +83,7 @@ pub async fn push_orders(sync: &ShopSync) -> Result<PushReport, SyncError> {
                     Kind::Order,
                     &owner,
                     UPLOAD_BATCH,
-                    LEASE,
+                    lease,
                 )
             })
             .await?;

@@ -438,3 +438,233 @@ async fn pulls(backend: Backend) {
         0
     );
 }
+
+on_both_backends! {
+    kill_9_while_pushing_loses_nothing => killed_mid_push;
+}
+
+/// The real server pushes while orders keep arriving; it is killed with SIGKILL and
+/// restarted: every order reaches Jushuitan, re-sent at most once per batch in flight.
+async fn killed_mid_push(backend: Backend) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let fake = FakeJushuitan::start(FakeApi::Open).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let config_path = dir.path().join("polymall.toml");
+    let mut file = std::fs::File::create(&config_path).expect("config");
+    write!(
+        file,
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"{}\"\n[admin]\ntoken = \"{}\"\n\
+         [[shops]]\ncode = \"demo\"\nname = \"Demo\"\n[shops.jushuitan]\napi = \"open\"\nbase_url = \"{}\"\nshop_id = 10001\n\
+         app_key = \"app\"\napp_secret = \"secret\"\naccess_token = \"at-1\"\nrefresh_token = \"rt-1\"\n\
+         push_interval_secs = 1\ntimeout_secs = 1\n",
+        db.url,
+        crate::helpers::ADMIN_TOKEN,
+        fake.base_url
+    )
+    .expect("write");
+    drop(file);
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_polymall"))
+            .arg("--config")
+            .arg(&config_path)
+            .arg("serve")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start")
+    };
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let post = |numbers: Vec<String>| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let batch: Vec<Value> = numbers.iter().map(|no| jst_order(no)).collect();
+            for _ in 0..100 {
+                let sent = client
+                    .post(format!("{base}/admin/v1/shops/demo/orders"))
+                    .bearer_auth(crate::helpers::ADMIN_TOKEN)
+                    .json(&batch)
+                    .send()
+                    .await;
+                if matches!(sent, Ok(ref response) if response.status().is_success()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("server did not take the batch");
+        }
+    };
+    let mut child = start();
+    let mut expected = Vec::new();
+    for round in 0..12 {
+        let numbers: Vec<String> = (0..10).map(|i| format!("KILL-{round}-{i}")).collect();
+        expected.extend(numbers.clone());
+        post(numbers).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    let mut child = start();
+    // Everything arrives once the dead process's leases (3 s) run out.
+    let mut waited = 0;
+    loop {
+        let arrived: std::collections::HashSet<String> = fake
+            .state()
+            .uploaded
+            .iter()
+            .filter_map(|order| order["so_id"].as_str().map(str::to_owned))
+            .collect();
+        if expected.iter().all(|no| arrived.contains(no)) {
+            break;
+        }
+        waited += 1;
+        assert!(
+            waited < 300,
+            "orders never arrived: {} of {}",
+            arrived.len(),
+            expected.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let uploads = fake.state().uploaded.len();
+    // At-least-once: duplicates only from a batch in flight at the kill (at most 50).
+    assert!(
+        uploads >= expected.len() && uploads <= expected.len() + 50,
+        "{uploads} uploads for {}",
+        expected.len()
+    );
+    assert_eq!(fake.state().bad_signs, 0);
+}
+
+on_both_backends! {
+    refund_pull_stores_after_sales_and_keeps_a_cursor => refund_pull;
+}
+
+async fn refund_pull(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    s.app
+        .admin_post("orders", &json!([jst_order("RF-1")]))
+        .await;
+    let now =
+        chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset"));
+    let stamp = (now - chrono::Duration::hours(1))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    s.fake.state().refunds.push(json!({
+        "as_id": "AS-1", "so_id": "RF-1", "o_id": 1, "status": "Confirmed", "shop_status": "SUCCESS",
+        "good_status": "BUYER_RETURNED_GOODS", "refund": "95.5", "created": stamp, "modified": stamp,
+        "shop_buyer_id": "J1274551574", "question_type": "质量问题", "remark": "", "l_id": "YT9", "logistics_company": "圆通",
+        "items": [{"sku_id": "sd0001", "shop_sku_id": "1964645294", "name": "套装", "qty": 2, "amount": 95.5,
+                   "outer_oi_id": "RF-1-1", "properties_value": "大号"}]
+    }));
+    assert_eq!(jobs::pull_refunds(&s.sync).await.expect("pull refunds"), 1);
+    let client = PolyClient::demo(&s.app);
+    let window = json!({"BeginTime": (now - chrono::Duration::days(1)).format("%Y-%m-%d %H:%M:%S").to_string(),
+                        "EndTime": (now + chrono::Duration::days(1)).format("%Y-%m-%d %H:%M:%S").to_string(), "PageIndex": 1});
+    let refunds = ok(client.call("GetRefund", window).await);
+    assert_eq!(refunds["totalcount"], 1);
+    assert_eq!(refunds["refunds"][0]["refundno"], "AS-1");
+    assert_eq!(refunds["refunds"][0]["refundstatus"], "JH_06");
+    assert_eq!(
+        refunds["refunds"][0]["RefundGoods"][0]["RefundAmount"],
+        95.5
+    );
+    // The refund covers line RF-1-1: that line can no longer ship.
+    let check = ok(client
+        .call("CheckRefundStatus", json!({"OrderID": "RF-1"}))
+        .await);
+    assert_eq!(check["refundStatus"], "JH_09");
+    // The cursor is kept in the database at the end of the window just read, so a
+    // restart continues from there.
+    use diesel::prelude::*;
+    use polymall::db::schema::sync_cursors;
+    let shop_id = s.sync.shop.id;
+    let position: chrono::NaiveDateTime = s
+        .sync
+        .db
+        .run(move |conn| {
+            sync_cursors::table
+                .find((shop_id, "jushuitan.refunds"))
+                .select(sync_cursors::position)
+                .first(conn)
+                .map_err(polymall::db::DbError::from)
+        })
+        .await
+        .expect("cursor");
+    let age = chrono::Utc::now().naive_utc() - position;
+    assert!(
+        age >= chrono::Duration::zero() && age < chrono::Duration::minutes(1),
+        "cursor at {position}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_command_pushes_once() {
+    let fake = FakeJushuitan::start(FakeApi::Legacy).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let orders = dir.path().join("orders.json");
+    std::fs::write(&orders, json!([jst_order("CLI-J1")]).to_string()).expect("write");
+    std::fs::write(
+        dir.path().join("polymall.toml"),
+        format!(
+            "[database]\nurl = \"shop.db\"\n[[shops]]\ncode = \"demo\"\nname = \"Demo\"\n[shops.jushuitan]\napi = \"legacy\"\n\
+             base_url = \"{}\"\nshop_id = 10001\npartner_id = \"pid\"\npartner_key = \"pkey\"\ntoken = \"tok\"\n",
+            fake.base_url
+        ),
+    )
+    .expect("write");
+    let work_dir = dir.path().to_path_buf();
+    let run = move |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_polymall"))
+            .current_dir(&work_dir)
+            .env_remove("POLYMALL_CONFIG")
+            .env("RUST_LOG", "warn")
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let imported = tokio::task::spawn_blocking(move || {
+        let import = run(&["import", "--shop", "demo", "orders", "orders.json"]);
+        assert!(
+            import.status.success(),
+            "{}",
+            String::from_utf8_lossy(&import.stderr)
+        );
+        let listed = run(&["outbox", "list", "--state", "pending"]);
+        let pending = String::from_utf8_lossy(&listed.stdout).into_owned();
+        let pushed = run(&["sync", "jushuitan", "push-orders", "--shop", "demo"]);
+        let listed_done = run(&["outbox", "list", "--state", "done"]);
+        (
+            pending,
+            pushed,
+            String::from_utf8_lossy(&listed_done.stdout).into_owned(),
+        )
+    })
+    .await
+    .expect("join");
+    assert!(imported.0.contains("CLI-J1"), "{}", imported.0);
+    assert!(
+        imported.1.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.1.stderr)
+    );
+    assert!(String::from_utf8_lossy(&imported.1.stdout).contains("1 sent"));
+    assert!(imported.2.contains("CLI-J1"), "{}", imported.2);
+    assert_eq!(fake.state().uploaded.len(), 1);
+}
