@@ -106,6 +106,15 @@ pub struct JushuitanClient {
     config: JushuitanShopConfig,
 }
 
+/// The text of an optional secret, empty when unset (config validation requires the
+/// ones the chosen generation needs).
+fn secret_text(secret: &Option<crate::config::Secret>) -> String {
+    secret
+        .as_ref()
+        .map(|s| s.expose().to_owned())
+        .unwrap_or_default()
+}
+
 fn unix_now() -> String {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -136,18 +145,8 @@ impl JushuitanClient {
     /// The tokens from the configuration (used until refreshed ones are stored).
     pub fn configured_tokens(&self) -> Tokens {
         Tokens {
-            access_token: self
-                .config
-                .access_token
-                .as_ref()
-                .map(|s| s.expose().to_owned())
-                .unwrap_or_default(),
-            refresh_token: self
-                .config
-                .refresh_token
-                .as_ref()
-                .map(|s| s.expose().to_owned())
-                .unwrap_or_default(),
+            access_token: secret_text(&self.config.access_token),
+            refresh_token: secret_text(&self.config.refresh_token),
         }
     }
 
@@ -176,12 +175,7 @@ impl JushuitanClient {
         tokens: &Tokens,
     ) -> Result<Value, JstError> {
         let app_key = self.config.app_key.clone().unwrap_or_default();
-        let secret = self
-            .config
-            .app_secret
-            .as_ref()
-            .map(|s| s.expose().to_owned())
-            .unwrap_or_default();
+        let secret = secret_text(&self.config.app_secret);
         let mut form = vec![
             ("app_key".to_owned(), app_key),
             ("access_token".to_owned(), tokens.access_token.clone()),
@@ -201,18 +195,8 @@ impl JushuitanClient {
     async fn call_legacy(&self, operation: Operation, biz: &Value) -> Result<Value, JstError> {
         let method = operation.legacy_method();
         let partner_id = self.config.partner_id.clone().unwrap_or_default();
-        let token = self
-            .config
-            .token
-            .as_ref()
-            .map(|s| s.expose().to_owned())
-            .unwrap_or_default();
-        let key = self
-            .config
-            .partner_key
-            .as_ref()
-            .map(|s| s.expose().to_owned())
-            .unwrap_or_default();
+        let token = secret_text(&self.config.token);
+        let key = secret_text(&self.config.partner_key);
         let ts = unix_now();
         let sign = legacy_sign(method, &partner_id, &token, &ts, &key);
         let url = format!("{}/api/open/query.aspx", self.base());
@@ -238,12 +222,7 @@ impl JushuitanClient {
     /// Exchanges the refresh token for new tokens (open API).
     pub async fn refresh(&self, tokens: &Tokens) -> Result<(Tokens, Option<i64>), JstError> {
         let app_key = self.config.app_key.clone().unwrap_or_default();
-        let secret = self
-            .config
-            .app_secret
-            .as_ref()
-            .map(|s| s.expose().to_owned())
-            .unwrap_or_default();
+        let secret = secret_text(&self.config.app_secret);
         let mut form = vec![
             ("app_key".to_owned(), app_key),
             ("timestamp".to_owned(), unix_now()),
