@@ -13,6 +13,7 @@ pub mod intake;
 pub mod jushuitan;
 pub mod outbox;
 pub mod polyapi;
+pub mod qimen;
 pub mod shop;
 pub mod startup;
 pub mod telemetry;

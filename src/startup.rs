@@ -99,12 +99,14 @@ impl Application {
             })?;
             jobs.extend(spawn_shop_jobs(sync, stop_receiver.clone()));
         }
+        let wms = crate::http::qimen::directory(&config, &declared);
         let state = web::Data::new(AppState {
             db: db.clone(),
             shops: Arc::new(declared),
             admin_token: config.admin.token.clone(),
             polyapi: Arc::new(credentials),
             polyapi_deadline: deadline_from_millis(config.server.polyapi_deadline_ms),
+            wms: Arc::new(wms),
         });
         let configure = routes(config.server.polyapi_path.clone());
         let mut server = HttpServer::new(move || {

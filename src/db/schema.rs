@@ -285,6 +285,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The `wms_confirmations` table.
+    wms_confirmations (shop_id, out_biz_code) {
+        shop_id -> BigInt,
+        out_biz_code -> Text,
+        plat_order_no -> Text,
+        status -> Text,
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(products -> shops (shop_id));
 diesel::joinable!(outbox -> shops (shop_id));
 diesel::joinable!(skus -> products (product_id));
@@ -317,4 +328,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     jushuitan_tokens,
     sync_cursors,
+    wms_confirmations,
 );

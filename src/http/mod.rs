@@ -3,6 +3,7 @@
 mod admin;
 mod health;
 pub mod polyapi;
+pub mod qimen;
 mod request_span;
 
 pub use request_span::RequestSpan;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub polyapi: Arc<Credentials>,
     /// Longest a Polyapi call may take.
     pub polyapi_deadline: Duration,
+    /// Warehouse customers (`customerId`) that may call back, with their shop.
+    pub wms: Arc<HashMap<String, qimen::WmsShop>>,
 }
 
 /// Registers every route on an actix `App`; the Polyapi endpoint at `polyapi_path`
@@ -41,6 +44,7 @@ pub fn routes(polyapi_path: String) -> impl Fn(&mut web::ServiceConfig) + Clone 
             .route("/healthz", web::get().to(health::alive))
             .route("/readyz", web::get().to(health::ready))
             .route(&polyapi_path, web::route().to(polyapi::call))
+            .route("/qimen/callback", web::post().to(qimen::callback))
             .service(admin::scope());
     }
 }

@@ -89,103 +89,110 @@ pub fn ship(
     shop_id: i64,
     request: &ShipmentRequest,
 ) -> Result<ShipOutcome, ShopError> {
-    write_transaction(conn, |conn| {
-        let now = now_utc();
-        let (order_id, status) = lock_order(conn, shop_id, &request.plat_order_no, now)?;
-        let lines = load_lines(conn, shop_id, order_id)?;
-        let wanted = resolve(request, &lines)?;
-        if let Some(status) =
-            already_recorded(conn, shop_id, order_id, request, &wanted, &lines, status)?
-        {
-            return Ok(ShipOutcome::AlreadyRecorded { status });
-        }
-        match status {
-            TradeStatus::AwaitingShipment => {}
-            TradeStatus::AwaitingPayment => {
-                return Err(ShopError::rejected(
-                    "PlatOrderNo",
-                    "the order is not paid yet (JH_01)",
-                ))
-            }
-            TradeStatus::Closed => {
-                return Err(ShopError::rejected(
-                    "PlatOrderNo",
-                    "the order is closed (JH_05)",
-                ))
-            }
-            TradeStatus::Shipped | TradeStatus::Completed => {
-                return Err(ShopError::rejected(
-                    "PlatOrderNo",
-                    format!("the order is already fully shipped ({})", status.code()),
-                ))
-            }
-        }
-        if wanted.is_empty() {
+    write_transaction(conn, |conn| ship_within(conn, shop_id, request))
+}
+
+/// Records a shipment inside the caller's transaction.
+fn ship_within(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    request: &ShipmentRequest,
+) -> Result<ShipOutcome, ShopError> {
+    let now = now_utc();
+    let (order_id, status) = lock_order(conn, shop_id, &request.plat_order_no, now)?;
+    let lines = load_lines(conn, shop_id, order_id)?;
+    let wanted = resolve(request, &lines)?;
+    if let Some(status) =
+        already_recorded(conn, shop_id, order_id, request, &wanted, &lines, status)?
+    {
+        return Ok(ShipOutcome::AlreadyRecorded { status });
+    }
+    match status {
+        TradeStatus::AwaitingShipment => {}
+        TradeStatus::AwaitingPayment => {
             return Err(ShopError::rejected(
                 "PlatOrderNo",
-                "nothing is left to ship on this order",
+                "the order is not paid yet (JH_01)",
+            ))
+        }
+        TradeStatus::Closed => {
+            return Err(ShopError::rejected(
+                "PlatOrderNo",
+                "the order is closed (JH_05)",
+            ))
+        }
+        TradeStatus::Shipped | TradeStatus::Completed => {
+            return Err(ShopError::rejected(
+                "PlatOrderNo",
+                format!("the order is already fully shipped ({})", status.code()),
+            ))
+        }
+    }
+    if wanted.is_empty() {
+        return Err(ShopError::rejected(
+            "PlatOrderNo",
+            "nothing is left to ship on this order",
+        ));
+    }
+    for (line_id, count) in &wanted {
+        // Conditional update: the database, not this process, decides the last unit.
+        let updated = diesel::update(order_lines::table.find(*line_id))
+            .filter(order_lines::shipped_count.le(order_lines::goods_count - *count))
+            .set(order_lines::shipped_count.eq(order_lines::shipped_count + *count))
+            .execute(conn)?;
+        if updated != 1 {
+            return Err(ShopError::rejected(
+                "SubPlatOrderNo",
+                "shipping this would exceed the ordered quantity",
             ));
         }
-        for (line_id, count) in &wanted {
-            // Conditional update: the database, not this process, decides the last unit.
-            let updated = diesel::update(order_lines::table.find(*line_id))
-                .filter(order_lines::shipped_count.le(order_lines::goods_count - *count))
-                .set(order_lines::shipped_count.eq(order_lines::shipped_count + *count))
-                .execute(conn)?;
-            if updated != 1 {
-                return Err(ShopError::rejected(
-                    "SubPlatOrderNo",
-                    "shipping this would exceed the ordered quantity",
-                ));
-            }
-        }
-        diesel::insert_into(shipments::table)
+    }
+    diesel::insert_into(shipments::table)
+        .values((
+            shipments::shop_id.eq(shop_id),
+            shipments::order_id.eq(order_id),
+            shipments::logistic_type.eq(&request.logistic_type),
+            shipments::logistic_name.eq(&request.logistic_name),
+            shipments::logistic_no.eq(&request.logistic_no),
+            shipments::send_type.eq(&request.send_type),
+            shipments::sender_name.eq(&request.sender_name),
+            shipments::sender_tel.eq(&request.sender_tel),
+            shipments::sender_address.eq(&request.sender_address),
+            shipments::source.eq(request.source.code()),
+            shipments::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    // The order row is locked by this transaction, so the newest shipment is ours.
+    let shipment_id: i64 = shipments::table
+        .filter(shipments::shop_id.eq(shop_id))
+        .filter(shipments::order_id.eq(order_id))
+        .order(shipments::id.desc())
+        .select(shipments::id)
+        .first(conn)?;
+    for (line_id, count) in &wanted {
+        diesel::insert_into(shipment_lines::table)
             .values((
-                shipments::shop_id.eq(shop_id),
-                shipments::order_id.eq(order_id),
-                shipments::logistic_type.eq(&request.logistic_type),
-                shipments::logistic_name.eq(&request.logistic_name),
-                shipments::logistic_no.eq(&request.logistic_no),
-                shipments::send_type.eq(&request.send_type),
-                shipments::sender_name.eq(&request.sender_name),
-                shipments::sender_tel.eq(&request.sender_tel),
-                shipments::sender_address.eq(&request.sender_address),
-                shipments::source.eq(request.source.code()),
-                shipments::created_at.eq(now),
+                shipment_lines::shop_id.eq(shop_id),
+                shipment_lines::shipment_id.eq(shipment_id),
+                shipment_lines::order_line_id.eq(*line_id),
+                shipment_lines::goods_count.eq(*count),
             ))
             .execute(conn)?;
-        // The order row is locked by this transaction, so the newest shipment is ours.
-        let shipment_id: i64 = shipments::table
-            .filter(shipments::shop_id.eq(shop_id))
-            .filter(shipments::order_id.eq(order_id))
-            .order(shipments::id.desc())
-            .select(shipments::id)
-            .first(conn)?;
-        for (line_id, count) in &wanted {
-            diesel::insert_into(shipment_lines::table)
-                .values((
-                    shipment_lines::shop_id.eq(shop_id),
-                    shipment_lines::shipment_id.eq(shipment_id),
-                    shipment_lines::order_line_id.eq(*line_id),
-                    shipment_lines::goods_count.eq(*count),
-                ))
-                .execute(conn)?;
-        }
-        let status = settle_status(conn, shop_id, order_id, now)?;
-        // Jushuitan learns of shipments made elsewhere (the ERP, the warehouse).
-        if request.source != ShipmentSource::Jushuitan {
-            outbox::enqueue(
-                conn,
-                shop_id,
-                Target::Jushuitan,
-                Kind::Order,
-                &request.plat_order_no,
-            )?;
-        }
-        Ok(ShipOutcome::Shipped {
-            shipment_id,
-            status,
-        })
+    }
+    let status = settle_status(conn, shop_id, order_id, now)?;
+    // Jushuitan learns of shipments made elsewhere (the ERP, the warehouse).
+    if request.source != ShipmentSource::Jushuitan {
+        outbox::enqueue(
+            conn,
+            shop_id,
+            Target::Jushuitan,
+            Kind::Order,
+            &request.plat_order_no,
+        )?;
+    }
+    Ok(ShipOutcome::Shipped {
+        shipment_id,
+        status,
     })
 }
 
@@ -369,4 +376,131 @@ fn settle_status(
     } else {
         Ok(TradeStatus::AwaitingShipment)
     }
+}
+
+/// One package of a warehouse confirmation: carrier, tracking number, and the merchant
+/// item codes with quantities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarehousePackage {
+    /// Carrier code as the warehouse names it (e.g. `YTO`).
+    pub logistics_code: String,
+    /// Carrier name.
+    pub logistics_name: String,
+    /// Tracking number.
+    pub express_code: String,
+    /// (item code, quantity).
+    pub items: Vec<(String, i64)>,
+}
+
+/// What a warehouse confirmation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    /// Recorded now, with this many packages shipped.
+    Recorded(usize),
+    /// This confirmation (by its outBizCode) was recorded before; nothing changed.
+    Repeated,
+}
+
+/// Records a warehouse's shipment confirmation in one transaction: once per
+/// `out_biz_code`, each package a shipment whose items map to order lines by merchant
+/// code, checked like any shipment (never over-ship, never a refunded line).
+pub fn confirm_from_warehouse(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    plat_order_no: &str,
+    out_biz_code: &str,
+    status: &str,
+    packages: &[WarehousePackage],
+) -> Result<ConfirmOutcome, ShopError> {
+    use crate::db::schema::wms_confirmations;
+    write_transaction(conn, |conn| {
+        let seen: Option<String> = wms_confirmations::table
+            .find((shop_id, out_biz_code))
+            .select(wms_confirmations::plat_order_no)
+            .first(conn)
+            .optional()?;
+        if seen.is_some() {
+            return Ok(ConfirmOutcome::Repeated);
+        }
+        let lines: Vec<(String, String, i64, i64)> = order_lines::table
+            .inner_join(orders::table.on(orders::id.eq(order_lines::order_id)))
+            .filter(orders::shop_id.eq(shop_id))
+            .filter(orders::plat_order_no.eq(plat_order_no))
+            .order(order_lines::id.asc())
+            .select((
+                order_lines::sub_order_no,
+                order_lines::outer_id,
+                order_lines::goods_count,
+                order_lines::shipped_count,
+            ))
+            .load(conn)?;
+        if lines.is_empty() {
+            return Err(ShopError::rejected(
+                "deliveryOrderCode",
+                format!("no order `{plat_order_no}` in this shop"),
+            ));
+        }
+        let mut shipped = 0;
+        if matches!(status, "DELIVERED" | "PARTDELIVERED") {
+            // What is left on each line, consumed package by package.
+            let mut left: Vec<(String, String, i64)> = lines
+                .iter()
+                .map(|(sub, code, count, done)| (sub.clone(), code.clone(), count - done))
+                .collect();
+            for package in packages {
+                let mut parts: Vec<(String, i64)> = Vec::new();
+                for (code, quantity) in &package.items {
+                    let mut wanted = *quantity;
+                    for (sub, line_code, remaining) in left.iter_mut() {
+                        if line_code != code || *remaining == 0 || wanted == 0 {
+                            continue;
+                        }
+                        let take = wanted.min(*remaining);
+                        *remaining -= take;
+                        wanted -= take;
+                        parts.push((sub.clone(), take));
+                    }
+                    if wanted > 0 {
+                        return Err(ShopError::rejected(
+                            "packages.items",
+                            format!("item `{code}`: {quantity} shipped but the order has only {} left to ship", quantity - wanted),
+                        ));
+                    }
+                }
+                if parts.is_empty() {
+                    continue;
+                }
+                let request = ShipmentRequest {
+                    plat_order_no: plat_order_no.to_owned(),
+                    logistic_type: super::carriers::code_for_name(&package.logistics_name)
+                        .unwrap_or_default(),
+                    logistic_name: if package.logistics_name.is_empty() {
+                        package.logistics_code.clone()
+                    } else {
+                        package.logistics_name.clone()
+                    },
+                    logistic_no: package.express_code.clone(),
+                    send_type: String::new(),
+                    sender_name: String::new(),
+                    sender_tel: String::new(),
+                    sender_address: String::new(),
+                    lines: Some(parts),
+                    source: ShipmentSource::Warehouse,
+                };
+                if let ShipOutcome::Shipped { .. } = ship_within(conn, shop_id, &request)? {
+                    shipped += 1;
+                }
+            }
+        }
+        diesel::insert_into(wms_confirmations::table)
+            .values((
+                wms_confirmations::shop_id.eq(shop_id),
+                wms_confirmations::out_biz_code.eq(out_biz_code),
+                wms_confirmations::plat_order_no.eq(plat_order_no),
+                wms_confirmations::status.eq(status),
+                wms_confirmations::received_at.eq(now_utc()),
+            ))
+            .execute(conn)?;
+        Ok(ConfirmOutcome::Recorded(shipped))
+    })
 }

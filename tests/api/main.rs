@@ -15,4 +15,5 @@ mod polyapi_client;
 mod polyapi_fulfilment;
 mod polyapi_orders;
 mod polyapi_protocol;
+mod qimen_callback;
 mod shutdown;
