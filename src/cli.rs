@@ -237,3 +237,44 @@ pub fn outbox_retry(
     println!("{count} rows re-armed");
     Ok(())
 }
+
+/// The warehouse jobs runnable from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WmsJob {
+    /// Send changed products (singleitem.synchronize).
+    PushItems,
+    /// Send paid orders and cancellations (deliveryorder.create, order.cancel).
+    PushOrders,
+    /// Pull stock (inventory.query).
+    PullStock,
+}
+
+/// `polymall sync wms JOB --shop CODE`
+pub fn sync_wms(config: &Config, shop_code: &str, job: WmsJob) -> anyhow::Result<()> {
+    use crate::qimen::jobs::{self, WmsSync};
+    let wms = config
+        .shop(shop_code)
+        .with_context(|| format!("shop `{shop_code}` is not in the configuration"))?
+        .wms
+        .clone()
+        .with_context(|| format!("shop `{shop_code}` has no [shops.wms] section"))?;
+    let db = open(config)?;
+    let shop = {
+        let mut conn = db.get()?;
+        shops::find_by_code(&mut conn, shop_code)?
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let sync = WmsSync::new(db, shop, wms)?;
+        let summary = match job {
+            WmsJob::PushItems => format!("{:?}", jobs::push_items(&sync).await?),
+            WmsJob::PushOrders => format!("{:?}", jobs::push_orders(&sync).await?),
+            WmsJob::PullStock => format!("{} stock codes updated", jobs::pull_stock(&sync).await?),
+        };
+        println!("{shop_code}: {summary}");
+        Ok(())
+    })
+}

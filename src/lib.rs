@@ -14,6 +14,7 @@ pub mod jushuitan;
 pub mod outbox;
 pub mod polyapi;
 pub mod qimen;
+pub mod schedule;
 pub mod shop;
 pub mod startup;
 pub mod telemetry;

@@ -55,6 +55,14 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum SyncTarget {
+    /// Warehouse (Qimen) jobs.
+    Wms {
+        /// The job.
+        job: cli::WmsJob,
+        /// Code of the shop.
+        #[arg(long)]
+        shop: String,
+    },
     /// 聚水潭 jobs.
     Jushuitan {
         /// The job.
@@ -119,6 +127,9 @@ fn main() -> ExitCode {
         Command::Sync {
             target: SyncTarget::Jushuitan { job, shop },
         } => cli::sync_jushuitan(&config, &shop, job),
+        Command::Sync {
+            target: SyncTarget::Wms { job, shop },
+        } => cli::sync_wms(&config, &shop, job),
         Command::Outbox {
             command: OutboxCommand::List { shop, state, limit },
         } => cli::outbox_list(&config, shop.as_deref(), state, limit),

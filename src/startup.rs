@@ -99,6 +99,20 @@ impl Application {
             })?;
             jobs.extend(spawn_shop_jobs(sync, stop_receiver.clone()));
         }
+        for shop_config in &config.shops {
+            let (Some(wms), Some(shop)) = (&shop_config.wms, declared.get(&shop_config.code))
+            else {
+                continue;
+            };
+            let sync = crate::qimen::jobs::WmsSync::new(db.clone(), shop.clone(), wms.clone())
+                .map_err(|e| {
+                    StartupError::Polyapi(format!("shop `{}`: warehouse client: {e}", shop.code))
+                })?;
+            jobs.extend(crate::qimen::jobs::spawn_shop_jobs(
+                sync,
+                stop_receiver.clone(),
+            ));
+        }
         let wms = crate::http::qimen::directory(&config, &declared);
         let state = web::Data::new(AppState {
             db: db.clone(),

@@ -53,6 +53,46 @@ impl ShopConfig {
         if let Some(jushuitan) = &self.jushuitan {
             jushuitan.validate(index)?;
         }
+        if let Some(wms) = &self.wms {
+            let key = |name: &str| format!("shops[{index}].wms.{name}");
+            if !wms.url.starts_with("http://") && !wms.url.starts_with("https://") {
+                return Err(ConfigError::Key {
+                    key: key("url"),
+                    message: format!("`{}` is not an http(s) URL", wms.url),
+                });
+            }
+            for (name, value) in [
+                ("app_key", &wms.app_key),
+                ("customer_id", &wms.customer_id),
+                ("owner_code", &wms.owner_code),
+                ("warehouse_code", &wms.warehouse_code),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(ConfigError::Key {
+                        key: key(name),
+                        message: "must not be empty".to_owned(),
+                    });
+                }
+            }
+            for (name, value) in [
+                ("push_interval_secs", wms.push_interval_secs),
+                ("stock_interval_secs", wms.stock_interval_secs),
+                ("timeout_secs", wms.timeout_secs),
+            ] {
+                if value == 0 {
+                    return Err(ConfigError::Key {
+                        key: key(name),
+                        message: "must be at least 1".to_owned(),
+                    });
+                }
+            }
+            if wms.max_attempts < 1 {
+                return Err(ConfigError::Key {
+                    key: key("max_attempts"),
+                    message: "must be at least 1".to_owned(),
+                });
+            }
+        }
         if let Some(polyapi) = &self.polyapi {
             for (key, value) in [
                 ("appkey", polyapi.appkey.as_str()),
@@ -265,6 +305,28 @@ pub struct WmsShopConfig {
     /// Prefix before each method name, e.g. `taobao.qimen.`; empty by default.
     #[serde(default)]
     pub method_prefix: String,
+    /// Carrier code the warehouse should use (`logisticsCode`, e.g. `ZTO`).
+    #[serde(default = "default_logistics_code")]
+    pub logistics_code: String,
+    /// Seconds between pushes of items, delivery orders and cancellations.
+    #[serde(default = "default_push_interval")]
+    pub push_interval_secs: u64,
+    /// Seconds between stock pulls; the warehouse refuses frequent inventory queries.
+    #[serde(default = "default_wms_stock_interval")]
+    pub stock_interval_secs: u64,
+    /// Attempts before an outbox row is dead.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: i32,
+    /// Seconds a call may take.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_logistics_code() -> String {
+    "OTHER".to_owned()
+}
+fn default_wms_stock_interval() -> u64 {
+    86_400
 }
 
 /// A fixed offset from UTC such as `+08:00`; the default is China time.

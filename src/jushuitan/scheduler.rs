@@ -1,6 +1,5 @@
 //! The jobs of every Jushuitan shop, run inside `polymall serve` at their intervals.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,12 +11,6 @@ use super::{JushuitanClient, Session};
 use crate::config::JushuitanShopConfig;
 use crate::db::Database;
 use crate::shop::shops::Shop;
-
-/// A name for this process when it claims outbox rows.
-pub fn worker_name() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "polymall".to_owned());
-    format!("{host}:{}", std::process::id())
-}
 
 impl ShopSync {
     /// Everything the jobs of `shop` need.
@@ -33,7 +26,7 @@ impl ShopSync {
             shop,
             config,
             session,
-            owner: worker_name(),
+            owner: crate::schedule::worker_name(),
         })
     }
 }
@@ -44,22 +37,25 @@ pub fn spawn_shop_jobs(sync: ShopSync, stop: watch::Receiver<bool>) -> Vec<JoinH
     let sync = Arc::new(sync);
     let every = |secs: u64| Duration::from_secs(secs);
     vec![
-        spawn_loop(
+        crate::schedule::every(
             "jushuitan push-orders",
+            sync.shop.code.clone(),
             every(sync.config.push_interval_secs),
             stop.clone(),
             sync.clone(),
             |s| async move { push_orders(&s).await.map(|r| format!("{r:?}")) },
         ),
-        spawn_loop(
+        crate::schedule::every(
             "jushuitan pull-stock",
+            sync.shop.code.clone(),
             every(sync.config.stock_interval_secs),
             stop.clone(),
             sync.clone(),
             |s| async move { pull_stock(&s).await.map(|n| format!("{n} codes updated")) },
         ),
-        spawn_loop(
+        crate::schedule::every(
             "jushuitan pull-shipping",
+            sync.shop.code.clone(),
             every(sync.config.shipping_interval_secs),
             stop.clone(),
             sync.clone(),
@@ -69,8 +65,9 @@ pub fn spawn_shop_jobs(sync: ShopSync, stop: watch::Receiver<bool>) -> Vec<JoinH
                     .map(|n| format!("{n} orders shipped"))
             },
         ),
-        spawn_loop(
+        crate::schedule::every(
             "jushuitan pull-refunds",
+            sync.shop.code.clone(),
             every(sync.config.refund_interval_secs),
             stop,
             sync,
@@ -81,36 +78,4 @@ pub fn spawn_shop_jobs(sync: ShopSync, stop: watch::Receiver<bool>) -> Vec<JoinH
             },
         ),
     ]
-}
-
-fn spawn_loop<F, Fut>(
-    name: &'static str,
-    interval: Duration,
-    mut stop: watch::Receiver<bool>,
-    sync: Arc<ShopSync>,
-    step: F,
-) -> JoinHandle<()>
-where
-    F: Fn(Arc<ShopSync>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<String, super::SyncError>> + Send,
-{
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = stop.changed() => return,
-            }
-            if *stop.borrow() {
-                return;
-            }
-            match step(sync.clone()).await {
-                Ok(summary) => {
-                    tracing::info!(job = name, shop = %sync.shop.code, %summary, "job done")
-                }
-                Err(error) => {
-                    tracing::warn!(job = name, shop = %sync.shop.code, %error, "job failed; next run retries")
-                }
-            }
-        }
-    })
 }

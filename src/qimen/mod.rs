@@ -1,7 +1,10 @@
 //! The Qimen (奇门) ERP↔WMS standard as a Qimen-format warehouse such as 聚星OS speaks it:
 //! the sign, the shipment confirmation callback, and the `<response>` answer.
 
+pub mod client;
 pub mod confirm;
+pub mod jobs;
+pub mod requests;
 pub mod sign;
 
 /// The `<response>` a Qimen endpoint answers.

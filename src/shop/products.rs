@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::{now_utc, Page, PageOf, ShopError, UpsertCounts};
 use crate::db::schema::{products, skus};
 use crate::db::{write_transaction, DbBackend, DbConnection};
+use crate::outbox::{self, Kind, Target};
 
 /// A product's own fields, as written by the storefront.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable)]
@@ -151,6 +152,13 @@ pub fn upsert(
                 }
             };
             replace_skus(conn, shop_id, product_id, &item.skus, now)?;
+            outbox::enqueue(
+                conn,
+                shop_id,
+                Target::Wms,
+                Kind::Item,
+                &item.fields.plat_product_id,
+            )?;
         }
         Ok(counts)
     })

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use super::{now_utc, Page, PageOf, ShopError, UpsertCounts};
 use crate::db::schema::{order_lines, orders, refund_goods, refunds};
 use crate::db::{write_transaction, DbConnection};
+use crate::outbox::{self, Kind, Target};
 
 /// A refund's own fields, as the storefront writes them.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable)]
@@ -194,6 +195,22 @@ fn mark_order_lines(
     diesel::update(orders::table.find(order_id))
         .set(orders::modified_at.eq(now))
         .execute(conn)?;
+    // Refunded in full before anything shipped: the warehouse must not ship it.
+    let (status, no): (String, String) = orders::table
+        .find(order_id)
+        .select((orders::trade_status, orders::plat_order_no))
+        .first(conn)?;
+    let lines: Vec<(String, i64)> = order_lines::table
+        .filter(order_lines::order_id.eq(order_id))
+        .select((order_lines::refund_status, order_lines::shipped_count))
+        .load(conn)?;
+    let all_refunded = !lines.is_empty()
+        && lines.iter().all(|(refund, shipped)| {
+            refund == super::codes::RefundStatus::Succeeded.code() && *shipped == 0
+        });
+    if status == super::codes::TradeStatus::AwaitingShipment.code() && all_refunded {
+        outbox::enqueue(conn, shop_id, Target::Wms, Kind::Cancel, &no)?;
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 mod admin;
 mod config_file;
 mod fake_jst;
+mod fake_wms;
 mod helpers;
 mod jushuitan;
 mod migrations;
@@ -16,4 +17,5 @@ mod polyapi_fulfilment;
 mod polyapi_orders;
 mod polyapi_protocol;
 mod qimen_callback;
+mod qimen_outbound;
 mod shutdown;

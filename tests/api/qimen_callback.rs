@@ -19,7 +19,7 @@ on_both_backends! {
 }
 
 /// The sign as the Qimen standard defines it, written here independently.
-fn qimen_sign(secret: &str, params: &[(&str, &str)], body: &str) -> String {
+pub fn qimen_sign(secret: &str, params: &[(&str, &str)], body: &str) -> String {
     let mut sorted: Vec<&(&str, &str)> = params.iter().filter(|(_, v)| !v.is_empty()).collect();
     sorted.sort();
     let mut plain = secret.to_owned();
@@ -47,6 +47,11 @@ async fn app_with_wms(backend: Backend) -> Option<TestApp> {
                 owner_code: "75245869527465985".to_owned(),
                 warehouse_code: "15".to_owned(),
                 method_prefix: String::new(),
+                logistics_code: "ZTO".to_owned(),
+                push_interval_secs: 3_600,
+                stock_interval_secs: 86_400,
+                max_attempts: 3,
+                timeout_secs: 5,
             });
         })
         .await,

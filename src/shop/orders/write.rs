@@ -11,6 +11,7 @@ use crate::db::schema::{
 };
 use crate::db::{write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};
+use crate::shop::codes::TradeStatus;
 use crate::shop::{now_utc, ShopError, UpsertCounts};
 
 /// Creates or replaces `items` (keyed by platform order number) in one transaction.
@@ -27,14 +28,17 @@ pub fn upsert(
         let now = now_utc();
         let mut counts = UpsertCounts::default();
         for (index, item) in items.iter().enumerate() {
-            let existing: Option<i64> = orders::table
+            let existing: Option<(i64, String)> = orders::table
                 .filter(orders::shop_id.eq(shop_id))
                 .filter(orders::plat_order_no.eq(&item.header.plat_order_no))
-                .select(orders::id)
+                .select((orders::id, orders::trade_status))
                 .first(conn)
                 .optional()?;
+            let before = existing
+                .as_ref()
+                .and_then(|(_, status)| TradeStatus::from_code(status));
             match existing {
-                Some(order_id) => {
+                Some((order_id, _)) => {
                     replace(conn, shop_id, order_id, index, item, now)?;
                     counts.updated += 1;
                 }
@@ -43,16 +47,47 @@ pub fn upsert(
                     counts.created += 1;
                 }
             }
-            outbox::enqueue(
+            let no = &item.header.plat_order_no;
+            outbox::enqueue(conn, shop_id, Target::Jushuitan, Kind::Order, no)?;
+            announce_to_warehouse(
                 conn,
                 shop_id,
-                Target::Jushuitan,
-                Kind::Order,
-                &item.header.plat_order_no,
+                no,
+                before,
+                TradeStatus::from_code(&item.header.trade_status),
             )?;
         }
         Ok(counts)
     })
+}
+
+/// The warehouse learns of an order when it becomes payable-to-ship (JH_02) and of its
+/// cancellation when an order it may hold is closed.
+fn announce_to_warehouse(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    plat_order_no: &str,
+    before: Option<TradeStatus>,
+    after: Option<TradeStatus>,
+) -> Result<(), ShopError> {
+    match (before, after) {
+        (before, Some(TradeStatus::AwaitingShipment))
+            if before != Some(TradeStatus::AwaitingShipment) =>
+        {
+            outbox::enqueue(
+                conn,
+                shop_id,
+                Target::Wms,
+                Kind::DeliveryOrder,
+                plat_order_no,
+            )?;
+        }
+        (Some(TradeStatus::AwaitingShipment), Some(TradeStatus::Closed)) => {
+            outbox::enqueue(conn, shop_id, Target::Wms, Kind::Cancel, plat_order_no)?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn check_batch(items: &[NewOrder]) -> Result<(), ShopError> {

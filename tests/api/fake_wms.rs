@@ -1,0 +1,209 @@
+//! A fake Qimen-format warehouse: checks each request's sign with the tests' own code
+//! and the required fields of each method, records what arrived, and answers like a
+//! warehouse, refusals and outages included.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+
+use crate::qimen_callback::qimen_sign;
+
+/// A failure to play instead of the next answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WmsScripted {
+    /// HTTP 502.
+    ServerError,
+    /// A gateway `<error_response>`.
+    GatewayError,
+}
+
+/// What the fake received and will answer.
+#[derive(Debug, Default)]
+pub struct WmsState {
+    /// (method, body) of every request with a good sign and all required fields.
+    pub received: Vec<(String, String)>,
+    /// Requests refused for their sign.
+    pub bad_signs: usize,
+    /// Requests refused for a missing field (with the field).
+    pub missing: Vec<String>,
+    /// deliveryorder.create answers failure for these order codes.
+    pub refuse_orders: HashSet<String>,
+    /// Played one per request.
+    pub script: VecDeque<WmsScripted>,
+    /// itemCode → (quantity, lockQuantity).
+    pub inventory: HashMap<String, (i64, i64)>,
+}
+
+/// The running fake.
+pub struct FakeWms {
+    /// The URL to configure as `[shops.wms] url`.
+    pub url: String,
+    state: Arc<Mutex<WmsState>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for FakeWms {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+const REQUIRED: &[(&str, &[&str])] = &[
+    (
+        "singleitem.synchronize",
+        &[
+            "<actionType>",
+            "<warehouseCode>",
+            "<ownerCode>",
+            "<itemCode>",
+            "<itemName>",
+            "<itemType>",
+        ],
+    ),
+    (
+        "deliveryorder.create",
+        &[
+            "<deliveryOrderCode>",
+            "<orderType>JYCK",
+            "<warehouseCode>",
+            "<createTime>",
+            "<placeOrderTime>",
+            "<operateTime>",
+            "<shopNick>",
+            "<logisticsCode>",
+            "<senderInfo>",
+            "<receiverInfo><name>",
+            "<province>",
+            "<city>",
+            "<area>",
+            "<detailAddress>",
+            "<orderLine><orderLineNo>",
+            "<itemCode>",
+            "<planQty>",
+        ],
+    ),
+    (
+        "order.cancel",
+        &[
+            "<warehouseCode>",
+            "<ownerCode>",
+            "<orderCode>",
+            "<orderType>JYCK",
+            "<cancelReason>",
+        ],
+    ),
+    (
+        "inventory.query",
+        &[
+            "<criteriaList><criteria>",
+            "<itemCode>",
+            "<inventoryType>ZP",
+        ],
+    ),
+];
+
+fn xml(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/xml;charset=utf-8")
+        .body(body)
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Vec<&'a str> {
+    text.split(open)
+        .skip(1)
+        .filter_map(|part| part.split(close).next())
+        .collect()
+}
+
+async fn handle(
+    state: web::Data<Arc<Mutex<WmsState>>>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(request.query_string()).unwrap_or_default();
+    let get = |k: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut state = state.lock().expect("state");
+    match state.script.pop_front() {
+        Some(WmsScripted::ServerError) => return HttpResponse::BadGateway().finish(),
+        Some(WmsScripted::GatewayError) => {
+            return xml("<error_response><code>50</code><msg>Remote service error</msg><sub_code>isp.timeout</sub_code><sub_msg>busy</sub_msg></error_response>".to_owned())
+        }
+        None => {}
+    }
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let signed: Vec<(&str, &str)> = query
+        .iter()
+        .filter(|(k, _)| k != "sign")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if get("sign") != qimen_sign("wms-secret", &signed, &body) {
+        state.bad_signs += 1;
+        return xml("<response><flag>failure</flag><code>sign-check-failure</code><message>Illegal request</message></response>".to_owned());
+    }
+    let method = get("method");
+    let Some((_, fields)) = REQUIRED.iter().find(|(name, _)| *name == method) else {
+        return xml(format!("<response><flag>failure</flag><code>404</code><message>unknown method {method}</message></response>"));
+    };
+    if let Some(field) = fields.iter().find(|field| !body.contains(*field)) {
+        state.missing.push(field.to_string());
+        return xml(format!("<response><flag>failure</flag><code>400</code><message>missing {field}</message></response>"));
+    }
+    state.received.push((method.clone(), body.clone()));
+    if method == "deliveryorder.create" {
+        let code = between(&body, "<deliveryOrderCode>", "</deliveryOrderCode>")
+            .first()
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        if state.refuse_orders.contains(&code) {
+            return xml("<response><flag>failure</flag><code>E101</code><message>收件人地址无法识别</message></response>".to_owned());
+        }
+    }
+    if method == "inventory.query" {
+        let items: String = between(&body, "<itemCode>", "</itemCode>")
+            .into_iter()
+            .filter_map(|code| state.inventory.get(code).map(|(q, l)| format!("<item><itemCode>{code}</itemCode><quantity>{q}</quantity><lockQuantity>{l}</lockQuantity></item>")))
+            .collect();
+        return xml(format!("<response><flag>success</flag><code>0</code><message>ok</message><items>{items}</items></response>"));
+    }
+    xml("<response><flag>success</flag><code>0</code><message>ok</message></response>".to_owned())
+}
+
+impl FakeWms {
+    /// Starts a fake on a free port.
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(WmsState::default()));
+        let data = web::Data::new(state.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/wms", web::post().to(handle))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen")
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            url: format!("http://127.0.0.1:{port}/wms"),
+            state,
+            handle,
+        }
+    }
+
+    /// The fake's state.
+    pub fn state(&self) -> MutexGuard<'_, WmsState> {
+        self.state.lock().expect("state")
+    }
+}

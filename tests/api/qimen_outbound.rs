@@ -1,0 +1,247 @@
+//! Items, delivery orders, cancellations and stock against the fake warehouse.
+
+use polymall::config::{DatabaseConfig, Secret, WmsShopConfig};
+use polymall::db::Database;
+use polymall::outbox::{self, OutboxFilter};
+use polymall::qimen::jobs::{self, WmsSync};
+use polymall::shop::shops;
+use serde_json::{json, Value};
+
+use crate::admin::full_order;
+use crate::fake_wms::{FakeWms, WmsScripted};
+use crate::helpers::{Backend, TestApp, TestDb};
+use crate::on_both_backends;
+use crate::polyapi_client::{ok, PolyClient};
+
+on_both_backends! {
+    products_become_items_at_the_warehouse => items;
+    paid_orders_become_delivery_orders_and_closed_ones_are_cancelled => delivery_orders;
+    refusals_are_kept_and_outages_retried => refusals;
+    the_warehouse_stock_reaches_download_product => stock;
+}
+
+struct Setup {
+    app: TestApp,
+    fake: FakeWms,
+    sync: WmsSync,
+}
+
+async fn setup(backend: Backend) -> Option<Setup> {
+    let db = TestDb::new(backend)?;
+    let fake = FakeWms::start().await;
+    let config = WmsShopConfig {
+        url: fake.url.clone(),
+        app_key: "testerp_appkey".to_owned(),
+        secret: Secret::new("wms-secret"),
+        customer_id: "cust-1".to_owned(),
+        owner_code: "owner-1".to_owned(),
+        warehouse_code: "15".to_owned(),
+        method_prefix: String::new(),
+        logistics_code: "ZTO".to_owned(),
+        push_interval_secs: 3_600,
+        stock_interval_secs: 86_400,
+        max_attempts: 3,
+        timeout_secs: 5,
+    };
+    let shop_config = config.clone();
+    let app = TestApp::spawn_with(db, move |c| c.shops[0].wms = Some(shop_config)).await;
+    let database = Database::connect(&DatabaseConfig {
+        url: Secret::new(app.db.url.clone()),
+        ..DatabaseConfig::default()
+    })
+    .expect("db");
+    let shop = shops::find_by_code(&mut database.get().expect("conn"), "demo").expect("shop");
+    let sync = WmsSync::new(database, shop, config).expect("sync");
+    Some(Setup { app, fake, sync })
+}
+
+async fn rows(sync: &WmsSync) -> Vec<outbox::OutboxRow> {
+    let shop_id = sync.shop.id;
+    sync.db
+        .run(move |conn| {
+            outbox::list(
+                conn,
+                &OutboxFilter {
+                    shop_id: Some(shop_id),
+                    state: None,
+                    limit: 100,
+                },
+            )
+        })
+        .await
+        .expect("list")
+}
+
+fn product() -> Value {
+    json!({"PlatProductID": "P1", "name": "连衣裙", "OuterID": "OUT-P1", "price": 99, "num": 0, "pictureurl": "",
+        "whsecode": "", "status": "JH_01", "skus": [
+            {"SkuID": "P1-S", "skuOuterID": "sd0001", "skuprice": 99.5, "skuQuantity": 5, "skuname": "S", "skuproperty": "尺码:S", "skupictureurl": ""},
+            {"SkuID": "P1-M", "skuOuterID": "sd0002", "skuprice": 99.5, "skuQuantity": 5, "skuname": "M", "skuproperty": "尺码:M", "skupictureurl": ""}]})
+}
+
+async fn items(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    s.app.admin_post("products", &json!([product()])).await;
+    let report = jobs::push_items(&s.sync).await.expect("push");
+    assert_eq!(report.sent, 1, "{report:?}");
+    {
+        let fake = s.fake.state();
+        assert_eq!(fake.bad_signs, 0);
+        assert!(fake.missing.is_empty(), "{:?}", fake.missing);
+        let bodies: Vec<&String> = fake
+            .received
+            .iter()
+            .filter(|(m, _)| m == "singleitem.synchronize")
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(bodies.len(), 2, "one per SKU");
+        assert!(
+            bodies[0].contains("<actionType>add</actionType>")
+                && bodies[0].contains("<itemCode>sd0001</itemCode>"),
+            "{}",
+            bodies[0]
+        );
+        assert!(
+            bodies[1].contains("<itemName>连衣裙 M</itemName>"),
+            "{}",
+            bodies[1]
+        );
+    }
+    // A rename sends an update.
+    let mut renamed = product();
+    renamed["name"] = json!("新款连衣裙");
+    s.app.admin_post("products", &json!([renamed])).await;
+    jobs::push_items(&s.sync).await.expect("push");
+    let fake = s.fake.state();
+    let last = &fake.received.last().expect("request").1;
+    assert!(
+        last.contains("<actionType>update</actionType>") && last.contains("新款连衣裙"),
+        "{last}"
+    );
+}
+
+async fn delivery_orders(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let mut unpaid = full_order("W-0");
+    unpaid["tradeStatus"] = json!("JH_01");
+    s.app
+        .admin_post("orders", &json!([full_order("W-1"), unpaid]))
+        .await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!(report.sent, 1, "only the paid order goes: {report:?}");
+    {
+        let fake = s.fake.state();
+        assert!(fake.missing.is_empty(), "{:?}", fake.missing);
+        let (method, body) = fake.received.last().expect("request").clone();
+        assert_eq!(method, "deliveryorder.create");
+        assert!(
+            body.contains("<deliveryOrderCode>W-1</deliveryOrderCode>"),
+            "{body}"
+        );
+        assert!(
+            body.contains("<receiverInfo><name>张三</name><mobile>13553758444</mobile>"),
+            "{body}"
+        );
+        assert!(
+            body.contains("<planQty>2</planQty>") && body.contains("<itemCode>sd0001</itemCode>"),
+            "{body}"
+        );
+        assert!(body.contains("<logisticsCode>ZTO</logisticsCode>"));
+    }
+    // Paid later: sent then. Closed: cancelled.
+    let mut paid = full_order("W-0");
+    paid["tradeStatus"] = json!("JH_02");
+    let mut closed = full_order("W-1");
+    closed["tradeStatus"] = json!("JH_05");
+    closed["tradeStatusdescription"] = json!("交易关闭");
+    s.app.admin_post("orders", &json!([paid, closed])).await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!(report.sent, 2, "{report:?}");
+    {
+        let fake = s.fake.state();
+        let methods: Vec<&str> = fake.received.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(
+            methods,
+            vec![
+                "deliveryorder.create",
+                "deliveryorder.create",
+                "order.cancel"
+            ]
+        );
+        assert!(fake.received[2].1.contains("<orderCode>W-1</orderCode>"));
+    }
+    // A receiver the warehouse cannot take is held locally with the reason.
+    let mut long = full_order("W-2");
+    long["province"] = json!("省".repeat(80));
+    s.app.admin_post("orders", &json!([long])).await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!(report.held, 1);
+    let held = rows(&s.sync)
+        .await
+        .into_iter()
+        .find(|r| r.subject == "W-2")
+        .expect("row");
+    assert_eq!(held.state, "held");
+    assert!(held.last_error.unwrap_or_default().contains("province"));
+}
+
+async fn refusals(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    // The first call meets an outage, the second a refusal.
+    s.fake.state().refuse_orders.insert("X-2".to_owned());
+    s.fake.state().script.push_back(WmsScripted::ServerError);
+    s.app
+        .admin_post("orders", &json!([full_order("X-1"), full_order("X-2")]))
+        .await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.deferred, report.refused), (1, 1), "{report:?}");
+    let all = rows(&s.sync).await;
+    let refused = all.iter().find(|r| r.subject == "X-2").expect("row");
+    let outage = all.iter().find(|r| r.subject == "X-1").expect("row");
+    assert_eq!(
+        refused.state, "dead",
+        "a business refusal is not retried blindly"
+    );
+    assert!(refused
+        .last_error
+        .clone()
+        .unwrap_or_default()
+        .contains("收件人地址无法识别"));
+    assert_eq!((outage.state.as_str(), outage.attempts), ("pending", 1));
+    // A gateway error is an outage too.
+    s.fake.state().script.push_back(WmsScripted::GatewayError);
+    s.app.admin_post("products", &json!([product()])).await;
+    let report = jobs::push_items(&s.sync).await.expect("push");
+    assert_eq!(report.deferred, 1, "{report:?}");
+    let item = rows(&s.sync)
+        .await
+        .into_iter()
+        .find(|r| r.subject == "P1")
+        .expect("row");
+    assert!(item.last_error.unwrap_or_default().contains("isp.timeout"));
+}
+
+async fn stock(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    s.app.admin_post("products", &json!([product()])).await;
+    s.fake
+        .state()
+        .inventory
+        .insert("sd0001".to_owned(), (40, 3));
+    s.fake.state().inventory.insert("sd0002".to_owned(), (1, 4));
+    assert_eq!(jobs::pull_stock(&s.sync).await.expect("pull"), 2);
+    let listed = ok(PolyClient::demo(&s.app)
+        .call("DownloadProduct", json!({"PageIndex": 1}))
+        .await);
+    assert_eq!(listed["goodslist"][0]["skus"][0]["skuQuantity"], 37);
+    assert_eq!(listed["goodslist"][0]["skus"][1]["skuQuantity"], 0);
+    assert_eq!(s.fake.state().bad_signs, 0);
+}
