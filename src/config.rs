@@ -91,6 +91,10 @@ pub struct ServerConfig {
     pub polyapi_deadline_ms: u64,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub shutdown_timeout_secs: u64,
+    /// Polyapi calls per second from one client address (bursts to twice that); 0 = no limit.
+    pub rate_limit_per_ip: u32,
+    /// Polyapi calls per second for one appkey (bursts to twice that); 0 = no limit.
+    pub rate_limit_per_appkey: u32,
     /// HTTP worker threads; 0 means one per CPU.
     pub workers: usize,
 }
@@ -103,6 +107,8 @@ impl Default for ServerConfig {
             polyapi_deadline_ms: 15_000,
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 30,
+            rate_limit_per_ip: 0,
+            rate_limit_per_appkey: 0,
             workers: 0,
         }
     }

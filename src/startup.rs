@@ -11,6 +11,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Config;
 use crate::db::{Database, DbError};
 use crate::http::polyapi::deadline_from_millis;
+use crate::http::rate_limit::RateLimiter;
 use crate::http::{routes, AppState, RequestSpan};
 use crate::jushuitan::jobs::ShopSync;
 use crate::jushuitan::scheduler::spawn_shop_jobs;
@@ -121,6 +122,8 @@ impl Application {
             polyapi: Arc::new(credentials),
             polyapi_deadline: deadline_from_millis(config.server.polyapi_deadline_ms),
             wms: Arc::new(wms),
+            limit_per_ip: Arc::new(RateLimiter::new(config.server.rate_limit_per_ip)),
+            limit_per_appkey: Arc::new(RateLimiter::new(config.server.rate_limit_per_appkey)),
         });
         let configure = routes(config.server.polyapi_path.clone());
         let mut server = HttpServer::new(move || {

@@ -4,6 +4,7 @@ mod admin;
 mod health;
 pub mod polyapi;
 pub mod qimen;
+pub mod rate_limit;
 mod request_span;
 
 pub use request_span::RequestSpan;
@@ -32,6 +33,10 @@ pub struct AppState {
     pub polyapi: Arc<Credentials>,
     /// Longest a Polyapi call may take.
     pub polyapi_deadline: Duration,
+    /// Polyapi calls per client address.
+    pub limit_per_ip: Arc<rate_limit::RateLimiter>,
+    /// Polyapi calls per appkey.
+    pub limit_per_appkey: Arc<rate_limit::RateLimiter>,
     /// Warehouse customers (`customerId`) that may call back, with their shop.
     pub wms: Arc<HashMap<String, qimen::WmsShop>>,
 }

@@ -34,6 +34,13 @@ pub async fn call(
     };
     let params = Params::merge(query, body_pairs);
     let xml = params.wants_xml();
+    if let Some(refusal) = rate_limited(&state, &request, &params) {
+        tracing::warn!(method = params.get("method").unwrap_or_default(), %refusal, "polyapi call refused by rate limit");
+        return render(
+            envelope(Err(PolyError::new(SubCode::SystemError, refusal))),
+            xml,
+        );
+    }
     let deadline = state.polyapi_deadline;
     let work_state = state.clone();
     let work_params = params.clone();
@@ -68,6 +75,29 @@ pub async fn call(
         "polyapi call"
     );
     render(document, xml)
+}
+
+/// Checks the per-address and per-appkey limits; the refusal says which and how much.
+fn rate_limited(state: &AppState, request: &HttpRequest, params: &Params) -> Option<String> {
+    let address = request
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    if !state.limit_per_ip.allow(&address) {
+        return Some(format!(
+            "rate limit: more than {} calls per second from this address; retry later",
+            state.limit_per_ip.per_second()
+        ));
+    }
+    // Only known appkeys have a budget, so unknown ones cannot crowd out real ones.
+    let appkey = params.get("appkey").unwrap_or_default();
+    if state.polyapi.secret(appkey).is_some() && !state.limit_per_appkey.allow(appkey) {
+        return Some(format!(
+            "rate limit: more than {} calls per second for this appkey; retry later",
+            state.limit_per_appkey.per_second()
+        ));
+    }
+    None
 }
 
 fn failure(params: &Params, subcode: SubCode, message: &str) -> (Map<String, Value>, CallSummary) {

@@ -11,6 +11,44 @@ on_both_backends! {
     every_sub_code_is_answered_as_the_table_says => sub_codes;
     a_switched_off_method_is_not_supported => switched_off;
     a_broken_database_is_a_system_error => system_error;
+    rate_limits_answer_in_the_envelope => rate_limits;
+}
+
+async fn rate_limits(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let app = TestApp::spawn_with(db, |config| config.server.rate_limit_per_appkey = 2).await;
+    let client = PolyClient::demo(&app);
+    let mut answers = Vec::new();
+    for _ in 0..12 {
+        answers.push(client.call("GetOrder", json!({"PageIndex": 1})).await);
+    }
+    let refused: Vec<&Value> = answers.iter().filter(|a| a["code"] == "40000").collect();
+    assert!(
+        !refused.is_empty() && refused.len() < 12,
+        "burst of 4 then refusals: {answers:?}"
+    );
+    fails(refused[0], "GSE.SYSTEM_ERROR", "rate limit");
+    fails(refused[0], "GSE.SYSTEM_ERROR", "appkey");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    ok(client.call("GetOrder", json!({"PageIndex": 1})).await);
+
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let app = TestApp::spawn_with(db, |config| config.server.rate_limit_per_ip = 1).await;
+    let client = PolyClient::demo(&app);
+    let mut refused = 0;
+    for _ in 0..6 {
+        if client.call("GetOrder", json!({"PageIndex": 1})).await["code"] == "40000" {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 3,
+        "{refused} refused of 6 at 1 per second from one address"
+    );
 }
 
 async fn sub_codes(backend: Backend) {
