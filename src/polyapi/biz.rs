@@ -26,6 +26,17 @@ impl Biz {
         let Value::Object(object) = value else {
             return Err(PolyError::invalid("bizcontent", "must be a JSON object"));
         };
+        // PostgreSQL text cannot hold NUL; no field of any method needs one.
+        if let Some(key) = object
+            .iter()
+            .find(|(key, value)| key.contains('\0') || holds_nul(value))
+            .map(|(k, _)| k)
+        {
+            return Err(PolyError::invalid(
+                key.trim_matches('\0'),
+                "contains a NUL character",
+            ));
+        }
         // Keys folded to lowercase; peers send `PageIndex`, `pageindex`, `Logisticno`… A
         // key with stray spaces (the seed's own example has `"OrderType "`) counts too.
         let fields = object
@@ -136,6 +147,17 @@ impl Biz {
             ));
         }
         Ok(Page { index, size })
+    }
+}
+
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        _ => false,
     }
 }
 

@@ -9,6 +9,7 @@ mod config_file;
 mod fake_jst;
 mod fake_wms;
 mod helpers;
+mod hostile;
 mod jushuitan;
 mod migrations;
 mod polyapi_catalogue;

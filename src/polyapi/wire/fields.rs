@@ -148,8 +148,12 @@ impl Serialize for WireInt {
     }
 }
 
-/// Checks a text field's length in characters.
+/// Checks a text field's length in characters, and that it carries no NUL.
 pub(super) fn check_len(path: &str, value: &str, max: usize) -> Result<(), FieldError> {
+    // PostgreSQL text cannot hold NUL; refuse it on every backend alike.
+    if value.contains('\0') {
+        return Err(FieldError::new(path, "contains a NUL character"));
+    }
     let count = value.chars().count();
     if count > max {
         return Err(FieldError::new(
