@@ -148,8 +148,16 @@ pub fn parse(body: &[u8]) -> Result<Confirmation, String> {
     }
     let texts = [&plat_order_no, &out_biz_code, &status]
         .into_iter()
-        .chain(packages.iter().flat_map(|p| [&p.logistics_code, &p.logistics_name, &p.express_code]))
-        .chain(packages.iter().flat_map(|p| p.items.iter().map(|(code, _)| code)));
+        .chain(
+            packages
+                .iter()
+                .flat_map(|p| [&p.logistics_code, &p.logistics_name, &p.express_code]),
+        )
+        .chain(
+            packages
+                .iter()
+                .flat_map(|p| p.items.iter().map(|(code, _)| code)),
+        );
     if texts.into_iter().any(|text| text.contains('\0')) {
         return Err("the confirmation contains a NUL character".to_owned());
     }
