@@ -6,6 +6,7 @@
 
 mod admin;
 mod config_file;
+mod crash;
 mod fake_jst;
 mod fake_wms;
 mod helpers;
