@@ -14,7 +14,7 @@ pub fn worker_name() -> String {
 }
 
 /// Spawns `step` every `interval`; stops when `stop` turns true (a running step finishes).
-/// Each run is logged with the shop and its summary or error.
+/// Each run is logged with the shop and its summary or error (an empty summary at debug level).
 pub fn every<S, F, Fut, E>(
     name: &'static str,
     shop: String,
@@ -39,6 +39,8 @@ where
                 return;
             }
             match step(state.clone()).await {
+                // Housekeeping that has nothing to report stays out of the log.
+                Ok(summary) if summary.is_empty() => tracing::debug!(job = name, %shop, "job done"),
                 Ok(summary) => tracing::info!(job = name, %shop, %summary, "job done"),
                 Err(error) => {
                     tracing::warn!(job = name, %shop, %error, "job failed; next run retries")

@@ -40,6 +40,9 @@ pub enum StartupError {
     },
 }
 
+/// How often pending order count changes are folded into the day counts.
+const ORDER_COUNT_FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -61,6 +64,9 @@ impl Application {
                 let applied = db.migrate()?;
                 let mut conn = db.get()?;
                 let stored = shops::sync_declared(&mut conn, &declared_shops)?;
+                // Changes written while no server ran (an import, a crash) are folded
+                // before the first request counts on them.
+                crate::shop::orders::fold_order_counts(&mut conn)?;
                 Ok((db, applied, stored))
             })
             .await
@@ -89,6 +95,17 @@ impl Application {
             Credentials::from_config(&config, &declared).map_err(StartupError::Polyapi)?;
         let (stop_jobs, stop_receiver) = tokio::sync::watch::channel(false);
         let mut jobs = Vec::new();
+        jobs.push(crate::schedule::every(
+            "fold-order-counts",
+            "*".to_owned(),
+            ORDER_COUNT_FOLD_INTERVAL,
+            stop_receiver.clone(),
+            Arc::new(db.clone()),
+            |db: Arc<Database>| async move {
+                db.run(|conn| crate::shop::orders::fold_order_counts(conn).map(|_| String::new()))
+                    .await
+            },
+        ));
         for shop_config in &config.shops {
             let (Some(jushuitan), Some(shop)) =
                 (&shop_config.jushuitan, declared.get(&shop_config.code))

@@ -296,6 +296,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The `order_counts` table.
+    order_counts (shop_id, time_kind, trade_status, day) {
+        shop_id -> BigInt,
+        time_kind -> Text,
+        trade_status -> Text,
+        day -> Date,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The `order_count_changes` table.
+    order_count_changes (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        time_kind -> Text,
+        trade_status -> Text,
+        day -> Date,
+        delta -> Integer,
+    }
+}
+
 diesel::joinable!(products -> shops (shop_id));
 diesel::joinable!(outbox -> shops (shop_id));
 diesel::joinable!(skus -> products (product_id));
@@ -329,4 +352,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     jushuitan_tokens,
     sync_cursors,
     wms_confirmations,
+    order_counts,
+    order_count_changes,
 );

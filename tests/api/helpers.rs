@@ -231,3 +231,33 @@ macro_rules! on_both_backends {
         )+
     };
 }
+
+/// Runs a `SELECT COUNT(*) …` on the test server's database and answers the count.
+pub fn count_sql(app: &TestApp, sql: &str) -> i64 {
+    use diesel::sql_types::BigInt;
+    use diesel::{Connection, QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let query = diesel::sql_query(format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({sql}) AS counted"
+    ));
+    let counted: Count = if app.db.url.starts_with("postgres") {
+        let mut conn = diesel::pg::PgConnection::establish(&app.db.url).expect("connect");
+        query.get_result(&mut conn).expect("count")
+    } else {
+        let mut conn = diesel::sqlite::SqliteConnection::establish(&app.db.url).expect("connect");
+        query.get_result(&mut conn).expect("count")
+    };
+    counted.n
+}
+
+/// Folds pending order count changes, as the server's background job does.
+pub fn fold_order_counts(app: &TestApp) -> usize {
+    let config = test_config(&app.db);
+    let db = polymall::db::Database::connect(&config.database).expect("connect");
+    let mut conn = db.get().expect("connection");
+    polymall::shop::orders::fold_order_counts(&mut conn).expect("fold")
+}

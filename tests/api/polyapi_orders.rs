@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use crate::admin::full_order;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{count_sql, fold_order_counts, Backend, TestApp};
 use crate::on_both_backends;
 use crate::polyapi_client::{fails, ok, PolyClient};
 
@@ -14,6 +14,7 @@ on_both_backends! {
     get_order_filters_by_status_time_and_number => filters;
     answers_in_both_form_encodings_and_xml => encodings;
     check_refund_status_reports_lines => refund_status;
+    get_order_totals_match_a_full_count => totals;
 }
 
 fn order_at(no: &str, tradetime: &str, status: &str) -> Value {
@@ -317,4 +318,134 @@ async fn refund_status(backend: Backend) {
         "GSE.MISS_PARAMETER",
         "OrderID",
     );
+}
+
+/// The total GetOrder answers comes from day counts kept by triggers; it must equal a
+/// plain `COUNT(*)` for every window, status and time, whether the changes are folded
+/// into the day counts or still pending.
+async fn totals(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // Orders around UTC midnights (08:00 in the shop's +08:00) over five days.
+    let hours = [
+        "07:59:59", "08:00:00", "08:00:01", "12:30:00", "23:59:59", "00:00:00",
+    ];
+    let mut orders = Vec::new();
+    for day in 1..=5 {
+        for (h, hour) in hours.iter().enumerate() {
+            let status = if (day + h) % 3 == 0 { "JH_01" } else { "JH_02" };
+            orders.push(order_at(
+                &format!("C{day}{h}"),
+                &format!("2024-03-0{day} {hour}"),
+                status,
+            ));
+        }
+    }
+    let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
+    assert_eq!(status, 200, "{body}");
+    let client = PolyClient::demo(&app);
+    let today = chrono::Utc::now().naive_utc();
+    let local = |t: chrono::NaiveDateTime| {
+        (t + chrono::TimeDelta::hours(8))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let windows: Vec<(String, String)> = vec![
+        ("2024-03-01 00:00:00".into(), "2024-03-05 23:59:59".into()),
+        ("2024-03-01 08:00:00".into(), "2024-03-04 07:59:59".into()),
+        ("2024-03-01 08:00:01".into(), "2024-03-04 08:00:00".into()),
+        ("2024-03-02 07:59:59".into(), "2024-03-02 08:00:00".into()),
+        ("2024-03-02 12:30:00".into(), "2024-03-05 12:30:00".into()),
+        ("2024-02-01 00:00:00".into(), "2024-04-01 00:00:00".into()),
+        (
+            local(today - chrono::TimeDelta::days(3)),
+            local(today + chrono::TimeDelta::days(3)),
+        ),
+        (
+            local(today - chrono::TimeDelta::hours(1)),
+            local(today + chrono::TimeDelta::hours(1)),
+        ),
+    ];
+    let check = |label: &'static str| {
+        let client = &client;
+        let app = &app;
+        let windows = windows.clone();
+        async move {
+            for (start, end) in &windows {
+                for time_type in ["JH_01", "JH_02"] {
+                    for status in ["JH_99", "JH_01", "JH_02", "JH_03"] {
+                        let answer = ok(client
+                            .call(
+                                "GetOrder",
+                                json!({"OrderStatus": status, "TimeType": time_type,
+                                "StartTime": start, "EndTime": end, "PageIndex": 1, "PageSize": 1}),
+                            )
+                            .await);
+                        let column = if time_type == "JH_01" {
+                            "modified_at"
+                        } else {
+                            "created_at"
+                        };
+                        let utc = |t: &str| {
+                            let t = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+                                .expect("time");
+                            (t - chrono::TimeDelta::hours(8))
+                                .format("%Y-%m-%d %H:%M:%S")
+                                .to_string()
+                        };
+                        let status_filter = if status == "JH_99" {
+                            String::new()
+                        } else {
+                            format!("AND trade_status = '{status}'")
+                        };
+                        let expected = count_sql(app, &format!(
+                            "SELECT id FROM orders WHERE {column} >= '{}' AND {column} < '{}' {status_filter}",
+                            utc(start),
+                            // Inclusive to the whole second the window names.
+                            utc(&local_plus_second(end)),
+                        ));
+                        assert_eq!(
+                            answer["numtotalorder"], expected,
+                            "{label}: {status} by {time_type} from {start} to {end}"
+                        );
+                    }
+                }
+            }
+        }
+    };
+    check("all pending").await;
+    assert!(
+        fold_order_counts(&app) > 0,
+        "the posted orders left changes to fold"
+    );
+    check("all folded").await;
+
+    // Ship some, pay some (status and created day move), add more; then check both before
+    // and after folding.
+    for no in ["C10", "C22", "C34"] {
+        let answer = client
+            .call("Send", json!({"PlatOrderNo": no, "LogisticType": "JH_001", "LogisticNo": format!("T{no}")}))
+            .await;
+        ok(answer);
+    }
+    let moved = vec![
+        order_at("C30", "2024-03-05 23:59:59", "JH_02"),
+        order_at("C52", "2024-03-01 00:00:00", "JH_02"),
+        order_at("NEW1", "2024-03-03 08:00:00", "JH_01"),
+    ];
+    let (status, body) = app.admin_post("orders", &Value::Array(moved)).await;
+    assert_eq!(status, 200, "{body}");
+    check("changes pending over folded counts").await;
+    fold_order_counts(&app);
+    check("changes folded").await;
+    assert_eq!(fold_order_counts(&app), 0, "nothing left to fold");
+}
+
+/// A shop-local time one second later, so an inclusive end becomes an exclusive bound.
+fn local_plus_second(t: &str) -> String {
+    let t = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").expect("time");
+    (t + chrono::TimeDelta::seconds(1))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }

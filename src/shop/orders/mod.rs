@@ -1,10 +1,12 @@
 //! Orders: what the storefront sells, the ERP downloads, and shipments fulfil.
 
+mod counts;
 mod memo;
 mod model;
 mod read;
 mod write;
 
+pub use counts::fold as fold_order_counts;
 pub use memo::{update_memo, MAX_MEMO};
 pub use model::{
     Customs, Invoice, NewOrder, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord,

@@ -55,9 +55,14 @@ pub fn page(
     filter: &OrderFilter,
     page: Page,
 ) -> Result<PageOf<OrderRecord>, ShopError> {
-    // One read transaction so the total and the page see the same data.
+    // One read transaction so the total and the page see the same data; on PostgreSQL
+    // that takes a snapshot for the whole transaction, not one per statement.
     conn.transaction(|conn| {
-        let total: i64 = filtered(shop_id, filter).count().get_result(conn)?;
+        if matches!(conn, DbConnection::Pg(_)) {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(conn)?;
+        }
+        let total = super::counts::total(conn, shop_id, filter)?;
         let by_created = matches!(
             filter.window,
             Some(TimeWindow {
@@ -106,7 +111,11 @@ pub fn find(
     Ok(assemble(conn, shop_id, heads)?.into_iter().next())
 }
 
-fn filtered<'a>(shop_id: i64, filter: &'a OrderFilter) -> orders::BoxedQuery<'a, DbBackend> {
+/// The orders of the shop matching `filter`, as a query to refine.
+pub(super) fn filtered<'a>(
+    shop_id: i64,
+    filter: &'a OrderFilter,
+) -> orders::BoxedQuery<'a, DbBackend> {
     let mut query = orders::table
         .filter(orders::shop_id.eq(shop_id))
         .into_boxed();
