@@ -7,11 +7,10 @@ use std::time::Duration;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde_json::{Map, Value};
 
 use super::AppState;
 use crate::polyapi::endpoint::{self, CallSummary, Params};
-use crate::polyapi::envelope::{envelope, PolyError, SubCode};
+use crate::polyapi::envelope::{envelope, Envelope, PolyError, SubCode};
 
 /// Largest request body.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -100,7 +99,7 @@ fn rate_limited(state: &AppState, request: &HttpRequest, params: &Params) -> Opt
     None
 }
 
-fn failure(params: &Params, subcode: SubCode, message: &str) -> (Map<String, Value>, CallSummary) {
+fn failure(params: &Params, subcode: SubCode, message: &str) -> (Envelope, CallSummary) {
     let summary = CallSummary {
         method: params
             .get("method")
@@ -115,15 +114,15 @@ fn failure(params: &Params, subcode: SubCode, message: &str) -> (Map<String, Val
     (envelope(Err(PolyError::new(subcode, message))), summary)
 }
 
-fn render(document: Map<String, Value>, xml: bool) -> HttpResponse {
+fn render(document: Envelope, xml: bool) -> HttpResponse {
     if xml {
         HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "application/xml; charset=utf-8"))
-            .body(crate::polyapi::envelope::to_xml(&document))
+            .body(document.to_xml())
     } else {
         HttpResponse::Ok()
             .content_type(ContentType::json())
-            .body(Value::Object(document).to_string())
+            .body(document.to_json())
     }
 }
 

@@ -3,11 +3,9 @@
 
 use std::time::Instant;
 
-use serde_json::{Map, Value};
-
 use super::biz::Biz;
 use super::credentials::Credentials;
-use super::envelope::{envelope, outcome_code, PolyError, SubCode};
+use super::envelope::{envelope, outcome_code, Answer, Envelope, PolyError, SubCode};
 use super::methods::{dispatch, Call, Method};
 use super::sign;
 use crate::db::Database;
@@ -65,7 +63,7 @@ pub async fn handle(
     db: &Database,
     credentials: &Credentials,
     params: &Params,
-) -> (Map<String, Value>, CallSummary) {
+) -> (Envelope, CallSummary) {
     let started = Instant::now();
     let mut shop_code = None;
     let result = run(db, credentials, params, &mut shop_code).await;
@@ -95,7 +93,7 @@ async fn run(
     credentials: &Credentials,
     params: &Params,
     shop_code: &mut Option<String>,
-) -> Result<Map<String, Value>, PolyError> {
+) -> Result<Answer, PolyError> {
     let method_name = required(params, "method")?;
     let appkey = required(params, "appkey")?;
     let token = required(params, "token")?;

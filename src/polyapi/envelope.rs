@@ -1,6 +1,8 @@
 //! The answer envelope: `code`/`message` plus the method's fields on success,
 //! `subcode`/`submessage` on failure, rendered as JSON or XML. Always HTTP 200.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The failure classes of the contract.
@@ -84,30 +86,98 @@ impl PolyError {
 }
 
 /// The outcome code of a call, for logs.
-pub fn outcome_code(result: &Result<Map<String, Value>, PolyError>) -> &'static str {
+pub fn outcome_code(result: &Result<Answer, PolyError>) -> &'static str {
     match result {
         Ok(_) => "10000",
         Err(error) => error.subcode.code(),
     }
 }
 
-/// The envelope of a call's result.
-pub fn envelope(result: Result<Map<String, Value>, PolyError>) -> Map<String, Value> {
-    let mut document = Map::new();
-    match result {
-        Ok(fields) => {
-            document.insert("code".to_owned(), Value::from("10000"));
-            document.insert("message".to_owned(), Value::from("SUCCESS"));
-            document.extend(fields);
-        }
-        Err(error) => {
-            document.insert("code".to_owned(), Value::from("40000"));
-            document.insert("message".to_owned(), Value::from(error.subcode.message()));
-            document.insert("subcode".to_owned(), Value::from(error.subcode.code()));
-            document.insert("submessage".to_owned(), Value::from(error.submessage));
+/// A method's answer: its fields in order, then optionally one list whose items are
+/// already rendered as JSON, so a page of large documents is serialised once, not built
+/// as `Value`s first.
+#[derive(Debug, Default)]
+pub struct Answer {
+    /// Fields as values.
+    pub fields: Map<String, Value>,
+    /// A list field of rendered JSON documents, after `fields`.
+    pub rendered: Option<(String, Vec<Box<RawValue>>)>,
+}
+
+impl From<Map<String, Value>> for Answer {
+    fn from(fields: Map<String, Value>) -> Self {
+        Self {
+            fields,
+            rendered: None,
         }
     }
-    document
+}
+
+/// The envelope of a call's result, ready to render.
+#[derive(Debug)]
+pub struct Envelope {
+    head: Map<String, Value>,
+    rendered: Option<(String, Vec<Box<RawValue>>)>,
+}
+
+impl Envelope {
+    /// The envelope as JSON text.
+    pub fn to_json(&self) -> String {
+        // Serialising maps of strings and raw JSON cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The envelope as a `Value` (the XML rendering and tests).
+    pub fn to_value(&self) -> Map<String, Value> {
+        let mut document = self.head.clone();
+        if let Some((name, items)) = &self.rendered {
+            let items = items
+                .iter()
+                .map(|item| serde_json::from_str(item.get()).unwrap_or(Value::Null))
+                .collect();
+            document.insert(name.clone(), Value::Array(items));
+        }
+        document
+    }
+
+    /// The envelope as an XML document.
+    pub fn to_xml(&self) -> String {
+        to_xml(&self.to_value())
+    }
+}
+
+impl Serialize for Envelope {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in &self.head {
+            map.serialize_entry(name, value)?;
+        }
+        if let Some((name, items)) = &self.rendered {
+            map.serialize_entry(name, items)?;
+        }
+        map.end()
+    }
+}
+
+/// The envelope of a call's result.
+pub fn envelope(result: Result<Answer, PolyError>) -> Envelope {
+    let mut head = Map::new();
+    let mut rendered = None;
+    match result {
+        Ok(answer) => {
+            head.insert("code".to_owned(), Value::from("10000"));
+            head.insert("message".to_owned(), Value::from("SUCCESS"));
+            head.extend(answer.fields);
+            rendered = answer.rendered;
+        }
+        Err(error) => {
+            head.insert("code".to_owned(), Value::from("40000"));
+            head.insert("message".to_owned(), Value::from(error.subcode.message()));
+            head.insert("subcode".to_owned(), Value::from(error.subcode.code()));
+            head.insert("submessage".to_owned(), Value::from(error.submessage));
+        }
+    }
+    Envelope { head, rendered }
 }
 
 /// Renders the envelope as an XML document: `<response>` with one element per field,
@@ -190,15 +260,37 @@ mod tests {
         let mut fields = Map::new();
         fields.insert("numtotalorder".to_owned(), json!(0));
         fields.insert("orders".to_owned(), json!([]));
-        let ok = envelope(Ok(fields));
+        let ok = envelope(Ok(fields.into()));
         assert_eq!(
-            Value::Object(ok),
+            Value::Object(ok.to_value()),
             json!({"code":"10000","message":"SUCCESS","numtotalorder":0,"orders":[]})
         );
-        let err = envelope(Err(PolyError::missing("PlatOrderNo")));
+        let err = envelope(Err(PolyError::missing("PlatOrderNo"))).to_value();
         assert_eq!(err["subcode"], "GSE.MISS_PARAMETER");
         assert_eq!(err["code"], "40000");
         assert!(err["submessage"].as_str().unwrap().contains("PlatOrderNo"));
+    }
+
+    #[test]
+    fn rendered_documents_follow_the_fields_in_json_and_xml() {
+        let mut fields = Map::new();
+        fields.insert("numtotalorder".to_owned(), json!(2));
+        let items = vec![
+            serde_json::value::to_raw_value(&json!({"PlatOrderNo": "a\"1"})).unwrap(),
+            serde_json::value::to_raw_value(&json!({"PlatOrderNo": "b"})).unwrap(),
+        ];
+        let answer = Answer {
+            fields,
+            rendered: Some(("orders".to_owned(), items)),
+        };
+        let document = envelope(Ok(answer));
+        assert_eq!(
+            document.to_json(),
+            r#"{"code":"10000","message":"SUCCESS","numtotalorder":2,"orders":[{"PlatOrderNo":"a\"1"},{"PlatOrderNo":"b"}]}"#
+        );
+        assert!(document
+            .to_xml()
+            .ends_with("<numtotalorder>2</numtotalorder><orders><PlatOrderNo>a&quot;1</PlatOrderNo></orders><orders><PlatOrderNo>b</PlatOrderNo></orders></response>"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod refunds;
 use serde_json::{Map, Value};
 
 use super::biz::Biz;
-use super::envelope::{PolyError, SubCode};
+use super::envelope::{Answer, PolyError, SubCode};
 use crate::db::Database;
 use crate::shop::shops::Shop;
 use crate::shop::ShopError;
@@ -90,20 +90,22 @@ pub struct Call {
 }
 
 /// Runs `method`.
-pub async fn dispatch(
-    method: Method,
-    call: &Call,
-    biz: &Biz,
-) -> Result<Map<String, Value>, PolyError> {
+pub async fn dispatch(method: Method, call: &Call, biz: &Biz) -> Result<Answer, PolyError> {
     match method {
         Method::GetOrder => orders::get_order(call, biz).await,
-        Method::CheckRefundStatus => orders::check_refund_status(call, biz).await,
-        Method::Send => fulfilment::send(call, biz).await,
-        Method::UpdateSellerMemo => fulfilment::update_seller_memo(call, biz).await,
-        Method::Consume => fulfilment::consume(call, biz).await,
-        Method::DownloadProduct => catalogue::download_product(call, biz).await,
-        Method::SyncStock => catalogue::sync_stock(call, biz).await,
-        Method::GetRefund => refunds::get_refund(call, biz).await,
+        Method::CheckRefundStatus => orders::check_refund_status(call, biz)
+            .await
+            .map(Answer::from),
+        Method::Send => fulfilment::send(call, biz).await.map(Answer::from),
+        Method::UpdateSellerMemo => fulfilment::update_seller_memo(call, biz)
+            .await
+            .map(Answer::from),
+        Method::Consume => fulfilment::consume(call, biz).await.map(Answer::from),
+        Method::DownloadProduct => catalogue::download_product(call, biz)
+            .await
+            .map(Answer::from),
+        Method::SyncStock => catalogue::sync_stock(call, biz).await.map(Answer::from),
+        Method::GetRefund => refunds::get_refund(call, biz).await.map(Answer::from),
     }
 }
 
@@ -138,6 +140,18 @@ impl From<crate::db::DbError> for PolyError {
 /// Puts one field into an answer.
 fn field(map: &mut Map<String, Value>, name: &str, value: impl Into<Value>) {
     map.insert(name.to_owned(), value.into());
+}
+
+/// Renders a wire document straight to JSON text.
+fn to_raw<T: serde::Serialize>(
+    document: &T,
+) -> Result<Box<serde_json::value::RawValue>, PolyError> {
+    serde_json::value::to_raw_value(document).map_err(|e| {
+        PolyError::new(
+            SubCode::SystemError,
+            format!("cannot render the answer: {e}"),
+        )
+    })
 }
 
 /// Serialises a wire document.

@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{field, to_value, Call};
+use super::{field, to_raw, Call};
 use crate::polyapi::biz::Biz;
-use crate::polyapi::envelope::PolyError;
+use crate::polyapi::envelope::{Answer, PolyError};
 use crate::polyapi::wire::OrderItem;
 use crate::shop::codes::{RefundStatus, TradeStatus};
 use crate::shop::orders::{self, OrderFilter, OrderTime, TimeWindow};
@@ -14,7 +14,7 @@ use crate::shop::refunds;
 pub const MAX_ORDER_PAGE: i64 = 100;
 
 /// 订单下载: one order by number, or a stable page of orders by status and time window.
-pub async fn get_order(call: &Call, biz: &Biz) -> Result<Map<String, Value>, PolyError> {
+pub async fn get_order(call: &Call, biz: &Biz) -> Result<Answer, PolyError> {
     let page = biz.page(30, MAX_ORDER_PAGE)?;
     let filter = match biz.text("PlatOrderNo")? {
         Some(no) => OrderFilter {
@@ -58,15 +58,19 @@ pub async fn get_order(call: &Call, biz: &Biz) -> Result<Map<String, Value>, Pol
         .db
         .run(move |conn| orders::page(conn, shop_id, &filter, page))
         .await?;
+    // Each order straight to JSON text: a page of 100 orders is the largest answer there
+    // is, and building it as `Value`s first cost as much as rendering it.
     let documents = found
         .items
         .iter()
-        .map(|record| to_value(&OrderItem::from_record(record, call.offset, false)))
+        .map(|record| to_raw(&OrderItem::from_record(record, call.offset, false)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut answer = Map::new();
-    field(&mut answer, "numtotalorder", found.total);
-    field(&mut answer, "orders", documents);
-    Ok(answer)
+    let mut fields = Map::new();
+    field(&mut fields, "numtotalorder", found.total);
+    Ok(Answer {
+        fields,
+        rendered: Some(("orders".to_owned(), documents)),
+    })
 }
 
 /// 退款检测: the order's refund status and each refunded line's.
