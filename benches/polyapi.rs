@@ -4,9 +4,15 @@
 //! the same run.
 //!
 //! ```text
-//! cargo bench --bench polyapi -- [--orders N] [--requests R] [--concurrency C] [--postgres URL]
+//! cargo bench --bench polyapi -- [--orders N] [--requests R] [--concurrency C] [--postgres URL] [--only TEXT]
 //! ```
-//! SQLite by default (a temporary file); `--postgres` uses a fresh schema in that database.
+//! SQLite by default (a temporary file); `--postgres` uses a fresh schema in that database;
+//! `--only` runs the scenarios whose name contains TEXT (and `/healthz`).
+//!
+//! With `POLYMALL_BENCH_PERF_CTL` naming the control FIFO of `perf record --control`, the
+//! bench enables recording for the measured scenarios only, not for seeding (see
+//! `benches/profile.sh`). The load generator's threads are named `load`, so a profile can
+//! leave them out.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +28,7 @@ struct Options {
     requests: usize,
     concurrency: usize,
     postgres: Option<String>,
+    only: Option<String>,
 }
 
 fn options() -> Options {
@@ -30,6 +37,7 @@ fn options() -> Options {
         requests: 400,
         concurrency: 4,
         postgres: None,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -39,6 +47,7 @@ fn options() -> Options {
             "--requests" => options.requests = value().parse().expect("--requests R"),
             "--concurrency" => options.concurrency = value().parse().expect("--concurrency C"),
             "--postgres" => options.postgres = Some(value()),
+            "--only" => options.only = Some(value()),
             "--bench" => {}
             other => panic!("unknown option {other}"),
         }
@@ -212,6 +221,7 @@ fn main() {
         None => (dir.path().join("bench.db").display().to_string(), false),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("load")
         .enable_all()
         .build()
         .expect("runtime");
@@ -234,6 +244,15 @@ fn main() {
         })
         .await
         .expect("seed task");
+        // The triggers left one change per order and time; fold them as the serving
+        // process does in the background.
+        let db = app.database().clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get().expect("connection");
+            polymall::shop::orders::fold_order_counts(&mut conn).expect("fold order counts");
+        })
+        .await
+        .expect("fold task");
         println!(
             "backend={} orders={} seeded in {:.1}s; requests={} concurrency={}",
             if postgres { "postgres" } else { "sqlite" },
@@ -246,44 +265,58 @@ fn main() {
         let handle = app.spawn();
         let client = reqwest::Client::new();
         let n = options.orders.max(1);
-        let deep_page = (n / 100 / 2).max(1);
+        let middle_page = (n / 100 / 2).max(1);
         // Whole days the seeded orders span (one every 30 s: 2,880 a day).
         let days = (n / 2_880).max(1);
+        let whole_history = |extra: &str, page: u64| {
+            signed_form(
+                "GetOrder",
+                &format!(
+                    r#"{{{extra}"StartTime":"2023-01-01 00:00:00","EndTime":"2030-01-01 00:00:00","PageIndex":{page},"PageSize":100}}"#
+                ),
+            )
+        };
+        // A day inside the seeded range; the shop is at +08:00, the seed in UTC.
+        let one_day = move |i: usize, extra: &str| {
+            let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date")
+                + chrono::Days::new(i as u64 % days);
+            signed_form(
+                "GetOrder",
+                &format!(
+                    r#"{{{extra}"StartTime":"{day} 08:00:00","EndTime":"{day} 23:59:59","PageIndex":1,"PageSize":100}}"#
+                ),
+            )
+        };
         let scenarios: Vec<(&str, Maker)> = vec![
             ("healthz", Arc::new(|_| None)),
             (
-                "GetOrder by modified time, page 1 of 100",
+                "GetOrder modified, all time, page 1",
+                Arc::new(move |_| Some(whole_history("", 1))),
+            ),
+            (
+                "GetOrder modified, one day, page 1",
+                Arc::new(move |i| Some(one_day(i, ""))),
+            ),
+            (
+                "GetOrder status JH_02, all time, page 1",
                 Arc::new(|_| {
                     Some(signed_form(
                         "GetOrder",
-                        r#"{"StartTime":"2023-01-01 00:00:00","EndTime":"2030-01-01 00:00:00","PageIndex":1,"PageSize":100}"#,
+                        r#"{"OrderStatus":"JH_02","PageIndex":1,"PageSize":100}"#,
                     ))
                 }),
             ),
             (
-                "GetOrder by status JH_02, one day, page 1 of 100",
-                Arc::new(move |i| {
-                    // A day inside the seeded range; the shop is at +08:00, the seed in UTC.
-                    let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date")
-                        + chrono::Days::new(i as u64 % days);
-                    Some(signed_form(
-                        "GetOrder",
-                        &format!(
-                            r#"{{"OrderStatus":"JH_02","TimeType":"JH_02","StartTime":"{day} 08:00:00","EndTime":"{day} 23:59:59","PageIndex":1,"PageSize":100}}"#
-                        ),
-                    ))
-                }),
+                "GetOrder status JH_02, one day, page 1",
+                Arc::new(move |i| Some(one_day(i, r#""OrderStatus":"JH_02","TimeType":"JH_02","#))),
             ),
             (
-                "GetOrder deep page (middle of all orders)",
-                Arc::new(move |_| {
-                    Some(signed_form(
-                        "GetOrder",
-                        &format!(
-                            r#"{{"StartTime":"2023-01-01 00:00:00","EndTime":"2030-01-01 00:00:00","PageIndex":{deep_page},"PageSize":100}}"#
-                        ),
-                    ))
-                }),
+                "GetOrder modified, all time, page 50",
+                Arc::new(move |_| Some(whole_history("", 50))),
+            ),
+            (
+                "GetOrder modified, all time, middle page",
+                Arc::new(move |_| Some(whole_history("", middle_page))),
             ),
             (
                 "GetOrder single order by PlatOrderNo",
@@ -320,28 +353,48 @@ fn main() {
                 }),
             ),
         ];
+        let perf_control = std::env::var_os("POLYMALL_BENCH_PERF_CTL");
+        let tell_perf = |command: &str| {
+            if let Some(fifo) = &perf_control {
+                std::fs::write(fifo, format!("{command}\n")).expect("perf control FIFO");
+            }
+        };
+        let wanted = |name: &str| {
+            name == "healthz" || options.only.as_deref().is_none_or(|only| name.contains(only))
+        };
         let mut results = Vec::new();
-        for (name, make) in scenarios {
+        tell_perf("enable");
+        for (name, make) in scenarios.into_iter().filter(|(name, _)| wanted(name)) {
             // Warm-up, then the measured run.
             drive(&client, &base, name, options.concurrency * 2, options.concurrency, make.clone()).await;
             results.push(drive(&client, &base, name, options.requests, options.concurrency, make).await);
         }
-        let health_p50 = results[0].p50.as_secs_f64();
+        tell_perf("disable");
+        let health = (
+            results[0].p50.as_secs_f64(),
+            results[0].p99.as_secs_f64(),
+            results[0].per_second,
+        );
         // Peak resident memory of this process: server and load generator together.
         let peak = std::fs::read_to_string("/proc/self/status")
             .ok()
             .and_then(|status| status.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.trim_start_matches("VmHWM:").trim().to_owned()))
             .unwrap_or_else(|| "unknown".to_owned());
         println!("peak RSS (server and load generator): {peak}");
-        println!("{:<50} {:>10} {:>10} {:>10} {:>12}", "scenario", "p50 ms", "p99 ms", "req/s", "p50/healthz");
+        println!(
+            "{:<42} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
+            "scenario", "p50 ms", "p99 ms", "req/s", "p50 ×hz", "p99 ×hz", "req/s ÷hz"
+        );
         for figures in &results {
             println!(
-                "{:<50} {:>10.2} {:>10.2} {:>10.0} {:>12.1}",
+                "{:<42} {:>8.2} {:>8.2} {:>8.0} {:>8.1} {:>8.1} {:>9.4}",
                 figures.name,
                 figures.p50.as_secs_f64() * 1000.0,
                 figures.p99.as_secs_f64() * 1000.0,
                 figures.per_second,
-                figures.p50.as_secs_f64() / health_p50
+                figures.p50.as_secs_f64() / health.0,
+                figures.p99.as_secs_f64() / health.1,
+                figures.per_second / health.2,
             );
         }
         drop(handle.stop(true));

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Profiles bench scenarios with perf and splits the CPU time of a request into the
+# database (SQLite in-process, or the PostgreSQL server processes), serialisation,
+# request parsing and signing, and the HTTP framework and runtime. The load generator's
+# own threads are left out.
+#
+#   benches/profile.sh SCENARIO [bench options...]
+#   benches/profile.sh "GetOrder modified, all time, page 1" --orders 100000
+#   benches/profile.sh "SyncStock" --postgres postgres://postgres@127.0.0.1:5432/test
+#
+# Needs perf (linux-perf) and python3, and permission to profile the whole system
+# (root, or kernel.perf_event_paranoid <= 0) so PostgreSQL's time is seen too.
+set -euo pipefail
+scenario=${1:?usage: benches/profile.sh SCENARIO [bench options...]}
+shift
+cd "$(dirname "$0")/.."
+
+bench=$(cargo bench --bench polyapi --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "polyapi" and m.get("executable"):
+        print(m["executable"])')
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkfifo "$work/control"
+
+# Recording starts disabled; the bench enables it once seeding is done.
+POLYMALL_BENCH_PERF_CTL="$work/control" perf record -a -F 499 --call-graph dwarf,8192 \
+    -D -1 --control "fifo:$work/control" -o "$work/perf.data" -q -- \
+    "$bench" --only "$scenario" "$@"
+
+perf script -i "$work/perf.data" -F comm,tid,ip,sym 2>/dev/null | python3 -c '
+import re, sys
+# The first frame from the leaf that names a part decides where a sample goes.
+parts = [
+    ("database", re.compile(r"sqlite3|diesel::|r2d2|libpq|^pq|^PQ|polymall::db::|polymall::shop::(orders|products|stock|shipments|refunds|pickup|shops)::|polymall::outbox::")),
+    ("serialisation", re.compile(r"serde_json::|serde::|polymall::polyapi::wire|polymall::polyapi::envelope|polymall::http::polyapi::render|polymall::shop::time|chrono::format|ryu::|itoa::")),
+    ("parsing and signing", re.compile(r"serde_urlencoded|form_urlencoded|polymall::polyapi::(sign|biz|endpoint|credentials)|md5|md_5|percent_encoding")),
+    ("HTTP framework and runtime", re.compile(r"actix|tokio::|mio::|hyper|http::|h1|bytes::|tracing|futures|std::sys::net|polymall::http::")),
+]
+totals, samples = {}, 0
+def flush(comm, frames):
+    global samples
+    if comm is None:
+        return
+    if comm.startswith("postgres"):
+        part = "database"
+    elif comm.startswith(("actix", "tokio", "polyapi")):
+        part = "other (allocator, kernel, libc)"
+        for frame in frames:
+            match = next((name for name, pattern in parts if pattern.search(frame)), None)
+            if match:
+                part = match
+                break
+    else:
+        # The load generator, perf itself and the rest of the machine.
+        return
+    totals[part] = totals.get(part, 0) + 1
+    samples += 1
+comm, frames = None, []
+for line in sys.stdin:
+    if not line.strip():
+        flush(comm, frames); comm, frames = None, []
+    elif line.startswith("\t"):
+        frames.append(line.strip())
+    else:
+        # "COMM TID", the name right-aligned and possibly with spaces.
+        flush(comm, frames); comm, frames = " ".join(line.split()[:-1]), []
+flush(comm, frames)
+print(f"{samples} samples of the server and database")
+for name, count in sorted(totals.items(), key=lambda item: -item[1]):
+    print(f"  {name:<32} {100 * count / max(samples, 1):5.1f} %")
+'
