@@ -25,6 +25,8 @@ WORKDIR /build
 # Dependency layer: build against dummy sources so this layer stays cached
 # until Cargo.toml / Cargo.lock change.
 COPY Cargo.toml Cargo.lock ./
+# Build settings for dependencies (SQLite's threading mode).
+COPY .cargo ./.cargo
 RUN mkdir src \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \

@@ -53,6 +53,11 @@ def flush(comm, frames):
             if match:
                 part = match
                 break
+        else:
+            # The blocking pool runs nothing but database work (Database::run); its
+            # samples that did not unwind are allocation and locking inside it.
+            if comm.startswith("tokio"):
+                part = "database"
     else:
         # The load generator, perf itself and the rest of the machine.
         return

@@ -109,3 +109,15 @@ impl r2d2::ManageConnection for ConnectionManager {
         conn.is_broken()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// `.cargo/config.toml` builds the bundled SQLite in multi-thread mode; the pool never
+    /// shares a connection between threads, so serialized mode's mutexes are not needed.
+    #[test]
+    fn sqlite_is_built_multi_threaded() {
+        // SAFETY: reads a compile-time constant; no connection or state is involved.
+        let mode = unsafe { libsqlite3_sys::sqlite3_threadsafe() };
+        assert_eq!(mode, 2, "SQLITE_THREADSAFE should be 2 (multi-thread)");
+    }
+}

@@ -207,9 +207,9 @@ async fn system_error(backend: Backend) {
     };
     let client = PolyClient::demo(&app);
     ok(client.call("GetOrder", json!({"PageIndex": 1})).await);
-    crate::helpers::execute_sql(&app, "DROP TABLE order_receivers");
     app.admin_post("orders", &json!([crate::admin::full_order("X-1")]))
         .await;
+    crate::helpers::execute_sql(&app, "DROP TABLE order_receivers");
     let answer = client.call("GetOrder", json!({"PageIndex": 1})).await;
     fails(&answer, "GSE.SYSTEM_ERROR", "unavailable");
     assert!(

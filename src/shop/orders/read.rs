@@ -83,14 +83,7 @@ pub fn page(
             .offset(page.offset())
             .select(orders::id)
             .load(conn)?;
-        let mut heads: Vec<(i64, OrderHeader, NaiveDateTime)> = orders::table
-            .filter(orders::id.eq_any(&ids))
-            .select((orders::id, OrderHeader::as_select(), orders::modified_at))
-            .load(conn)?;
-        let position: HashMap<i64, usize> =
-            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        heads.sort_by_key(|head| position.get(&head.0).copied().unwrap_or(usize::MAX));
-        let items = assemble(conn, shop_id, heads)?;
+        let items = assemble(conn, shop_id, &ids)?;
         Ok(PageOf { total, items })
     })
 }
@@ -105,10 +98,8 @@ pub fn find(
         plat_order_no: Some(plat_order_no.to_owned()),
         ..OrderFilter::default()
     };
-    let heads: Vec<(i64, OrderHeader, NaiveDateTime)> = filtered(shop_id, &filter)
-        .select((orders::id, OrderHeader::as_select(), orders::modified_at))
-        .load(conn)?;
-    Ok(assemble(conn, shop_id, heads)?.into_iter().next())
+    let ids: Vec<i64> = filtered(shop_id, &filter).select(orders::id).load(conn)?;
+    Ok(assemble(conn, shop_id, &ids)?.into_iter().next())
 }
 
 /// The orders of the shop matching `filter`, as a query to refine.
@@ -138,40 +129,44 @@ pub(super) fn filtered<'a>(
     query
 }
 
-/// Loads the parts of a page of orders with one query per table.
+/// An order row with its one-to-one parts, which are written with it.
+type Head = (i64, OrderHeader, NaiveDateTime, Receiver, Invoice, Customs);
+
+/// Loads the orders `ids` with all their parts, in the order of `ids`: one joined query
+/// for the order and its one-to-one parts, one for the lines, one for pickup codes.
 fn assemble(
     conn: &mut DbConnection,
     shop_id: i64,
-    heads: Vec<(i64, OrderHeader, NaiveDateTime)>,
+    ids: &[i64],
 ) -> Result<Vec<OrderRecord>, ShopError> {
-    let ids: Vec<i64> = heads.iter().map(|head| head.0).collect();
-    let mut receivers: HashMap<i64, Receiver> = order_receivers::table
-        .filter(order_receivers::order_id.eq_any(&ids))
-        .select((order_receivers::order_id, Receiver::as_select()))
-        .load::<(i64, Receiver)>(conn)?
-        .into_iter()
-        .collect();
-    let mut invoices: HashMap<i64, Invoice> = order_invoices::table
-        .filter(order_invoices::order_id.eq_any(&ids))
-        .select((order_invoices::order_id, Invoice::as_select()))
-        .load::<(i64, Invoice)>(conn)?
-        .into_iter()
-        .collect();
-    let mut customs: HashMap<i64, Customs> = order_customs::table
-        .filter(order_customs::order_id.eq_any(&ids))
-        .select((order_customs::order_id, Customs::as_select()))
-        .load::<(i64, Customs)>(conn)?
-        .into_iter()
-        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut heads: Vec<Head> = orders::table
+        .inner_join(order_receivers::table)
+        .inner_join(order_invoices::table)
+        .inner_join(order_customs::table)
+        .filter(orders::id.eq_any(ids))
+        .select((
+            orders::id,
+            OrderHeader::as_select(),
+            orders::modified_at,
+            Receiver::as_select(),
+            Invoice::as_select(),
+            Customs::as_select(),
+        ))
+        .load(conn)?;
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    heads.sort_by_key(|head| position.get(&head.0).copied().unwrap_or(usize::MAX));
     let mut pickups: HashMap<i64, PickupCode> = pickup_codes::table
-        .filter(pickup_codes::order_id.eq_any(&ids))
+        .filter(pickup_codes::order_id.eq_any(ids))
         .select((pickup_codes::order_id, PickupCode::as_select()))
         .load::<(i64, PickupCode)>(conn)?
         .into_iter()
         .collect();
     let line_rows: Vec<(i64, i64, OrderLineFields, i64)> = order_lines::table
         .filter(order_lines::shop_id.eq(shop_id))
-        .filter(order_lines::order_id.eq_any(&ids))
+        .filter(order_lines::order_id.eq_any(ids))
         .order(order_lines::id.asc())
         .select((
             order_lines::order_id,
@@ -190,15 +185,17 @@ fn assemble(
     }
     Ok(heads
         .into_iter()
-        .map(|(id, header, modified_at)| OrderRecord {
-            id,
-            header,
-            modified_at,
-            receiver: receivers.remove(&id).unwrap_or_default(),
-            invoice: invoices.remove(&id).unwrap_or_default(),
-            customs: customs.remove(&id).unwrap_or_default(),
-            lines: lines.remove(&id).unwrap_or_default(),
-            pickup_code: pickups.remove(&id),
-        })
+        .map(
+            |(id, header, modified_at, receiver, invoice, customs)| OrderRecord {
+                id,
+                header,
+                modified_at,
+                receiver,
+                invoice,
+                customs,
+                lines: lines.remove(&id).unwrap_or_default(),
+                pickup_code: pickups.remove(&id),
+            },
+        )
         .collect())
 }
