@@ -261,3 +261,37 @@ pub fn fold_order_counts(app: &TestApp) -> usize {
     let mut conn = db.get().expect("connection");
     polymall::shop::orders::fold_order_counts(&mut conn).expect("fold")
 }
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("free port")
+}
+
+/// Starts the real `polymall serve` binary with this configuration file.
+pub fn start_server(config_path: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_polymall"))
+        .arg("--config")
+        .arg(config_path)
+        .arg("serve")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start polymall")
+}
+
+/// Waits until the server at `base` answers `/readyz`.
+pub async fn wait_ready(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
+            if response.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("server did not become ready");
+}

@@ -21,3 +21,4 @@ mod polyapi_protocol;
 mod qimen_callback;
 mod qimen_outbound;
 mod shutdown;
+mod soak;

@@ -1,7 +1,7 @@
 //! SIGTERM while writes are in flight: every write the server acknowledged is stored.
 
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,42 +12,11 @@ use serde_json::json;
 use tokio::sync::Mutex;
 
 use crate::admin::full_order;
-use crate::helpers::{Backend, TestDb, ADMIN_TOKEN};
+use crate::helpers::{free_port, start_server, wait_ready, Backend, TestDb, ADMIN_TOKEN};
 use crate::on_both_backends;
 
 on_both_backends! {
     sigterm_drops_no_acknowledged_write => sigterm_under_load;
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("free port")
-}
-
-fn start_server(config_path: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_polymall"))
-        .arg("--config")
-        .arg(config_path)
-        .arg("serve")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start polymall")
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
-        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
-            if response.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not become ready");
 }
 
 async fn sigterm_under_load(backend: Backend) {
