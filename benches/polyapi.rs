@@ -201,6 +201,76 @@ async fn drive(
     }
 }
 
+/// The statements a GetOrder page runs, as the server writes them (ids of the page, the
+/// exact count of a partial day, the sum of day counts, one order's lines).
+const PLANNED: [(&str, &str); 5] = [
+    (
+        "page of a status and created-time window",
+        "SELECT id FROM orders WHERE shop_id = 1 AND trade_status = 'JH_02' \
+         AND created_at >= '2024-03-01 00:00:00' AND created_at <= '2024-03-01 15:59:59' \
+         ORDER BY created_at, id LIMIT 100 OFFSET 0",
+    ),
+    (
+        "page 50 of all orders by modified time",
+        "SELECT id FROM orders WHERE shop_id = 1 AND modified_at >= '2022-12-31 16:00:00' \
+         AND modified_at <= '2029-12-31 16:00:00' ORDER BY modified_at, id LIMIT 100 OFFSET 4900",
+    ),
+    (
+        "count of a partial day",
+        "SELECT COUNT(*) FROM orders WHERE shop_id = 1 AND modified_at >= '2024-03-01 16:00:00' \
+         AND modified_at <= '2024-03-01 23:59:59.999999'",
+    ),
+    (
+        "sum of whole days",
+        "SELECT SUM(n) FROM order_counts WHERE shop_id = 1 AND time_kind = 'modified' \
+         AND day >= '2023-01-01' AND day <= '2029-12-30'",
+    ),
+    (
+        "lines of a page",
+        "SELECT id FROM order_lines WHERE shop_id = 1 AND order_id IN (1, 2, 3) ORDER BY id",
+    ),
+];
+
+/// Prints the query plans of the statements a GetOrder page runs: every one is an index
+/// range scan or lookup, never a scan of the whole table.
+fn print_plans(url: &str, postgres: bool) {
+    #[derive(diesel::QueryableByName)]
+    struct SqlitePlan {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct PostgresPlan {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[diesel(column_name = "QUERY PLAN")]
+        plan: String,
+    }
+    use diesel::RunQueryDsl;
+    for (name, sql) in PLANNED {
+        let lines: Vec<String> = if postgres {
+            let mut conn = diesel::pg::PgConnection::establish(url).expect("connect");
+            diesel::sql_query(format!("EXPLAIN {sql}"))
+                .load::<PostgresPlan>(&mut conn)
+                .expect("plan")
+                .into_iter()
+                .map(|row| row.plan)
+                .collect()
+        } else {
+            let mut conn = diesel::sqlite::SqliteConnection::establish(url).expect("connect");
+            diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .load::<SqlitePlan>(&mut conn)
+                .expect("plan")
+                .into_iter()
+                .map(|row| row.detail)
+                .collect()
+        };
+        println!("plan, {name}:");
+        for line in lines {
+            println!("    {line}");
+        }
+    }
+}
+
 fn main() {
     let options = options();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -261,6 +331,7 @@ fn main() {
             options.requests,
             options.concurrency
         );
+        print_plans(&url, postgres);
         let base = format!("http://127.0.0.1:{}", app.port());
         let handle = app.spawn();
         let client = reqwest::Client::new();
