@@ -309,7 +309,9 @@ fn main() {
                 conn.batch_execute("VACUUM ANALYZE").expect("vacuum");
             } else {
                 let mut conn = diesel::sqlite::SqliteConnection::establish(&seed_url).expect("connect");
-                conn.batch_execute(&format!("BEGIN; {sql} COMMIT; ANALYZE;")).expect("seed");
+                // The server's background fold may hold the write lock for a moment.
+                conn.batch_execute(&format!("PRAGMA busy_timeout = 600000; BEGIN IMMEDIATE; {sql} COMMIT; ANALYZE;"))
+                    .expect("seed");
             }
         })
         .await
@@ -323,6 +325,11 @@ fn main() {
         })
         .await
         .expect("fold task");
+        if postgres {
+            // As autovacuum would after a bulk load: statistics, and the folded changes gone.
+            let mut conn = diesel::pg::PgConnection::establish(&url).expect("connect");
+            conn.batch_execute("VACUUM ANALYZE").expect("vacuum");
+        }
         println!(
             "backend={} orders={} seeded in {:.1}s; requests={} concurrency={}",
             if postgres { "postgres" } else { "sqlite" },

@@ -23,6 +23,9 @@ CREATE TABLE order_count_changes (
     day DATE NOT NULL,
     delta INTEGER NOT NULL
 );
+-- Readers look up the pending changes of a shop's days; with an index they do not
+-- walk rows a fold just deleted (PostgreSQL keeps them until vacuum).
+CREATE INDEX order_count_changes_shop_day ON order_count_changes (shop_id, time_kind, day);
 
 INSERT INTO order_counts (shop_id, time_kind, trade_status, day, n)
 SELECT shop_id, 'modified', trade_status, date(modified_at), COUNT(*)
