@@ -18,22 +18,10 @@ use serde_json::json;
 use crate::admin::full_order;
 use crate::helpers::{Backend, TestDb, ADMIN_TOKEN};
 use crate::on_both_backends;
-use crate::polyapi_client::sign;
+use crate::polyapi_client::signed_form;
 
 on_both_backends! {
     kill_9_during_mixed_writes_keeps_every_acknowledged_write => crash;
-}
-
-fn signed(method: &str, biz: serde_json::Value) -> Vec<(&'static str, String)> {
-    let mut params = vec![
-        ("appkey", "k".to_owned()),
-        ("token", "T".to_owned()),
-        ("method", format!("Differ.JH.Business.{method}")),
-        ("bizcontent", biz.to_string()),
-    ];
-    let signature = sign("secret", &params);
-    params.push(("sign", signature));
-    params
 }
 
 async fn crash(backend: Backend) {
@@ -134,7 +122,7 @@ async fn crash(backend: Backend) {
                     }
                     1 => {
                         sent.fetch_add(1, Ordering::SeqCst);
-                        let form = signed("SyncStock", json!({"PlatProductID": "S", "Quantity": 1, "SyncStockType": "JH_02"}));
+                        let form = signed_form("SyncStock", &json!({"PlatProductID": "S", "Quantity": 1, "SyncStockType": "JH_02"}));
                         let answer = client.post(format!("{base}/polyapi")).form(&form).send().await;
                         if let Ok(response) = answer {
                             if response.text().await.is_ok_and(|body| body.contains("\"10000\"")) {
@@ -148,7 +136,7 @@ async fn crash(backend: Backend) {
                             tokio::time::sleep(Duration::from_millis(5)).await;
                             continue;
                         };
-                        let form = signed("Send", json!({"PlatOrderNo": no, "LogisticType": "JH_001", "LogisticNo": format!("T-{no}")}));
+                        let form = signed_form("Send", &json!({"PlatOrderNo": no, "LogisticType": "JH_001", "LogisticNo": format!("T-{no}")}));
                         let answer = client.post(format!("{base}/polyapi")).form(&form).send().await;
                         if let Ok(response) = answer {
                             if response.text().await.is_ok_and(|body| body.contains("\"10000\"")) {

@@ -106,6 +106,20 @@ impl<'a> PolyClient<'a> {
     }
 }
 
+/// The form of a call of `method` by the demo shop's appkey `k` (secret `secret`, token
+/// `T`), signed — for tests that drive a server they started themselves.
+pub fn signed_form(method: &str, biz: &Value) -> Vec<(&'static str, String)> {
+    let mut params = vec![
+        ("appkey", "k".to_owned()),
+        ("token", "T".to_owned()),
+        ("method", format!("Differ.JH.Business.{method}")),
+        ("bizcontent", biz.to_string()),
+    ];
+    let signature = sign("secret", &params);
+    params.push(("sign", signature));
+    params
+}
+
 /// Asserts a success envelope and answers it.
 pub fn ok(answer: Value) -> Value {
     assert_eq!(answer["code"], "10000", "expected success: {answer}");

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::admin::full_order;
 use crate::helpers::{free_port, start_server, wait_ready, Backend, TestDb, ADMIN_TOKEN};
 use crate::on_both_backends;
-use crate::polyapi_client::sign;
+use crate::polyapi_client::signed_form;
 
 on_both_backends! {
     soak_mixed_methods_without_errors_lost_updates_or_growth => soak;
@@ -26,18 +26,6 @@ on_both_backends! {
 
 const CLIENTS: usize = 8;
 const PRODUCTS: usize = 10;
-
-fn signed(method: &str, biz: &Value) -> Vec<(&'static str, String)> {
-    let mut params = vec![
-        ("appkey", "k".to_owned()),
-        ("token", "T".to_owned()),
-        ("method", format!("Differ.JH.Business.{method}")),
-        ("bizcontent", biz.to_string()),
-    ];
-    let signature = sign("secret", &params);
-    params.push(("sign", signature));
-    params
-}
 
 /// Resident memory of a process in kB.
 fn resident_kb(pid: u32) -> u64 {
@@ -169,7 +157,7 @@ async fn soak(backend: Backend) {
                 };
                 let answer = client
                     .post(format!("{base}/polyapi"))
-                    .form(&signed(method, &biz))
+                    .form(&signed_form(method, &biz))
                     .send()
                     .await;
                 let body: Value = match answer {
