@@ -236,7 +236,7 @@ async fn soak(backend: Backend) {
         .into_inner()
         .expect("lock");
     println!(
-        "soak {seconds} s: {} calls, {} orders, resident memory {warm} kB after warm-up, {last} kB at the end",
+        "soak {seconds} s on {backend:?}: {} calls, {} orders, resident memory {warm} kB after warm-up, {last} kB at the end",
         seen.calls,
         seen.orders.len()
     );
