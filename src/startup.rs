@@ -65,7 +65,7 @@ impl Application {
                 let mut conn = db.get()?;
                 let stored = shops::sync_declared(&mut conn, &declared_shops)?;
                 // Changes written while no server ran (an import, a crash) are folded
-                // before the first request counts on them.
+                // first, so the first requests do not sum a long list of them.
                 crate::shop::orders::fold_order_counts(&mut conn)?;
                 Ok((db, applied, stored))
             })
