@@ -9,14 +9,12 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use polymall::config::{DatabaseConfig, Secret};
-use polymall::db::Database;
 use polymall::outbox::{self, OutboxFilter};
-use polymall::shop::{orders, products, shops};
+use polymall::shop::{orders, products};
 use serde_json::json;
 
 use crate::admin::full_order;
-use crate::helpers::{Backend, TestDb, ADMIN_TOKEN};
+use crate::helpers::{demo_shop, Backend, TestDb, ADMIN_TOKEN};
 use crate::on_both_backends;
 use crate::polyapi_client::signed_form;
 
@@ -173,13 +171,7 @@ async fn crash(backend: Backend) {
     );
     let url = db.url.clone();
     tokio::task::spawn_blocking(move || {
-        let database = Database::connect(&DatabaseConfig {
-            url: Secret::new(url),
-            ..DatabaseConfig::default()
-        })
-        .expect("db");
-        let mut conn = database.get().expect("conn");
-        let shop = shops::find_by_code(&mut conn, "demo").expect("shop");
+        let (mut conn, shop) = demo_shop(&url);
         for no in &orders_acked {
             assert!(
                 orders::find(&mut conn, shop.id, no)

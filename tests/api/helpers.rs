@@ -295,3 +295,16 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str) {
     }
     panic!("server did not become ready");
 }
+
+/// A connection to the database at `url` and its stored shop `demo`, for checking what a
+/// server process left behind.
+pub fn demo_shop(url: &str) -> (polymall::db::PooledConnection, polymall::shop::shops::Shop) {
+    let database = polymall::db::Database::connect(&polymall::config::DatabaseConfig {
+        url: Secret::new(url),
+        ..polymall::config::DatabaseConfig::default()
+    })
+    .expect("connect");
+    let mut conn = database.get().expect("connection");
+    let shop = polymall::shop::shops::find_by_code(&mut conn, "demo").expect("shop");
+    (conn, shop)
+}

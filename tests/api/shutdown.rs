@@ -5,14 +5,14 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use polymall::config::{DatabaseConfig, Secret};
-use polymall::db::Database;
-use polymall::shop::{orders, shops};
+use polymall::shop::orders;
 use serde_json::json;
 use tokio::sync::Mutex;
 
 use crate::admin::full_order;
-use crate::helpers::{free_port, start_server, wait_ready, Backend, TestDb, ADMIN_TOKEN};
+use crate::helpers::{
+    demo_shop, free_port, start_server, wait_ready, Backend, TestDb, ADMIN_TOKEN,
+};
 use crate::on_both_backends;
 
 on_both_backends! {
@@ -91,13 +91,7 @@ async fn sigterm_under_load(backend: Backend) {
     );
     let url = db.url.clone();
     let missing = tokio::task::spawn_blocking(move || {
-        let database = Database::connect(&DatabaseConfig {
-            url: Secret::new(url),
-            ..DatabaseConfig::default()
-        })
-        .expect("connect");
-        let mut conn = database.get().expect("connection");
-        let shop = shops::find_by_code(&mut conn, "demo").expect("shop");
+        let (mut conn, shop) = demo_shop(&url);
         acknowledged
             .iter()
             .filter(|no| {

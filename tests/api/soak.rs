@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use polymall::config::{DatabaseConfig, Secret};
-use polymall::db::Database;
-use polymall::shop::{orders, products, shops};
+use polymall::shop::{orders, products};
 use serde_json::{json, Value};
 
 use crate::admin::full_order;
-use crate::helpers::{free_port, start_server, wait_ready, Backend, TestDb, ADMIN_TOKEN};
+use crate::helpers::{
+    demo_shop, free_port, start_server, wait_ready, Backend, TestDb, ADMIN_TOKEN,
+};
 use crate::on_both_backends;
 use crate::polyapi_client::signed_form;
 
@@ -252,13 +252,7 @@ async fn soak(backend: Backend) {
 
     let url = db.url.clone();
     tokio::task::spawn_blocking(move || {
-        let database = Database::connect(&DatabaseConfig {
-            url: Secret::new(url),
-            ..DatabaseConfig::default()
-        })
-        .expect("db");
-        let mut conn = database.get().expect("conn");
-        let shop = shops::find_by_code(&mut conn, "demo").expect("shop");
+        let (mut conn, shop) = demo_shop(&url);
         for i in 0..PRODUCTS {
             let product = format!("P{i}");
             let stock = products::find(&mut conn, shop.id, &product)
