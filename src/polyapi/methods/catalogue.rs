@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{field, to_value, Call};
+use super::{field, listing, Call};
 use crate::polyapi::biz::Biz;
-use crate::polyapi::envelope::PolyError;
+use crate::polyapi::envelope::{Answer, PolyError};
 use crate::polyapi::wire::GoodsItem;
 use crate::shop::codes::SaleStatus;
 use crate::shop::products::{self, ProductFilter};
@@ -14,7 +14,7 @@ use crate::shop::stock::{self, StockChange, StockTarget, MAX_QUANTITY};
 pub const MAX_PRODUCT_PAGE: i64 = 100;
 
 /// 商品下载: a stable page of products with their SKUs.
-pub async fn download_product(call: &Call, biz: &Biz) -> Result<Map<String, Value>, PolyError> {
+pub async fn download_product(call: &Call, biz: &Biz) -> Result<Answer, PolyError> {
     let page = biz.page(10, MAX_PRODUCT_PAGE)?;
     let on_sale = match biz.text("Status")? {
         None => None,
@@ -40,15 +40,15 @@ pub async fn download_product(call: &Call, biz: &Biz) -> Result<Map<String, Valu
         .db
         .run(move |conn| products::page(conn, shop_id, &filter, page))
         .await?;
-    let documents = found
-        .items
-        .iter()
-        .map(|record| to_value(&GoodsItem::from_record(record, false)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut answer = Map::new();
-    field(&mut answer, "totalcount", found.total);
-    field(&mut answer, "goodslist", documents);
-    Ok(answer)
+    listing(
+        "totalcount",
+        found.total,
+        "goodslist",
+        found
+            .items
+            .iter()
+            .map(|record| GoodsItem::from_record(record, false)),
+    )
 }
 
 /// 库存同步: sets (JH_01, default) or adds to (JH_02) a SKU's or product's stock.

@@ -101,11 +101,9 @@ pub async fn dispatch(method: Method, call: &Call, biz: &Biz) -> Result<Answer, 
             .await
             .map(Answer::from),
         Method::Consume => fulfilment::consume(call, biz).await.map(Answer::from),
-        Method::DownloadProduct => catalogue::download_product(call, biz)
-            .await
-            .map(Answer::from),
+        Method::DownloadProduct => catalogue::download_product(call, biz).await,
         Method::SyncStock => catalogue::sync_stock(call, biz).await.map(Answer::from),
-        Method::GetRefund => refunds::get_refund(call, biz).await.map(Answer::from),
+        Method::GetRefund => refunds::get_refund(call, biz).await,
     }
 }
 
@@ -142,25 +140,29 @@ fn field(map: &mut Map<String, Value>, name: &str, value: impl Into<Value>) {
     map.insert(name.to_owned(), value.into());
 }
 
-/// Renders a wire document straight to JSON text.
-fn to_raw<T: serde::Serialize>(
-    document: &T,
-) -> Result<Box<serde_json::value::RawValue>, PolyError> {
-    serde_json::value::to_raw_value(document).map_err(|e| {
-        PolyError::new(
-            SubCode::SystemError,
-            format!("cannot render the answer: {e}"),
-        )
-    })
-}
-
-/// Serialises a wire document.
-fn to_value<T: serde::Serialize>(document: &T) -> Result<Value, PolyError> {
-    serde_json::to_value(document).map_err(|e| {
-        PolyError::new(
-            SubCode::SystemError,
-            format!("cannot render the answer: {e}"),
-        )
+/// A listing's answer: the total across pages named `total_name`, then the page's wire
+/// documents named `list_name`, each rendered straight to JSON text — building pages of
+/// large documents as `Value`s first cost as much as rendering them.
+fn listing<T: serde::Serialize>(
+    total_name: &str,
+    total: i64,
+    list_name: &str,
+    documents: impl Iterator<Item = T>,
+) -> Result<Answer, PolyError> {
+    let rendered = documents
+        .map(|document| serde_json::value::to_raw_value(&document))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            PolyError::new(
+                SubCode::SystemError,
+                format!("cannot render the answer: {e}"),
+            )
+        })?;
+    let mut fields = Map::new();
+    field(&mut fields, total_name, total);
+    Ok(Answer {
+        fields,
+        rendered: Some((list_name.to_owned(), rendered)),
     })
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{field, to_raw, Call};
+use super::{field, listing, Call};
 use crate::polyapi::biz::Biz;
 use crate::polyapi::envelope::{Answer, PolyError};
 use crate::polyapi::wire::OrderItem;
@@ -58,19 +58,15 @@ pub async fn get_order(call: &Call, biz: &Biz) -> Result<Answer, PolyError> {
         .db
         .run(move |conn| orders::page(conn, shop_id, &filter, page))
         .await?;
-    // Each order straight to JSON text: a page of 100 orders is the largest answer there
-    // is, and building it as `Value`s first cost as much as rendering it.
-    let documents = found
-        .items
-        .iter()
-        .map(|record| to_raw(&OrderItem::from_record(record, call.offset, false)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut fields = Map::new();
-    field(&mut fields, "numtotalorder", found.total);
-    Ok(Answer {
-        fields,
-        rendered: Some(("orders".to_owned(), documents)),
-    })
+    listing(
+        "numtotalorder",
+        found.total,
+        "orders",
+        found
+            .items
+            .iter()
+            .map(|record| OrderItem::from_record(record, call.offset, false)),
+    )
 }
 
 /// 退款检测: the order's refund status and each refunded line's.
