@@ -235,31 +235,34 @@ macro_rules! on_both_backends {
 /// Runs a `SELECT COUNT(*) …` on the test server's database and answers the count.
 pub fn count_sql(app: &TestApp, sql: &str) -> i64 {
     use diesel::sql_types::BigInt;
-    use diesel::{Connection, QueryableByName, RunQueryDsl};
+    use diesel::{QueryableByName, RunQueryDsl};
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    let query = diesel::sql_query(format!(
+    let counted: Count = diesel::sql_query(format!(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({sql}) AS counted"
-    ));
-    let counted: Count = if app.db.url.starts_with("postgres") {
-        let mut conn = diesel::pg::PgConnection::establish(&app.db.url).expect("connect");
-        query.get_result(&mut conn).expect("count")
-    } else {
-        let mut conn = diesel::sqlite::SqliteConnection::establish(&app.db.url).expect("connect");
-        query.get_result(&mut conn).expect("count")
-    };
+    ))
+    .get_result(&mut connect(&app.db.url))
+    .expect("count");
     counted.n
 }
 
 /// Folds pending order count changes, as the server's background job does.
 pub fn fold_order_counts(app: &TestApp) -> usize {
-    let config = test_config(&app.db);
-    let db = polymall::db::Database::connect(&config.database).expect("connect");
-    let mut conn = db.get().expect("connection");
-    polymall::shop::orders::fold_order_counts(&mut conn).expect("fold")
+    polymall::shop::orders::fold_order_counts(&mut connect(&app.db.url)).expect("fold")
+}
+
+/// A connection of polymall's own kind to the database at `url`.
+pub fn connect(url: &str) -> polymall::db::PooledConnection {
+    polymall::db::Database::connect(&polymall::config::DatabaseConfig {
+        url: Secret::new(url),
+        ..polymall::config::DatabaseConfig::default()
+    })
+    .expect("connect")
+    .get()
+    .expect("connection")
 }
 
 /// A port nothing listens on now.
@@ -299,12 +302,7 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str) {
 /// A connection to the database at `url` and its stored shop `demo`, for checking what a
 /// server process left behind.
 pub fn demo_shop(url: &str) -> (polymall::db::PooledConnection, polymall::shop::shops::Shop) {
-    let database = polymall::db::Database::connect(&polymall::config::DatabaseConfig {
-        url: Secret::new(url),
-        ..polymall::config::DatabaseConfig::default()
-    })
-    .expect("connect");
-    let mut conn = database.get().expect("connection");
+    let mut conn = connect(url);
     let shop = polymall::shop::shops::find_by_code(&mut conn, "demo").expect("shop");
     (conn, shop)
 }

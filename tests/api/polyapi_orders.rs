@@ -387,13 +387,6 @@ async fn totals(backend: Backend) {
                         } else {
                             "created_at"
                         };
-                        let utc = |t: &str| {
-                            let t = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
-                                .expect("time");
-                            (t - chrono::TimeDelta::hours(8))
-                                .format("%Y-%m-%d %H:%M:%S")
-                                .to_string()
-                        };
                         let status_filter = if status == "JH_99" {
                             String::new()
                         } else {
@@ -401,9 +394,9 @@ async fn totals(backend: Backend) {
                         };
                         let expected = count_sql(app, &format!(
                             "SELECT id FROM orders WHERE {column} >= '{}' AND {column} < '{}' {status_filter}",
-                            utc(start),
+                            shifted(start, -chrono::TimeDelta::hours(8)),
                             // Inclusive to the whole second the window names.
-                            utc(&local_plus_second(end)),
+                            shifted(end, chrono::TimeDelta::seconds(1) - chrono::TimeDelta::hours(8)),
                         ));
                         assert_eq!(
                             answer["numtotalorder"], expected,
@@ -442,10 +435,8 @@ async fn totals(backend: Backend) {
     assert_eq!(fold_order_counts(&app), 0, "nothing left to fold");
 }
 
-/// A shop-local time one second later, so an inclusive end becomes an exclusive bound.
-fn local_plus_second(t: &str) -> String {
+/// A `yyyy-MM-dd HH:mm:ss` time moved by `by` (from the shop's +08:00 to UTC, say).
+fn shifted(t: &str, by: chrono::TimeDelta) -> String {
     let t = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").expect("time");
-    (t + chrono::TimeDelta::seconds(1))
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    (t + by).format("%Y-%m-%d %H:%M:%S").to_string()
 }

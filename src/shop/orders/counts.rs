@@ -23,13 +23,13 @@ pub fn total(
     filter: &OrderFilter,
 ) -> Result<i64, ShopError> {
     if filter.plat_order_no.is_some() {
-        return Ok(filtered(shop_id, filter).count().get_result(conn)?);
+        return exact(conn, shop_id, filter);
     }
     let Some(window) = filter.window else {
         return days(conn, shop_id, filter, OrderTime::Modified, None);
     };
     let Some((first, last)) = whole_days(window.start, window.end) else {
-        return Ok(filtered(shop_id, filter).count().get_result(conn)?);
+        return exact(conn, shop_id, filter);
     };
     let edge = |start: NaiveDateTime, end: NaiveDateTime| OrderFilter {
         window: Some(TimeWindow {
@@ -41,12 +41,16 @@ pub fn total(
     };
     let head = edge(window.start, midnight(first) - TimeDelta::microseconds(1));
     let tail = edge(midnight(last + TimeDelta::days(1)), window.end);
-    let mut count = days(conn, shop_id, filter, window.time, Some((first, last)))?;
-    for part in [head, tail] {
-        let edge_count: i64 = filtered(shop_id, &part).count().get_result(conn)?;
-        count += edge_count;
-    }
-    Ok(count)
+    Ok(
+        days(conn, shop_id, filter, window.time, Some((first, last)))?
+            + exact(conn, shop_id, &head)?
+            + exact(conn, shop_id, &tail)?,
+    )
+}
+
+/// Orders matching `filter`, counted one by one over the index.
+fn exact(conn: &mut DbConnection, shop_id: i64, filter: &OrderFilter) -> Result<i64, ShopError> {
+    Ok(filtered(shop_id, filter).count().get_result(conn)?)
 }
 
 /// The first and last UTC day lying wholly inside `[start, end]`, if any.
@@ -151,7 +155,9 @@ pub fn fold(conn: &mut DbConnection) -> Result<usize, ShopError> {
                 .execute(conn)?
             }
         };
-        diesel::delete(order_counts::table.filter(order_counts::n.eq(0))).execute(conn)?;
+        if folded > 0 {
+            diesel::delete(order_counts::table.filter(order_counts::n.eq(0))).execute(conn)?;
+        }
         Ok(folded)
     })
 }
