@@ -2,12 +2,13 @@
 //! embedded migrations, and the bridge that runs diesel work off the async executor.
 
 mod connection;
+mod deadline;
 mod migrations;
 pub mod schema;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::Connection;
 
 pub use connection::{Backend, ConnectionManager, DbConnection};
@@ -29,7 +30,10 @@ pub enum DbError {
     Pool(#[from] r2d2::Error),
     /// A statement failed.
     #[error("database query failed: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
+    /// The work's deadline passed before it could finish; nothing of it was written.
+    #[error("the deadline passed before the work finished; nothing was written")]
+    DeadlinePassed,
     /// Migrations could not be applied.
     #[error("database migration failed: {0}")]
     Migration(String),
@@ -38,11 +42,29 @@ pub enum DbError {
     Task(String),
 }
 
-/// The shop database: a connection pool plus the backend it talks to.
+/// A failing statement of work whose deadline has passed is reported as the deadline:
+/// the statement failed because its time ran out (a lock wait cut short, a statement
+/// timeout), and the caller must learn that nothing was written, not that the database
+/// is down.
+impl From<diesel::result::Error> for DbError {
+    fn from(error: diesel::result::Error) -> Self {
+        if deadline::passed() {
+            tracing::debug!(%error, "statement failed after the deadline");
+            Self::DeadlinePassed
+        } else {
+            Self::Query(error)
+        }
+    }
+}
+
+/// The shop database: a connection pool plus the backend it talks to, and optionally
+/// the deadline that bounds the work run through it.
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     backend: Backend,
+    pool_timeout: Duration,
+    deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for Database {
@@ -69,7 +91,22 @@ impl Database {
             .connection_timeout(Duration::from_millis(config.pool_timeout_ms))
             .test_on_check_out(false)
             .build(manager)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            pool_timeout: Duration::from_millis(config.pool_timeout_ms),
+            deadline: None,
+        })
+    }
+
+    /// The same database, with every piece of work run through it bounded by
+    /// `deadline`: waits end there, and a write transaction still open then is rolled
+    /// back, so work either commits before the deadline or writes nothing.
+    pub fn with_deadline(&self, deadline: Instant) -> Self {
+        Self {
+            deadline: Some(deadline),
+            ..self.clone()
+        }
     }
 
     /// Which backend this database is.
@@ -96,10 +133,28 @@ impl Database {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let pool_timeout = self.pool_timeout;
+        let deadline = self.deadline;
         let span = tracing::Span::current();
         let task = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = pool.get().map_err(DbError::from)?;
+            let _deadline = deadline::enter(deadline);
+            let mut conn = match deadline {
+                None => pool.get().map_err(DbError::from)?,
+                Some(at) => {
+                    if Instant::now() >= at {
+                        return Err(DbError::DeadlinePassed.into());
+                    }
+                    let wait = deadline::remaining(at).min(pool_timeout);
+                    pool.get_timeout(wait).map_err(|error| {
+                        if deadline::passed() {
+                            DbError::DeadlinePassed
+                        } else {
+                            DbError::Pool(error)
+                        }
+                    })?
+                }
+            };
             work(&mut conn)
         });
         match task.await {
@@ -126,8 +181,9 @@ impl Database {
 /// which made a Send wait 30 ms behind three others that took 0.3 ms each. Queueing on
 /// a mutex first hands the lock over as soon as it is free; other processes (an import)
 /// still meet `busy_timeout`. One mutex for every SQLite database of the process: a
-/// process serves one database, and write transactions never nest.
-static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// process serves one database, and write transactions never nest. A timed mutex, so a
+/// writer with a deadline stops queueing when it passes.
+static SQLITE_WRITERS: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 
 /// Runs `work` in a transaction that takes the write lock up front.
 ///
@@ -135,38 +191,124 @@ static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// `SQLITE_BUSY` when another writer got in between; `BEGIN IMMEDIATE` queues it behind
 /// `busy_timeout` instead, after the writers of this process ahead of it
 /// ([`SQLITE_WRITERS`]). On PostgreSQL this is a plain transaction.
+///
+/// Under a deadline ([`Database::with_deadline`]) every wait ends at the deadline (the
+/// writer queue, `busy_timeout`, `statement_timeout`), and work that returns after it
+/// is rolled back and answered with [`DbError::DeadlinePassed`] instead of committed.
 pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
+    E: From<DbError>,
 {
-    if !matches!(conn, DbConnection::Sqlite(_)) {
-        return conn.transaction(work);
-    }
-    // A writer that panicked left nothing behind the mutex to protect: carry on.
-    let _turn = SQLITE_WRITERS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let DbConnection::Sqlite(inner) = conn {
-        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-    }
-    let result = work(conn);
-    let DbConnection::Sqlite(inner) = conn else {
-        return result;
+    let deadline = deadline::current();
+    let _turn = match (&*conn, deadline) {
+        (DbConnection::Pg(_), _) => None,
+        (DbConnection::Sqlite(_), None) => Some(SQLITE_WRITERS.lock()),
+        (DbConnection::Sqlite(_), Some(at)) => Some(
+            SQLITE_WRITERS
+                .try_lock_until(at)
+                .ok_or(DbError::DeadlinePassed)?,
+        ),
     };
-    match result {
-        Ok(value) => match AnsiTransactionManager::commit_transaction(inner) {
+    let restore = begin(conn, deadline).map_err(DbError::from)?;
+    let result = work(conn);
+    let outcome = match result {
+        Ok(_) if deadline::passed() => {
+            rollback(conn);
+            Err(DbError::DeadlinePassed.into())
+        }
+        Ok(value) => match commit(conn) {
             Ok(()) => Ok(value),
-            Err(commit) => {
-                // A failed COMMIT leaves the transaction open on SQLite; close it so the
-                // pooled connection is clean.
-                let _ = AnsiTransactionManager::rollback_transaction(inner);
-                Err(commit.into())
+            Err(error) => {
+                // A failed COMMIT leaves the transaction open on SQLite; close it so
+                // the pooled connection is clean.
+                rollback(conn);
+                Err(DbError::from(error).into())
             }
         },
         Err(error) => {
-            AnsiTransactionManager::rollback_transaction(inner)?;
+            rollback(conn);
             Err(error)
         }
+    };
+    if let Some(busy_timeout) = restore {
+        if let Err(error) = conn.batch_execute(&format!("PRAGMA busy_timeout = {busy_timeout}")) {
+            tracing::warn!(%error, "could not restore SQLite's busy_timeout");
+        }
     }
+    outcome
+}
+
+/// Opens the write transaction; under a deadline its waits end there. Answers the
+/// `busy_timeout` to restore afterwards on SQLite.
+fn begin(
+    conn: &mut DbConnection,
+    deadline: Option<Instant>,
+) -> Result<Option<i64>, diesel::result::Error> {
+    match conn {
+        DbConnection::Pg(pg) => {
+            let sql = match deadline {
+                None => "BEGIN".to_owned(),
+                // One round trip; SET LOCAL ends with the transaction.
+                Some(at) => format!(
+                    "BEGIN; SET LOCAL statement_timeout = {}",
+                    deadline::remaining(at).as_millis()
+                ),
+            };
+            AnsiTransactionManager::begin_transaction_sql(pg, &sql)?;
+            Ok(None)
+        }
+        DbConnection::Sqlite(sqlite) => {
+            let restore = match deadline {
+                None => None,
+                Some(at) => {
+                    let before = busy_timeout(sqlite)?;
+                    sqlite.batch_execute(&format!(
+                        "PRAGMA busy_timeout = {}",
+                        deadline::remaining(at).as_millis()
+                    ))?;
+                    Some(before)
+                }
+            };
+            if let Err(error) =
+                AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+            {
+                if let Some(before) = restore {
+                    let _ = sqlite.batch_execute(&format!("PRAGMA busy_timeout = {before}"));
+                }
+                return Err(error);
+            }
+            Ok(restore)
+        }
+    }
+}
+
+fn commit(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    match conn {
+        DbConnection::Pg(pg) => AnsiTransactionManager::commit_transaction(pg),
+        DbConnection::Sqlite(sqlite) => AnsiTransactionManager::commit_transaction(sqlite),
+    }
+}
+
+fn rollback(conn: &mut DbConnection) {
+    let result = match conn {
+        DbConnection::Pg(pg) => AnsiTransactionManager::rollback_transaction(pg),
+        DbConnection::Sqlite(sqlite) => AnsiTransactionManager::rollback_transaction(sqlite),
+    };
+    if let Err(error) = result {
+        tracing::warn!(%error, "rollback failed");
+    }
+}
+
+/// SQLite's current `busy_timeout` in milliseconds.
+fn busy_timeout(conn: &mut diesel::sqlite::SqliteConnection) -> Result<i64, diesel::result::Error> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct BusyTimeout {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        timeout: i64,
+    }
+    diesel::sql_query("PRAGMA busy_timeout")
+        .get_result::<BusyTimeout>(conn)
+        .map(|row| row.timeout)
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, shared state, health checks, the admin/intake API.
 
 mod admin;
+pub mod body;
 mod health;
 pub mod polyapi;
 pub mod qimen;

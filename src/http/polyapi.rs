@@ -1,16 +1,23 @@
 //! `POST {polyapi_path}`: reads the parameters from the query and a form body
-//! (urlencoded or multipart), runs the call under a deadline with panics contained,
-//! and answers HTTP 200 with the envelope in JSON or XML.
+//! (urlencoded or multipart) into one set, runs the call with panics contained, and
+//! answers HTTP 200 with the envelope in JSON or XML.
+//!
+//! The per-address rate limit is checked before the body is read, and the deadline
+//! runs from the moment the handler starts: reading and parsing are bounded by it, and
+//! the database work is bounded by it from inside (it commits before the deadline or
+//! writes nothing), so the answer never says "failed" about work that goes on.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
+use super::body::{read_capped, BodyError};
 use super::AppState;
-use crate::polyapi::endpoint::{self, CallSummary, Params};
+use crate::polyapi::endpoint::{self, CallSummary};
 use crate::polyapi::envelope::{envelope, Envelope, PolyError, SubCode};
+use crate::polyapi::params::{Params, MAX_PARAMS};
 
 /// Largest request body.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -21,97 +28,110 @@ pub async fn call(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let query = parse_urlencoded(request.query_string()).unwrap_or_default();
-    let xml_by_query = Params::merge(query.clone(), Vec::new()).wants_xml();
-    let body = match read_body(payload).await {
-        Ok(body) => body,
-        Err(error) => return render(envelope(Err(error)), xml_by_query),
-    };
-    let body_pairs = match body_params(&request, body).await {
-        Ok(pairs) => pairs,
-        Err(error) => return render(envelope(Err(error)), xml_by_query),
-    };
-    let params = Params::merge(query, body_pairs);
-    let xml = params.wants_xml();
-    if let Some(refusal) = rate_limited(&state, &request, &params) {
-        tracing::warn!(method = params.get("method").unwrap_or_default(), %refusal, "polyapi call refused by rate limit");
-        return render(
-            envelope(Err(PolyError::new(SubCode::SystemError, refusal))),
-            xml,
-        );
+    let started = Instant::now();
+    let deadline = started + state.polyapi_deadline;
+    // For answers given before the parameters are read.
+    let xml_by_query = form_urlencoded::parse(request.query_string().as_bytes())
+        .take(MAX_PARAMS)
+        .any(|(name, value)| {
+            name.eq_ignore_ascii_case("contenttype") && value.trim().eq_ignore_ascii_case("xml")
+        });
+    if let Some(refusal) = limited_by_address(&state, &request) {
+        return refuse(&Params::new(), refusal, xml_by_query, started);
     }
-    let deadline = state.polyapi_deadline;
+    let read = tokio::time::timeout_at(deadline.into(), read_params(&request, payload)).await;
+    let params = match read {
+        Ok(Ok(params)) => params,
+        Ok(Err(error)) => return refuse(&Params::new(), error, xml_by_query, started),
+        Err(_) => {
+            let error = PolyError::new(
+                SubCode::SystemError,
+                "the request was not received before the deadline; retry later",
+            );
+            return refuse(&Params::new(), error, xml_by_query, started);
+        }
+    };
+    let xml = params.wants_xml();
+    if let Some(refusal) = limited_by_appkey(&state, &params) {
+        return refuse(&params, refusal, xml, started);
+    }
     let work_state = state.clone();
     let work_params = params.clone();
-    // A separate task: a panic inside the call becomes a JoinError here, not a dropped connection.
+    // A separate task: a panic inside the call becomes a JoinError here, not a dropped
+    // connection. It is awaited to the end: the work bounds itself by the deadline.
     let task = actix_web::rt::spawn(async move {
-        endpoint::handle(&work_state.db, &work_state.polyapi, &work_params).await
+        endpoint::handle(
+            &work_state.db,
+            &work_state.polyapi,
+            &work_params,
+            started,
+            deadline,
+        )
+        .await
     });
-    let (document, summary) = match tokio::time::timeout(deadline, task).await {
-        Ok(Ok(done)) => done,
-        Ok(Err(join)) => {
+    let (document, summary) = match task.await {
+        Ok(done) => done,
+        Err(join) => {
             tracing::error!(error = %join, "polyapi call panicked");
-            failure(
-                &params,
+            let error = PolyError::new(
                 SubCode::SystemError,
                 "internal error; the call was not completed",
-            )
+            );
+            let summary = CallSummary::refused(&params, &error, started);
+            (envelope(Err(error)), summary)
         }
-        Err(_) => failure(
-            &params,
-            SubCode::SystemError,
-            &format!(
-                "the call took longer than {} ms; retry later",
-                deadline.as_millis()
-            ),
-        ),
     };
-    tracing::info!(
-        method = %summary.method,
-        shop = summary.shop.as_deref().unwrap_or("-"),
-        outcome = summary.outcome,
-        duration_ms = summary.millis as u64,
-        "polyapi call"
-    );
+    log_call(&summary, Instant::now() > deadline);
     render(document, xml)
 }
 
-/// Checks the per-address and per-appkey limits; the refusal says which and how much.
-fn rate_limited(state: &AppState, request: &HttpRequest, params: &Params) -> Option<String> {
+/// One line per call; a call that ran past its deadline is a warning, with its real
+/// duration.
+fn log_call(summary: &CallSummary, late: bool) {
+    let shop = summary.shop.as_deref().unwrap_or("-");
+    let duration_ms = summary.millis as u64;
+    if late {
+        tracing::warn!(method = %summary.method, shop, outcome = summary.outcome, duration_ms, "polyapi call ran past its deadline");
+    } else {
+        tracing::info!(method = %summary.method, shop, outcome = summary.outcome, duration_ms, "polyapi call");
+    }
+}
+
+fn refuse(params: &Params, error: PolyError, xml: bool, started: Instant) -> HttpResponse {
+    log_call(&CallSummary::refused(params, &error, started), false);
+    render(envelope(Err(error)), xml)
+}
+
+/// The per-address limit, checked before anything of the request is read.
+fn limited_by_address(state: &AppState, request: &HttpRequest) -> Option<PolyError> {
     let address = request
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    if !state.limit_per_ip.allow(&address) {
-        return Some(format!(
-            "rate limit: more than {} calls per second from this address; retry later",
-            state.limit_per_ip.per_second()
-        ));
-    }
-    // Only known appkeys have a budget, so unknown ones cannot crowd out real ones.
-    let appkey = params.get("appkey").unwrap_or_default();
-    if state.polyapi.secret(appkey).is_some() && !state.limit_per_appkey.allow(appkey) {
-        return Some(format!(
-            "rate limit: more than {} calls per second for this appkey; retry later",
-            state.limit_per_appkey.per_second()
-        ));
-    }
-    None
+    (!state.limit_per_ip.allow(&address)).then(|| {
+        PolyError::new(
+            SubCode::SystemError,
+            format!(
+                "rate limit: more than {} calls per second from this address; retry later",
+                state.limit_per_ip.per_second()
+            ),
+        )
+    })
 }
 
-fn failure(params: &Params, subcode: SubCode, message: &str) -> (Envelope, CallSummary) {
-    let summary = CallSummary {
-        method: params
-            .get("method")
-            .unwrap_or_default()
-            .chars()
-            .take(80)
-            .collect(),
-        shop: None,
-        outcome: subcode.code(),
-        millis: 0,
-    };
-    (envelope(Err(PolyError::new(subcode, message))), summary)
+/// The per-appkey limit. Only known appkeys have a budget, so unknown ones cannot
+/// crowd out real ones.
+fn limited_by_appkey(state: &AppState, params: &Params) -> Option<PolyError> {
+    let appkey = params.get("appkey").unwrap_or_default();
+    (state.polyapi.secret(appkey).is_some() && !state.limit_per_appkey.allow(appkey)).then(|| {
+        PolyError::new(
+            SubCode::SystemError,
+            format!(
+                "rate limit: more than {} calls per second for this appkey; retry later",
+                state.limit_per_appkey.per_second()
+            ),
+        )
+    })
 }
 
 fn render(document: Envelope, xml: bool) -> HttpResponse {
@@ -126,34 +146,22 @@ fn render(document: Envelope, xml: bool) -> HttpResponse {
     }
 }
 
-async fn read_body(mut payload: web::Payload) -> Result<web::Bytes, PolyError> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| PolyError::invalid("body", format!("could not be read: {e}")))?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(PolyError::invalid(
-                "body",
-                format!("is larger than {MAX_BODY} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
-fn parse_urlencoded(text: &str) -> Result<Vec<(String, String)>, PolyError> {
-    serde_urlencoded::from_str(text)
-        .map_err(|e| PolyError::invalid("body", format!("is not form-urlencoded: {e}")))
-}
-
-/// Parameters from the body according to its content type.
-async fn body_params(
-    request: &HttpRequest,
-    body: web::Bytes,
-) -> Result<Vec<(String, String)>, PolyError> {
+/// The query string and the body (by its content type) read into one parameter set.
+async fn read_params(request: &HttpRequest, payload: web::Payload) -> Result<Params, PolyError> {
+    let mut params = Params::new();
+    params.read_query(request.query_string())?;
+    let body = read_capped(request, payload, MAX_BODY)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge { limit } => {
+                PolyError::invalid("body", format!("is larger than {limit} bytes"))
+            }
+            BodyError::Unreadable(why) => {
+                PolyError::invalid("body", format!("could not be read: {why}"))
+            }
+        })?;
     if body.is_empty() {
-        return Ok(Vec::new());
+        return Ok(params);
     }
     let content_type = request
         .headers()
@@ -162,28 +170,41 @@ async fn body_params(
         .unwrap_or_default()
         .to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
-        return multipart_params(request, body).await;
+        read_multipart(request, body, &mut params).await?;
+    } else if content_type.is_empty()
+        || content_type.starts_with("application/x-www-form-urlencoded")
+    {
+        params.read_urlencoded(&body)?;
+    } else {
+        return Err(PolyError::invalid(
+            "Content-Type",
+            format!(
+                "`{}` is not multipart/form-data or application/x-www-form-urlencoded",
+                content_type.chars().take(100).collect::<String>()
+            ),
+        ));
     }
-    if content_type.is_empty() || content_type.starts_with("application/x-www-form-urlencoded") {
-        let text =
-            std::str::from_utf8(&body).map_err(|_| PolyError::invalid("body", "is not UTF-8"))?;
-        return parse_urlencoded(text);
-    }
-    Err(PolyError::invalid(
-        "Content-Type",
-        format!("`{content_type}` is not multipart/form-data or application/x-www-form-urlencoded"),
-    ))
+    Ok(params)
 }
 
-async fn multipart_params(
+async fn read_multipart(
     request: &HttpRequest,
     body: web::Bytes,
-) -> Result<Vec<(String, String)>, PolyError> {
+    params: &mut Params,
+) -> Result<(), PolyError> {
     let stream =
         futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(body) });
     let mut multipart = actix_multipart::Multipart::new(request.headers(), stream);
-    let mut pairs = Vec::new();
+    let mut parts = 0;
     while let Some(field) = multipart.next().await {
+        parts += 1;
+        // Counted before a part is read, so a flood of parts stops here.
+        if parts > MAX_PARAMS {
+            return Err(PolyError::invalid(
+                "parameters",
+                format!("more than {MAX_PARAMS} parameters in one call"),
+            ));
+        }
         let mut field = field.map_err(|e| {
             PolyError::invalid("body", format!("is not valid multipart/form-data: {e}"))
         })?;
@@ -195,14 +216,14 @@ async fn multipart_params(
         let mut value = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk =
-                chunk.map_err(|e| PolyError::invalid(&name, format!("could not be read: {e}")))?;
+                chunk.map_err(|e| PolyError::invalid("body", format!("could not be read: {e}")))?;
             value.extend_from_slice(&chunk);
         }
-        let value =
-            String::from_utf8(value).map_err(|_| PolyError::invalid(&name, "is not UTF-8"))?;
-        pairs.push((name, value));
+        let value = String::from_utf8(value)
+            .map_err(|_| PolyError::invalid("body", "a multipart part is not UTF-8"))?;
+        params.insert(&name, value)?;
     }
-    Ok(pairs)
+    Ok(())
 }
 
 /// How long a call may take before it is answered with GSE.SYSTEM_ERROR.

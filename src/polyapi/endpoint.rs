@@ -1,5 +1,8 @@
 //! One Polyapi call from received parameters to the answer document: public
 //! parameters, appkey, sign, token, method, switch, bizcontent, then the method.
+//!
+//! After the sign is checked the call reads nothing but the four public parameters,
+//! which every accepted way of signing covers, so no unsigned value can steer it.
 
 use std::time::Instant;
 
@@ -7,43 +10,10 @@ use super::biz::Biz;
 use super::credentials::Credentials;
 use super::envelope::{envelope, outcome_code, Answer, Envelope, PolyError, SubCode};
 use super::methods::{dispatch, Call, Method};
+use super::params::Params;
 use super::sign;
 use crate::db::Database;
 use crate::intake::shop_offset;
-
-/// The received parameters, query and body merged (the body wins on a repeated key).
-#[derive(Debug, Clone, Default)]
-pub struct Params {
-    pairs: Vec<(String, String)>,
-}
-
-impl Params {
-    /// Merges query pairs and body pairs.
-    pub fn merge(query: Vec<(String, String)>, body: Vec<(String, String)>) -> Self {
-        let mut pairs: Vec<(String, String)> = Vec::with_capacity(query.len() + body.len());
-        for (key, value) in query.into_iter().chain(body) {
-            match pairs.iter_mut().find(|(existing, _)| *existing == key) {
-                Some(slot) => slot.1 = value,
-                None => pairs.push((key, value)),
-            }
-        }
-        Self { pairs }
-    }
-
-    /// A parameter by name, matched case-insensitively.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// Whether the caller asked for XML (`contenttype=xml`).
-    pub fn wants_xml(&self) -> bool {
-        self.get("contenttype")
-            .is_some_and(|value| value.trim().eq_ignore_ascii_case("xml"))
-    }
-}
 
 /// What a call did, for the log line.
 #[derive(Debug, Clone)]
@@ -58,22 +28,43 @@ pub struct CallSummary {
     pub millis: u128,
 }
 
-/// Runs one call and answers the envelope document and its summary.
+impl CallSummary {
+    /// The summary of a call refused before it ran.
+    pub fn refused(params: &Params, error: &PolyError, started: Instant) -> Self {
+        Self {
+            method: method_for_log(params),
+            shop: None,
+            outcome: error.subcode.code(),
+            millis: started.elapsed().as_millis(),
+        }
+    }
+}
+
+/// The method as sent, short enough for a log line.
+fn method_for_log(params: &Params) -> String {
+    params
+        .get("method")
+        .unwrap_or_default()
+        .chars()
+        .take(80)
+        .collect()
+}
+
+/// Runs one call and answers the envelope document and its summary. The database work
+/// is bounded by `deadline`: it commits before it, or writes nothing and the call is
+/// answered with GSE.SYSTEM_ERROR.
 pub async fn handle(
     db: &Database,
     credentials: &Credentials,
     params: &Params,
+    started: Instant,
+    deadline: Instant,
 ) -> (Envelope, CallSummary) {
-    let started = Instant::now();
     let mut shop_code = None;
-    let result = run(db, credentials, params, &mut shop_code).await;
+    let db = db.with_deadline(deadline);
+    let result = run(&db, credentials, params, &mut shop_code).await;
     let summary = CallSummary {
-        method: params
-            .get("method")
-            .unwrap_or_default()
-            .chars()
-            .take(80)
-            .collect(),
+        method: method_for_log(params),
         shop: shop_code,
         outcome: outcome_code(&result),
         millis: started.elapsed().as_millis(),
@@ -104,7 +95,7 @@ async fn run(
             format!("appkey `{appkey}` is unknown"),
         )
     })?;
-    if !sign::verify(secret.expose(), &params.pairs, given_sign) {
+    if !sign::verify(secret.expose(), params.pairs(), given_sign) {
         return Err(PolyError::new(
             SubCode::VerifySignFailure,
             "sign does not match: md5 of lowercase(appsecret + sorted key+value pairs + appsecret)",

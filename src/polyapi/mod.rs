@@ -6,5 +6,6 @@ pub mod credentials;
 pub mod endpoint;
 pub mod envelope;
 pub mod methods;
+pub mod params;
 pub mod sign;
 pub mod wire;

@@ -22,3 +22,4 @@ mod qimen_callback;
 mod qimen_outbound;
 mod shutdown;
 mod soak;
+mod trust_boundary;
