@@ -46,3 +46,9 @@ pub(super) fn remaining(deadline: Instant) -> Duration {
         .saturating_duration_since(Instant::now())
         .max(Duration::from_millis(1))
 }
+
+/// Time left until `deadline` in whole milliseconds, rounded up, for a database
+/// timeout: a wait it cuts short then ends at or after the deadline, never before it.
+pub(super) fn remaining_millis(deadline: Instant) -> u128 {
+    remaining(deadline).as_micros().div_ceil(1000) + 1
+}

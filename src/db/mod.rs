@@ -252,7 +252,7 @@ fn begin(
                 // One round trip; SET LOCAL ends with the transaction.
                 Some(at) => format!(
                     "BEGIN; SET LOCAL statement_timeout = {}",
-                    deadline::remaining(at).as_millis()
+                    deadline::remaining_millis(at)
                 ),
             };
             AnsiTransactionManager::begin_transaction_sql(pg, &sql)?;
@@ -265,7 +265,7 @@ fn begin(
                     let before = busy_timeout(sqlite)?;
                     sqlite.batch_execute(&format!(
                         "PRAGMA busy_timeout = {}",
-                        deadline::remaining(at).as_millis()
+                        deadline::remaining_millis(at)
                     ))?;
                     Some(before)
                 }

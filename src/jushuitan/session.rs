@@ -30,7 +30,7 @@ pub enum SyncError {
 
 impl From<diesel::result::Error> for SyncError {
     fn from(error: diesel::result::Error) -> Self {
-        Self::Db(DbError::Query(error))
+        Self::Db(DbError::from(error))
     }
 }
 

@@ -68,6 +68,6 @@ pub enum OutboxError {
 
 impl From<diesel::result::Error> for OutboxError {
     fn from(error: diesel::result::Error) -> Self {
-        Self::Db(crate::db::DbError::Query(error))
+        Self::Db(crate::db::DbError::from(error))
     }
 }

@@ -33,6 +33,6 @@ impl ShopError {
 
 impl From<diesel::result::Error> for ShopError {
     fn from(error: diesel::result::Error) -> Self {
-        Self::Db(DbError::Query(error))
+        Self::Db(DbError::from(error))
     }
 }

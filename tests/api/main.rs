@@ -7,6 +7,7 @@
 mod admin;
 mod config_file;
 mod crash;
+mod deadline;
 mod fake_jst;
 mod fake_wms;
 mod helpers;

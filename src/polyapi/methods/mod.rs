@@ -118,6 +118,10 @@ impl From<ShopError> for PolyError {
                 SubCode::SystemError,
                 format!("shop `{code}` is not in the database"),
             ),
+            ShopError::Db(crate::db::DbError::DeadlinePassed) => Self::new(
+                SubCode::SystemError,
+                "the call ran out of time before it could finish; nothing was written; retry later",
+            ),
             ShopError::Db(error) => {
                 tracing::error!(%error, "polyapi call failed on the database");
                 Self::new(
