@@ -248,7 +248,7 @@ impl Config {
             }
         }
         let mut seen_codes = std::collections::HashSet::new();
-        let mut seen_tokens = std::collections::HashSet::new();
+        let mut seen_appkeys = std::collections::HashMap::new();
         for (index, shop) in self.shops.iter().enumerate() {
             shop.validate(index)?;
             if !seen_codes.insert(shop.code.as_str()) {
@@ -257,16 +257,90 @@ impl Config {
                     message: format!("shop code `{}` is declared twice", shop.code),
                 });
             }
+            // One appkey per shop: its secret, its rate limit and its rotation are the shop's own.
             if let Some(polyapi) = &shop.polyapi {
-                if !seen_tokens.insert((polyapi.appkey.as_str(), polyapi.token.expose())) {
+                if let Some(first) =
+                    seen_appkeys.insert(polyapi.appkey.as_str(), shop.code.as_str())
+                {
                     return Err(ConfigError::Key {
-                        key: format!("shops[{index}].polyapi.token"),
-                        message: "another shop already uses this appkey and token".to_owned(),
+                        key: format!("shops[{index}].polyapi.appkey"),
+                        message: format!(
+                            "`{}` is already the appkey of shop `{first}`; every shop needs its own",
+                            polyapi.appkey
+                        ),
                     });
                 }
             }
         }
         Ok(())
+    }
+
+    /// Checks what `serve` needs beyond a valid file: a server reachable from other
+    /// machines must not run with the sample's placeholder secrets (`change-me`).
+    pub fn check_for_serving(&self) -> Result<(), ConfigError> {
+        let loopback = self
+            .server
+            .listen
+            .parse::<SocketAddr>()
+            .is_ok_and(|address| address.ip().is_loopback());
+        if loopback {
+            return Ok(());
+        }
+        match self.placeholder_secrets().into_iter().next() {
+            None => Ok(()),
+            Some(key) => Err(ConfigError::Key {
+                key,
+                message: format!(
+                    "is a placeholder (`change-me`); set a real value before listening on {}",
+                    self.server.listen
+                ),
+            }),
+        }
+    }
+
+    /// Keys whose value is still a sample placeholder.
+    fn placeholder_secrets(&self) -> Vec<String> {
+        let placeholder = |value: &str| {
+            let folded: String = value
+                .to_ascii_lowercase()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            folded.contains("changeme")
+        };
+        let mut found = Vec::new();
+        let mut check = |key: String, value: Option<&str>| {
+            if value.is_some_and(placeholder) {
+                found.push(key);
+            }
+        };
+        check(
+            "admin.token".to_owned(),
+            self.admin.token.as_ref().map(Secret::expose),
+        );
+        for (index, shop) in self.shops.iter().enumerate() {
+            let key = |name: &str| format!("shops[{index}].{name}");
+            if let Some(polyapi) = &shop.polyapi {
+                check(key("polyapi.appkey"), Some(&polyapi.appkey));
+                check(key("polyapi.appsecret"), Some(polyapi.appsecret.expose()));
+                check(key("polyapi.token"), Some(polyapi.token.expose()));
+            }
+            if let Some(jst) = &shop.jushuitan {
+                for (name, value) in [
+                    ("jushuitan.app_secret", &jst.app_secret),
+                    ("jushuitan.access_token", &jst.access_token),
+                    ("jushuitan.refresh_token", &jst.refresh_token),
+                    ("jushuitan.partner_key", &jst.partner_key),
+                    ("jushuitan.token", &jst.token),
+                ] {
+                    check(key(name), value.as_ref().map(Secret::expose));
+                }
+            }
+            if let Some(wms) = &shop.wms {
+                check(key("wms.secret"), Some(wms.secret.expose()));
+            }
+        }
+        found
     }
 
     /// The shop declared with `code`, if any.
@@ -392,5 +466,45 @@ mod tests {
         assert!(bad_listen.to_string().contains("server.listen"));
         let short = parse("[admin]\ntoken = \"abc\"\n", &[]).unwrap_err();
         assert!(short.to_string().contains("admin.token"));
+        let shared_appkey = format!(
+            "{SAMPLE}\n[[shops]]\ncode = \"other\"\nname = \"x\"\n[shops.polyapi]\nappkey = \"k\"\nappsecret = \"s2\"\ntoken = \"T2\"\n"
+        );
+        let error = parse(&shared_appkey, &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("shops[1].polyapi.appkey") && error.contains("demo"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn placeholder_secrets_are_refused_beyond_loopback() {
+        let sample = SAMPLE.replace("very-secret", "change-me");
+        let local = parse(&sample, &[]).unwrap();
+        assert!(
+            local.check_for_serving().is_ok(),
+            "loopback is for trying out"
+        );
+        let exposed = parse(&sample, &[("POLYMALL__SERVER__LISTEN", "0.0.0.0:8080")]).unwrap();
+        let error = exposed.check_for_serving().unwrap_err().to_string();
+        assert!(error.contains("shops[0].polyapi.appsecret"), "{error}");
+        assert!(
+            !error.contains("change-me\""),
+            "the value itself is not printed: {error}"
+        );
+        let real = parse(SAMPLE, &[("POLYMALL__SERVER__LISTEN", "0.0.0.0:8080")]).unwrap();
+        assert!(real.check_for_serving().is_ok());
+        let admin = parse(
+            SAMPLE,
+            &[
+                ("POLYMALL__SERVER__LISTEN", "[::]:8080"),
+                ("POLYMALL__ADMIN__TOKEN", "demo-admin-token-CHANGE_ME"),
+            ],
+        )
+        .unwrap();
+        assert!(admin
+            .check_for_serving()
+            .unwrap_err()
+            .to_string()
+            .contains("admin.token"));
     }
 }

@@ -134,8 +134,12 @@ pub async fn ingest(
             let documents: Vec<RefundItem> = parse_documents(body)?;
             check_limit(documents.len())?;
             let items = convert(&documents, |d| d.to_new_refund(offset))?;
-            db.run(move |conn| refunds::upsert(conn, shop_id, &items).map_err(IntakeError::from))
-                .await
+            db.run(move |conn| {
+                // Orders are never deleted, so one found now is there when the batch is written.
+                refunds::require_known_orders(conn, shop_id, &items)?;
+                refunds::upsert(conn, shop_id, &items).map_err(IntakeError::from)
+            })
+            .await
         }
     }
 }

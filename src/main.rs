@@ -116,6 +116,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if matches!(args.command, Command::Serve) {
+        if let Err(error) = config.check_for_serving() {
+            eprintln!("polymall: {error}");
+            return ExitCode::from(2);
+        }
+    }
     polymall::telemetry::init(config.server.log_format);
     let result = match args.command {
         Command::Serve => cli::serve(config),

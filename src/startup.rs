@@ -93,6 +93,12 @@ impl Application {
             .port();
         let credentials =
             Credentials::from_config(&config, &declared).map_err(StartupError::Polyapi)?;
+        for shop in credentials.secrets_with_upper_case() {
+            tracing::warn!(
+                shop,
+                "the Polyapi appsecret has upper-case letters: callers that lowercase the whole signed text and callers that keep the secret's case sign differently; both are accepted, but a lower-case secret avoids the difference"
+            );
+        }
         let (stop_jobs, stop_receiver) = tokio::sync::watch::channel(false);
         let mut jobs = Vec::new();
         jobs.push(crate::schedule::every(
@@ -221,6 +227,9 @@ fn notify_systemd(states: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
+/// Waits for SIGTERM or SIGINT. SIGHUP, which would end the process by default (and
+/// which some operators send expecting a reload), is logged and ignored: the
+/// configuration is read only at start, so a restart applies a change.
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
@@ -228,13 +237,17 @@ async fn shutdown_signal() {
         match (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
         ) {
-            (Ok(mut term), Ok(mut int)) => {
+            (Ok(mut term), Ok(mut int), Ok(mut hup)) => loop {
                 tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
+                    _ = term.recv() => return,
+                    _ = int.recv() => return,
+                    _ = hup.recv() => tracing::warn!(
+                        "SIGHUP ignored: the configuration is read only at start; restart polymall to apply a change"
+                    ),
                 }
-            }
+            },
             _ => {
                 tracing::warn!("cannot install signal handlers; stopping only on ctrl-c");
                 let _ = tokio::signal::ctrl_c().await;

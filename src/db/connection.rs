@@ -36,6 +36,16 @@ impl Backend {
     }
 }
 
+/// The file a SQLite URL names (`None` for PostgreSQL).
+pub(super) fn sqlite_file(url: &str) -> Option<&std::path::Path> {
+    match Backend::of_url(url) {
+        Backend::Postgres => None,
+        Backend::Sqlite => Some(std::path::Path::new(
+            url.strip_prefix("sqlite://").unwrap_or(url),
+        )),
+    }
+}
+
 /// r2d2 manager that opens the right backend and applies the per-connection settings.
 #[derive(Debug)]
 pub struct ConnectionManager {
@@ -48,9 +58,9 @@ impl ConnectionManager {
     /// A manager for `url`.
     pub fn new(url: &str, statement_timeout: Duration) -> Self {
         let backend = Backend::of_url(url);
-        let url = match backend {
-            Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_owned(),
-            Backend::Postgres => url.to_owned(),
+        let url = match sqlite_file(url) {
+            Some(file) => file.to_string_lossy().into_owned(),
+            None => url.to_owned(),
         };
         Self {
             url,

@@ -31,6 +31,15 @@ pub enum DbError {
     /// A statement failed.
     #[error("database query failed: {0}")]
     Query(diesel::result::Error),
+    /// The SQLite file's directory does not exist (SQLite would only say it cannot open
+    /// the file).
+    #[error("database file `{file}`: the directory `{directory}` does not exist")]
+    MissingDirectory {
+        /// The configured file.
+        file: String,
+        /// Its directory.
+        directory: String,
+    },
     /// The work's deadline passed before it could finish; nothing of it was written.
     #[error("the deadline passed before the work finished; nothing was written")]
     DeadlinePassed,
@@ -80,6 +89,15 @@ impl Database {
     /// Opens the pool for `config.url` (a file path => SQLite, `postgres://` => PostgreSQL).
     /// The first connection is made here, so a wrong URL fails at start, not at the first request.
     pub fn connect(config: &DatabaseConfig) -> Result<Self, DbError> {
+        if let Some(file) = connection::sqlite_file(config.url.expose()) {
+            let directory = file.parent().filter(|dir| !dir.as_os_str().is_empty());
+            if let Some(directory) = directory.filter(|dir| !dir.is_dir()) {
+                return Err(DbError::MissingDirectory {
+                    file: file.display().to_string(),
+                    directory: directory.display().to_string(),
+                });
+            }
+        }
         let manager = ConnectionManager::new(
             config.url.expose(),
             Duration::from_millis(config.statement_timeout_ms),

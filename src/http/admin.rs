@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::body::{read_capped, BodyError};
 use super::AppState;
 use crate::intake::{self, shop_offset, DocumentKind, IntakeError};
 use crate::polyapi::wire::{GoodsItem, OrderItem, RefundItem};
@@ -21,16 +22,37 @@ const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Largest page.
 const MAX_PAGE_SIZE: i64 = 500;
 
-/// The admin scope with its routes.
+/// The admin scope with its routes; every answer, unknown paths and methods included,
+/// is the JSON error document.
 pub fn scope() -> actix_web::Scope {
     web::scope("/admin/v1")
-        .app_data(web::PayloadConfig::new(MAX_BODY))
-        .route("/shops/{code}/products", web::post().to(post_products))
-        .route("/shops/{code}/products", web::get().to(get_products))
-        .route("/shops/{code}/orders", web::post().to(post_orders))
-        .route("/shops/{code}/orders", web::get().to(get_orders))
-        .route("/shops/{code}/refunds", web::post().to(post_refunds))
-        .route("/shops/{code}/refunds", web::get().to(get_refunds))
+        .service(
+            web::resource("/shops/{code}/products")
+                .route(web::post().to(post_products))
+                .route(web::get().to(get_products))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/shops/{code}/orders")
+                .route(web::post().to(post_orders))
+                .route(web::get().to(get_orders))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/shops/{code}/refunds")
+                .route(web::post().to(post_refunds))
+                .route(web::get().to(get_refunds))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .default_service(web::to(not_found))
+}
+
+async fn not_found() -> HttpResponse {
+    AdminError::NotFound.error_response()
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    AdminError::MethodNotAllowed.error_response()
 }
 
 /// Failures of the admin API, answered as `{"error", "field", "message"}`.
@@ -53,9 +75,33 @@ pub enum AdminError {
         /// What is wrong.
         message: String,
     },
+    /// The body is larger than allowed.
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The body could not be read.
+    #[error("{0}")]
+    Unreadable(String),
+    /// No such path.
+    #[error("no such path in the admin API")]
+    NotFound,
+    /// The path does not take this HTTP method.
+    #[error("this path does not take this HTTP method (GET lists, POST stores)")]
+    MethodNotAllowed,
     /// The batch was refused or failed.
     #[error(transparent)]
     Intake(#[from] IntakeError),
+}
+
+impl From<BodyError> for AdminError {
+    fn from(error: BodyError) -> Self {
+        match error {
+            BodyError::TooLarge { limit } => Self::TooLarge { limit },
+            BodyError::Unreadable(_) => Self::Unreadable(error.to_string()),
+        }
+    }
 }
 
 impl From<ShopError> for AdminError {
@@ -71,6 +117,10 @@ impl ResponseError for AdminError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::UnknownShop(_) => StatusCode::NOT_FOUND,
             Self::BadQuery { .. } => StatusCode::BAD_REQUEST,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unreadable(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Intake(IntakeError::Malformed(_)) => StatusCode::BAD_REQUEST,
             Self::Intake(IntakeError::TooMany { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Intake(IntakeError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -90,6 +140,10 @@ impl ResponseError for AdminError {
             Self::BadQuery { field, message } => {
                 ("bad_query", Some(field.clone()), message.clone())
             }
+            Self::TooLarge { .. } => ("too_large", None, self.to_string()),
+            Self::Unreadable(_) => ("unreadable", None, self.to_string()),
+            Self::NotFound => ("not_found", None, self.to_string()),
+            Self::MethodNotAllowed => ("method_not_allowed", None, self.to_string()),
             Self::Intake(IntakeError::Malformed(e)) => {
                 ("malformed", Some(e.path.clone()), e.message.clone())
             }
@@ -154,10 +208,11 @@ async fn post(
     state: web::Data<AppState>,
     request: HttpRequest,
     code: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
     kind: DocumentKind,
 ) -> Result<HttpResponse, AdminError> {
     let shop = authorize(&state, &request, &code)?;
+    let body = read_capped(&request, payload, MAX_BODY).await?;
     let counts = intake::ingest(&state.db, &shop, kind, &body, Some(MAX_BATCH)).await?;
     tracing::info!(shop = %shop.code, ?kind, created = counts.created, updated = counts.updated, "batch stored");
     Ok(HttpResponse::Ok().json(counts))
@@ -167,27 +222,27 @@ async fn post_products(
     state: web::Data<AppState>,
     request: HttpRequest,
     code: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    post(state, request, code, body, DocumentKind::Products).await
+    post(state, request, code, payload, DocumentKind::Products).await
 }
 
 async fn post_orders(
     state: web::Data<AppState>,
     request: HttpRequest,
     code: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    post(state, request, code, body, DocumentKind::Orders).await
+    post(state, request, code, payload, DocumentKind::Orders).await
 }
 
 async fn post_refunds(
     state: web::Data<AppState>,
     request: HttpRequest,
     code: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, AdminError> {
-    post(state, request, code, body, DocumentKind::Refunds).await
+    post(state, request, code, payload, DocumentKind::Refunds).await
 }
 
 /// Query of every listing.
@@ -205,10 +260,27 @@ struct ListQuery {
 
 impl ListQuery {
     fn parse(request: &HttpRequest) -> Result<Self, AdminError> {
-        serde_urlencoded::from_str(request.query_string()).map_err(|e| AdminError::BadQuery {
-            field: "query".to_owned(),
-            message: e.to_string(),
-        })
+        let query: Self = serde_urlencoded::from_str(request.query_string()).map_err(|e| {
+            AdminError::BadQuery {
+                field: "query".to_owned(),
+                message: e.to_string(),
+            }
+        })?;
+        // PostgreSQL text cannot hold NUL: refused here, not answered as a database failure.
+        for (field, value) in [
+            ("page", &query.page),
+            ("page_size", &query.page_size),
+            ("PlatOrderNo", &query.plat_order_no),
+            ("status", &query.status),
+        ] {
+            if value.as_deref().is_some_and(|text| text.contains('\0')) {
+                return Err(AdminError::BadQuery {
+                    field: field.to_owned(),
+                    message: "contains a NUL character".to_owned(),
+                });
+            }
+        }
+        Ok(query)
     }
 
     fn page(&self) -> Result<Page, AdminError> {

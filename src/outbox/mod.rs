@@ -64,6 +64,17 @@ pub enum OutboxError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
+    /// A row named by id does not exist.
+    #[error("outbox row {0} does not exist")]
+    NoSuchRow(i64),
+    /// A row named by id is not dead or held, so there is nothing to retry.
+    #[error("outbox row {id} is {state}; only dead or held rows can be retried")]
+    NotRetryable {
+        /// The row.
+        id: i64,
+        /// Its state.
+        state: String,
+    },
 }
 
 impl From<diesel::result::Error> for OutboxError {

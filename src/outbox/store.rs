@@ -311,8 +311,29 @@ pub enum RetryWhich {
     AllDead(Option<i64>),
 }
 
-/// Re-arms dead or held rows for an immediate attempt; answers how many.
+/// Re-arms dead or held rows for an immediate attempt; answers how many. Named rows
+/// that do not exist, or are not dead or held, refuse the whole request.
 pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, OutboxError> {
+    if let RetryWhich::Ids(ids) = which {
+        let found: std::collections::HashMap<i64, String> = outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .select((outbox::id, outbox::state))
+            .load::<(i64, String)>(conn)?
+            .into_iter()
+            .collect();
+        for id in ids {
+            match found.get(id).map(String::as_str) {
+                None => return Err(OutboxError::NoSuchRow(*id)),
+                Some("dead" | "held") => {}
+                Some(state) => {
+                    return Err(OutboxError::NotRetryable {
+                        id: *id,
+                        state: state.to_owned(),
+                    })
+                }
+            }
+        }
+    }
     let now = now_utc();
     let changes = (
         outbox::state.eq("pending"),

@@ -4,6 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use subtle::ConstantTimeEq;
+
 use super::methods::Method;
 use crate::config::{Config, Secret};
 use crate::shop::shops::Shop;
@@ -20,10 +22,12 @@ pub struct PolyapiShop {
 #[derive(Debug)]
 struct App {
     secret: Secret,
-    shops: HashMap<String, Arc<PolyapiShop>>,
+    token: Secret,
+    shop: Arc<PolyapiShop>,
 }
 
-/// Every appkey the endpoint accepts.
+/// Every appkey the endpoint accepts; each is one shop's (the configuration refuses a
+/// shared one).
 #[derive(Debug, Default)]
 pub struct Credentials {
     apps: HashMap<String, App>,
@@ -31,7 +35,7 @@ pub struct Credentials {
 
 impl Credentials {
     /// Builds the directory from the configured shops (`stored` maps codes to database rows).
-    /// Fails when one appkey is given two secrets or a disabled method is unknown.
+    /// Fails when a disabled method is unknown.
     pub fn from_config(config: &Config, stored: &HashMap<String, Shop>) -> Result<Self, String> {
         let mut apps: HashMap<String, App> = HashMap::new();
         for (index, shop_config) in config.shops.iter().enumerate() {
@@ -48,22 +52,16 @@ impl Credentials {
                 })?;
                 disabled.insert(method);
             }
-            let app = apps.entry(polyapi.appkey.clone()).or_insert_with(|| App {
-                secret: polyapi.appsecret.clone(),
-                shops: HashMap::new(),
-            });
-            if app.secret != polyapi.appsecret {
-                return Err(format!(
-                    "config key `shops[{index}].polyapi.appsecret`: appkey `{}` is already configured with another secret",
-                    polyapi.appkey
-                ));
-            }
-            app.shops.insert(
-                polyapi.token.expose().to_owned(),
-                Arc::new(PolyapiShop {
-                    shop: shop.clone(),
-                    disabled,
-                }),
+            apps.insert(
+                polyapi.appkey.clone(),
+                App {
+                    secret: polyapi.appsecret.clone(),
+                    token: polyapi.token.clone(),
+                    shop: Arc::new(PolyapiShop {
+                        shop: shop.clone(),
+                        disabled,
+                    }),
+                },
             );
         }
         Ok(Self { apps })
@@ -74,8 +72,23 @@ impl Credentials {
         self.apps.get(appkey).map(|app| &app.secret)
     }
 
-    /// The shop `token` selects under `appkey`.
+    /// The shop of `appkey` when `token` is its token (compared in constant time).
     pub fn shop(&self, appkey: &str, token: &str) -> Option<Arc<PolyapiShop>> {
-        self.apps.get(appkey)?.shops.get(token).cloned()
+        let app = self.apps.get(appkey)?;
+        let matches: bool = app.token.expose().as_bytes().ct_eq(token.as_bytes()).into();
+        matches.then(|| app.shop.clone())
+    }
+
+    /// Shops whose appsecret has upper-case letters, which callers that keep the secret's
+    /// case and callers that lowercase it sign differently.
+    pub fn secrets_with_upper_case(&self) -> Vec<&str> {
+        let mut codes: Vec<&str> = self
+            .apps
+            .values()
+            .filter(|app| super::sign::secret_has_upper_case(app.secret.expose()))
+            .map(|app| app.shop.shop.code.as_str())
+            .collect();
+        codes.sort_unstable();
+        codes
     }
 }

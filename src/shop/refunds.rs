@@ -171,6 +171,38 @@ pub fn upsert(
     })
 }
 
+/// Refuses the batch when a refund names an order the shop does not have, naming the
+/// first such refund's field. The storefront only refunds its own orders; after-sales
+/// pulled from elsewhere may precede the order and are stored without this check.
+pub fn require_known_orders(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    items: &[NewRefund],
+) -> Result<(), ShopError> {
+    let numbers: Vec<&str> = items
+        .iter()
+        .map(|item| item.fields.plat_order_no.as_str())
+        .collect();
+    let mut known: HashSet<String> = HashSet::new();
+    // In chunks: both databases bound the parameters of one statement.
+    for chunk in numbers.chunks(500) {
+        known.extend(
+            orders::table
+                .filter(orders::shop_id.eq(shop_id))
+                .filter(orders::plat_order_no.eq_any(chunk))
+                .select(orders::plat_order_no)
+                .load::<String>(conn)?,
+        );
+    }
+    match numbers.iter().position(|no| !known.contains(*no)) {
+        None => Ok(()),
+        Some(index) => Err(ShopError::rejected(
+            format!("[{index}].PlatOrderNo"),
+            format!("no order `{}` in this shop", numbers[index]),
+        )),
+    }
+}
+
 /// Carries the refund's status onto the lines it covers and moves the order's modified
 /// time, so the ERP sees the change on its next download.
 fn mark_order_lines(

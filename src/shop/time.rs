@@ -5,6 +5,12 @@ use chrono::{FixedOffset, NaiveDateTime, TimeZone};
 /// The wire's time format.
 const WIRE_TIME: &str = "%Y-%m-%d %H:%M:%S";
 
+/// Years a time on the wire may have, in the shop's zone. Orders, payments and refunds
+/// fall in it, and so do the open-ended query windows ERPs send (`2100-01-01`); outside
+/// it a time is a typo, a sentinel such as `9999-12-31` or an attack, and the per-day
+/// order counts (a UTC date per order) could not be kept for it.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1970..=2999;
+
 /// Reads `yyyy-MM-dd HH:mm:ss` in the shop's zone (also with `T` or `+` between date
 /// and time, as peers send) and answers the UTC time.
 pub fn parse_shop_time(text: &str, offset: FixedOffset) -> Result<NaiveDateTime, String> {
@@ -24,6 +30,13 @@ pub fn parse_shop_time(text: &str, offset: FixedOffset) -> Result<NaiveDateTime,
     let local = NaiveDateTime::parse_from_str(&normalised, WIRE_TIME)
         .or_else(|_| NaiveDateTime::parse_from_str(&normalised, "%Y-%m-%d %H:%M:%S%.f"))
         .map_err(|_| bad())?;
+    if !YEARS.contains(&chrono::Datelike::year(&local)) {
+        return Err(format!(
+            "`{text}` is outside the years {} to {}",
+            YEARS.start(),
+            YEARS.end()
+        ));
+    }
     offset
         .from_local_datetime(&local)
         .single()

@@ -115,7 +115,7 @@ fn full_product(id: &str) -> Value {
     })
 }
 
-fn full_refund(no: &str, order: &str) -> Value {
+pub fn full_refund(no: &str, order: &str) -> Value {
     json!({
         "refundno": no,
         "platorderno": order,

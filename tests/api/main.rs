@@ -21,6 +21,7 @@ mod polyapi_orders;
 mod polyapi_protocol;
 mod qimen_callback;
 mod qimen_outbound;
+mod refusals;
 mod shutdown;
 mod soak;
 mod trust_boundary;

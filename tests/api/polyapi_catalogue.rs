@@ -253,6 +253,11 @@ async fn refunds(backend: Backend) {
             )
         })
         .collect();
+    // A refund belongs to an order of the shop.
+    let orders: Vec<Value> = (0..12)
+        .map(|i| crate::admin::full_order(&format!("O-R{i:02}")))
+        .collect();
+    app.admin_post("orders", &Value::Array(orders)).await;
     let (status, body) = app.admin_post("refunds", &Value::Array(batch)).await;
     assert_eq!(status, 200, "{body}");
     let client = PolyClient::demo(&app);

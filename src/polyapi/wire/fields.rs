@@ -235,7 +235,15 @@ mod tests {
             assert_eq!(parse_shop_time(variant, china()).unwrap(), utc, "{variant}");
         }
         assert_eq!(format_shop_time(utc, china()), "2016-11-21 15:01:02");
-        for bad in ["2016-11-21", "yesterday", "2016-13-01 00:00:00", ""] {
+        for bad in [
+            "2016-11-21",
+            "yesterday",
+            "2016-13-01 00:00:00",
+            "",
+            "9999-12-31 23:59:59",
+            "1969-12-31 23:59:59",
+            "3000-01-01 00:00:00",
+        ] {
             assert!(parse_shop_time(bad, china()).is_err(), "{bad}");
         }
     }
