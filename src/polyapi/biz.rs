@@ -21,11 +21,11 @@ impl Biz {
         if text.is_empty() {
             return Ok(Self::default());
         }
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| PolyError::invalid("bizcontent", format!("is not JSON ({e})")))?;
-        let Value::Object(object) = value else {
+        if !text.starts_with('{') {
             return Err(PolyError::invalid("bizcontent", "must be a JSON object"));
-        };
+        }
+        let Members(object) = serde_json::from_str(text)
+            .map_err(|e| PolyError::invalid("bizcontent", format!("is not JSON ({e})")))?;
         // PostgreSQL text cannot hold NUL; no field of any method needs one.
         if let Some(key) = object
             .iter()
@@ -39,10 +39,17 @@ impl Biz {
         }
         // Keys folded to lowercase; peers send `PageIndex`, `pageindex`, `Logisticno`… A
         // key with stray spaces (the seed's own example has `"OrderType "`) counts too.
-        let fields = object
-            .into_iter()
-            .map(|(key, value)| (key.trim().to_lowercase(), value))
-            .collect();
+        // Two keys that fold alike would leave it to chance which one the call reads.
+        let mut fields = Map::new();
+        for (key, value) in object {
+            let folded = key.trim().to_lowercase();
+            if fields.insert(folded, value).is_some() {
+                return Err(PolyError::invalid(
+                    key.trim(),
+                    "is given more than once in bizcontent (keys count in any case)",
+                ));
+            }
+        }
         Ok(Self { fields })
     }
 
@@ -150,6 +157,33 @@ impl Biz {
     }
 }
 
+/// The members of a JSON object in order, duplicates kept (a map would keep only the
+/// last of two equal keys, silently).
+struct Members(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 fn holds_nul(value: &Value) -> bool {
     match value {
         Value::String(text) => text.contains('\0'),
@@ -245,6 +279,14 @@ mod tests {
             Biz::parse("[1]").unwrap_err().subcode,
             SubCode::InvalidParameter
         );
+        for twice in [
+            r#"{"PlatOrderNo":"a","PlatOrderNo":"b"}"#,
+            r#"{"PlatOrderNo":"a","platorderno":"b"}"#,
+            r#"{"PlatOrderNo":"a"," PlatOrderNo ":"b"}"#,
+        ] {
+            let error = Biz::parse(twice).unwrap_err();
+            assert!(error.submessage.contains("more than once"), "{twice}");
+        }
         let biz = Biz::parse(r#"{"PageIndex":1.5,"x":{"a":1}}"#).unwrap();
         assert_eq!(
             biz.int("PageIndex").unwrap_err().subcode,
