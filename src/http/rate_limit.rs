@@ -1,60 +1,48 @@
-//! Token-bucket rate limits, one bucket per key (client address or appkey).
+//! Rate limits, one token bucket per key (client address or appkey), kept by
+//! `governor`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
 
-/// Buckets whose keys have been idle this long are dropped when the map grows.
-const IDLE_SECS: f64 = 60.0;
-/// Size at which idle buckets are swept.
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+/// Size at which buckets of keys idle long enough to be full again are swept.
 const SWEEP_AT: usize = 10_000;
 
-/// A limit of `rate` calls per second with bursts of up to `burst`; `rate == 0` is off.
+/// A limit of `rate` calls per second with bursts of twice that; a rate of 0 is off.
 #[derive(Debug)]
 pub struct RateLimiter {
-    rate: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    rate: u32,
+    limiter: Option<DefaultKeyedRateLimiter<String>>,
 }
 
 impl RateLimiter {
     /// A limiter of `per_second` calls, bursting to twice that.
     pub fn new(per_second: u32) -> Self {
+        let limiter = NonZeroU32::new(per_second).map(|rate| {
+            let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
+            DefaultKeyedRateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+        });
         Self {
-            rate: f64::from(per_second),
-            burst: f64::from(per_second) * 2.0,
-            buckets: Mutex::new(HashMap::new()),
+            rate: per_second,
+            limiter,
         }
     }
 
     /// The configured rate (0 = off).
     pub fn per_second(&self) -> u32 {
-        self.rate as u32
+        self.rate
     }
 
-    /// Takes one token for `key`; `false` means refuse the call.
+    /// Takes one call for `key`; `false` means refuse the call.
     pub fn allow(&self, key: &str) -> bool {
-        if self.rate <= 0.0 {
-            return true;
-        }
-        let now = Instant::now();
-        let Ok(mut buckets) = self.buckets.lock() else {
-            // A poisoned lock must not turn into refusing everyone.
+        let Some(limiter) = &self.limiter else {
             return true;
         };
-        if buckets.len() >= SWEEP_AT {
-            buckets.retain(|_, (_, seen)| now.duration_since(*seen).as_secs_f64() < IDLE_SECS);
+        // Keys come from outside: forget the idle ones before the map grows large.
+        if limiter.len() >= SWEEP_AT {
+            limiter.retain_recent();
         }
-        let (tokens, seen) = buckets.entry(key.to_owned()).or_insert((self.burst, now));
-        let refill = now.duration_since(*seen).as_secs_f64() * self.rate;
-        *tokens = (*tokens + refill).min(self.burst);
-        *seen = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        limiter.check_key(&key.to_owned()).is_ok()
     }
 }
 

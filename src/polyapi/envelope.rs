@@ -234,19 +234,17 @@ fn close(out: &mut String, name: &str) {
     out.push('>');
 }
 
-/// Escapes text content; characters XML 1.0 cannot carry are dropped.
+/// Escapes text content with quick-xml; characters XML 1.0 cannot carry are dropped
+/// first.
 fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
+    let unrepresentable = |c: char| {
+        (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
+    };
+    if text.contains(unrepresentable) {
+        let kept: String = text.chars().filter(|c| !unrepresentable(*c)).collect();
+        out.push_str(&quick_xml::escape::escape(kept.as_str()));
+    } else {
+        out.push_str(&quick_xml::escape::escape(text));
     }
 }
 
