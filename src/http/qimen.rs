@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use super::AppState;
 use crate::config::Secret;
 use crate::qimen::{confirm, response, sign};
-use crate::shop::shipments::{self, ConfirmOutcome};
+use crate::shop::parcels::{self, ConfirmOutcome};
 use crate::shop::shops::Shop;
 use crate::shop::ShopError;
 
@@ -98,7 +98,7 @@ pub async fn callback(
     let outcome = state
         .db
         .run(move |conn| {
-            shipments::confirm_from_warehouse(
+            parcels::confirm_from_warehouse(
                 conn,
                 shop_id,
                 &confirmation.plat_order_no,

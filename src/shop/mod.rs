@@ -6,6 +6,7 @@ pub mod codes;
 mod error;
 pub mod orders;
 mod paging;
+pub mod parcels;
 pub mod pickup;
 pub mod products;
 pub mod refunds;
