@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use secret::Secret;
 pub use shop::{
-    JushuitanApi, JushuitanShopConfig, PolyapiShopConfig, ShopConfig, UtcOffset, WmsShopConfig,
+    CallbackAuth, JushuitanApi, JushuitanShopConfig, PolyapiShopConfig, ShopConfig, UtcOffset,
+    WmsShopConfig,
 };
 
 /// Environment variable naming the config file when `--config` is not given.

@@ -1,13 +1,54 @@
 //! A fake Qimen-format warehouse: checks each request's sign with the tests' own code
 //! and the required fields of each method, records what arrived, and answers like a
-//! warehouse, refusals and outages included.
+//! warehouse, refusals and outages included. It also calls back as jxwms does: the
+//! confirmation posted as it is, unsigned, to the URL it was given.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use polymall::config::{CallbackAuth, Secret, WmsShopConfig};
 
 use crate::qimen_callback::qimen_sign;
+
+/// The shop's warehouse settings for a warehouse at `url` with this customer id:
+/// signed callbacks with the secret `wms-secret`.
+pub fn wms_config(url: &str, customer_id: &str) -> WmsShopConfig {
+    WmsShopConfig {
+        url: url.to_owned(),
+        app_key: "testerp_appkey".to_owned(),
+        secret: Secret::new("wms-secret"),
+        customer_id: customer_id.to_owned(),
+        owner_code: customer_id.to_owned(),
+        warehouse_code: "15".to_owned(),
+        method_prefix: String::new(),
+        logistics_code: "ZTO".to_owned(),
+        push_interval_secs: 3_600,
+        stock_interval_secs: 86_400,
+        max_attempts: 3,
+        timeout_secs: 5,
+        callback_auth: CallbackAuth::Sign,
+        callback_token: None,
+    }
+}
+
+/// Posts a confirmation as jxwms does: the XML as the body of a POST to the URL it
+/// was given, no sign and no query. Answers the body of the reply.
+pub async fn post_unsigned_confirmation(client: &reqwest::Client, url: &str, body: &str) -> String {
+    let response = client
+        .post(url)
+        .header("content-type", "text/xml;charset=utf-8")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "Qimen answers are HTTP 200"
+    );
+    response.text().await.expect("answer")
+}
 
 /// A failure to play instead of the next answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

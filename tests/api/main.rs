@@ -19,6 +19,7 @@ mod polyapi_fulfilment;
 mod polyapi_orders;
 mod polyapi_protocol;
 mod qimen_callback;
+mod qimen_callback_auth;
 mod qimen_outbound;
 mod shutdown;
 mod soak;

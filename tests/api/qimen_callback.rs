@@ -1,16 +1,18 @@
 //! The warehouse's shipment confirmation, with the seed's own XML verbatim.
 
 use md5::{Digest, Md5};
-use polymall::config::{Secret, WmsShopConfig};
 use serde_json::{json, Value};
 
 use crate::admin::full_order;
+use crate::fake_wms::wms_config;
 use crate::helpers::{count_sql, Backend, TestApp, TestDb};
 use crate::on_both_backends;
 use crate::polyapi_client::{ok, PolyClient};
 
 /// The confirmation from the seed document, byte for byte.
-const SEED_CONFIRM: &str = include_str!("fixtures/deliveryorder_confirm.xml");
+pub const SEED_CONFIRM: &str = include_str!("fixtures/deliveryorder_confirm.xml");
+/// The warehouse customer id of the seed's confirmation.
+pub const CUSTOMER: &str = "75245869527465985";
 
 on_both_backends! {
     the_seed_confirmation_ships_the_order_once => ships_once;
@@ -42,27 +44,14 @@ async fn app_with_wms(backend: Backend) -> Option<TestApp> {
     let db = TestDb::new(backend)?;
     Some(
         TestApp::spawn_with(db, |config| {
-            config.shops[0].wms = Some(WmsShopConfig {
-                url: "http://127.0.0.1:9/wms".to_owned(),
-                app_key: "testerp_appkey".to_owned(),
-                secret: Secret::new("wms-secret"),
-                customer_id: "75245869527465985".to_owned(),
-                owner_code: "75245869527465985".to_owned(),
-                warehouse_code: "15".to_owned(),
-                method_prefix: String::new(),
-                logistics_code: "ZTO".to_owned(),
-                push_interval_secs: 3_600,
-                stock_interval_secs: 86_400,
-                max_attempts: 3,
-                timeout_secs: 5,
-            });
+            config.shops[0].wms = Some(wms_config("http://127.0.0.1:9/wms", CUSTOMER));
         })
         .await,
     )
 }
 
 /// The order the seed's confirmation is about: seven merchant codes, S190013 twice.
-fn seed_order() -> Value {
+pub fn seed_order() -> Value {
     let codes = [
         ("S190013", 2),
         ("6971278390527", 1),
@@ -114,7 +103,7 @@ async fn post(app: &TestApp, body: &str, sign: Option<String>) -> String {
     response.text().await.expect("body")
 }
 
-async fn order(app: &TestApp, no: &str) -> Value {
+pub async fn order(app: &TestApp, no: &str) -> Value {
     let answer = ok(PolyClient::demo(app)
         .call("GetOrder", json!({"PlatOrderNo": no, "PageIndex": 1}))
         .await);

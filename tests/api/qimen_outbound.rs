@@ -1,6 +1,6 @@
 //! Items, delivery orders, cancellations and stock against the fake warehouse.
 
-use polymall::config::{DatabaseConfig, Secret, WmsShopConfig};
+use polymall::config::{DatabaseConfig, Secret};
 use polymall::db::Database;
 use polymall::outbox::{self, OutboxFilter};
 use polymall::qimen::jobs::{self, WmsSync};
@@ -8,7 +8,7 @@ use polymall::shop::shops;
 use serde_json::{json, Value};
 
 use crate::admin::full_order;
-use crate::fake_wms::{FakeWms, WmsScripted};
+use crate::fake_wms::{wms_config, FakeWms, WmsScripted};
 use crate::helpers::{Backend, TestApp, TestDb};
 use crate::on_both_backends;
 use crate::polyapi_client::{ok, PolyClient};
@@ -29,20 +29,8 @@ struct Setup {
 async fn setup(backend: Backend) -> Option<Setup> {
     let db = TestDb::new(backend)?;
     let fake = FakeWms::start().await;
-    let config = WmsShopConfig {
-        url: fake.url.clone(),
-        app_key: "testerp_appkey".to_owned(),
-        secret: Secret::new("wms-secret"),
-        customer_id: "cust-1".to_owned(),
-        owner_code: "owner-1".to_owned(),
-        warehouse_code: "15".to_owned(),
-        method_prefix: String::new(),
-        logistics_code: "ZTO".to_owned(),
-        push_interval_secs: 3_600,
-        stock_interval_secs: 86_400,
-        max_attempts: 3,
-        timeout_secs: 5,
-    };
+    let mut config = wms_config(&fake.url, "cust-1");
+    config.owner_code = "owner-1".to_owned();
     let shop_config = config.clone();
     let app = TestApp::spawn_with(db, move |c| c.shops[0].wms = Some(shop_config)).await;
     let database = Database::connect(&DatabaseConfig {
