@@ -54,9 +54,11 @@ pub async fn post_unsigned_confirmation(client: &reqwest::Client, url: &str, bod
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WmsScripted {
     /// HTTP 502.
-    ServerError,
-    /// A gateway `<error_response>`.
-    GatewayError,
+    BadGateway,
+    /// A gateway `<error_response>` for trouble on the warehouse's side (`isp.*`).
+    ServiceBusy,
+    /// The seed's `<error_response>` for a request the gateway finds wrong (`isv.*`).
+    WrongRequest,
 }
 
 /// What the fake received and will answer.
@@ -173,9 +175,12 @@ async fn handle(
     };
     let mut state = state.lock().expect("state");
     match state.script.pop_front() {
-        Some(WmsScripted::ServerError) => return HttpResponse::BadGateway().finish(),
-        Some(WmsScripted::GatewayError) => {
+        Some(WmsScripted::BadGateway) => return HttpResponse::BadGateway().finish(),
+        Some(WmsScripted::ServiceBusy) => {
             return xml("<error_response><code>50</code><msg>Remote service error</msg><sub_code>isp.timeout</sub_code><sub_msg>busy</sub_msg></error_response>".to_owned())
+        }
+        Some(WmsScripted::WrongRequest) => {
+            return xml("<error_response><code>50</code><msg>Remote service error</msg><sub_code>isv.invalid-parameter</sub_code><sub_msg>非法参数</sub_msg></error_response>".to_owned())
         }
         None => {}
     }

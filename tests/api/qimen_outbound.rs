@@ -18,6 +18,7 @@ on_both_backends! {
     paid_orders_become_delivery_orders_and_closed_ones_are_cancelled => delivery_orders;
     refusals_are_kept_and_outages_retried => refusals;
     the_warehouse_stock_reaches_download_product => stock;
+    a_gateway_error_blaming_the_request_is_a_refusal => isv_error;
 }
 
 struct Setup {
@@ -183,7 +184,7 @@ async fn refusals(backend: Backend) {
     };
     // The first call meets an outage, the second a refusal.
     s.fake.state().refuse_orders.insert("X-2".to_owned());
-    s.fake.state().script.push_back(WmsScripted::ServerError);
+    s.fake.state().script.push_back(WmsScripted::BadGateway);
     s.app
         .admin_post("orders", &json!([full_order("X-1"), full_order("X-2")]))
         .await;
@@ -203,7 +204,7 @@ async fn refusals(backend: Backend) {
         .contains("收件人地址无法识别"));
     assert_eq!((outage.state.as_str(), outage.attempts), ("pending", 1));
     // A gateway error is an outage too.
-    s.fake.state().script.push_back(WmsScripted::GatewayError);
+    s.fake.state().script.push_back(WmsScripted::ServiceBusy);
     s.app.admin_post("products", &json!([product()])).await;
     let report = jobs::push_items(&s.sync).await.expect("push");
     assert_eq!(report.deferred, 1, "{report:?}");
@@ -232,4 +233,31 @@ async fn stock(backend: Backend) {
     assert_eq!(listed["goodslist"][0]["skus"][0]["skuQuantity"], 37);
     assert_eq!(listed["goodslist"][0]["skus"][1]["skuQuantity"], 0);
     assert_eq!(s.fake.state().bad_signs, 0);
+}
+
+async fn isv_error(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    s.fake.state().script.push_back(WmsScripted::WrongRequest);
+    s.fake.state().script.push_back(WmsScripted::ServiceBusy);
+    s.app
+        .admin_post("orders", &json!([full_order("V-1"), full_order("V-2")]))
+        .await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.refused, report.deferred), (1, 1), "{report:?}");
+    let all = rows(&s.sync).await;
+    let wrong = all.iter().find(|r| r.subject == "V-1").expect("row");
+    assert_eq!(
+        (wrong.state.as_str(), wrong.attempts),
+        ("dead", 1),
+        "not retried for hours: {wrong:?}"
+    );
+    let error = wrong.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("isv.invalid-parameter") && error.contains("非法参数"),
+        "{error}"
+    );
+    let busy = all.iter().find(|r| r.subject == "V-2").expect("row");
+    assert_eq!((busy.state.as_str(), busy.attempts), ("pending", 1));
 }
