@@ -73,7 +73,20 @@ pub struct FakeState {
     pub shipped: HashMap<String, ShippedOrder>,
     /// After-sale records answered by refund.single.query.
     pub refunds: Vec<Value>,
-    o_ids: HashMap<String, i64>,
+    /// The orders as Jushuitan holds them, by (shop_id, so_id): one order per shop and
+    /// online number (FAQ 4 and 12), so two shops may hold the same so_id.
+    pub orders: HashMap<(i64, String), ErpOrder>,
+}
+
+/// An order as Jushuitan holds it after an upload.
+#[derive(Debug, Clone)]
+pub struct ErpOrder {
+    /// Jushuitan's internal number.
+    pub o_id: i64,
+    /// Its ERP status: WaitPay, WaitConfirm, Delivering, Sent, Question, Cancelled…
+    pub status: String,
+    /// The order as last uploaded.
+    pub uploaded: Value,
 }
 
 /// The running fake.
@@ -149,10 +162,32 @@ fn refusal(order: &Value) -> Option<String> {
     if total.map(|t| t + freight) != cents(&order["pay_amount"]) {
         return Some("商品金额+运费不等于应付金额".to_owned());
     }
-    if !matches!(status, "WAIT_BUYER_PAY" | "TRADE_CLOSED") && !order["pay"].is_object() {
-        return Some("已付款订单缺少支付信息".to_owned());
+    if items
+        .iter()
+        .any(|item| cents(&item["amount"]).is_none_or(|amount| amount < 0))
+    {
+        return Some("商品金额不能为负".to_owned());
     }
     None
+}
+
+/// The ERP status an upload leaves the order in. A paid shop status counts as paid only
+/// with a `pay` node whose amount equals `pay_amount`; otherwise the order lands as
+/// unpaid (FAQ 10 and 15). An order already past review keeps its status.
+fn status_after_upload(order: &Value, before: Option<&str>) -> String {
+    let paid = order["pay"].is_object()
+        && cents(&order["pay"]["amount"]).is_some()
+        && cents(&order["pay"]["amount"]) == cents(&order["pay_amount"]);
+    let target = match order["shop_status"].as_str().unwrap_or_default() {
+        "TRADE_CLOSED" => "Cancelled",
+        "WAIT_BUYER_PAY" => "WaitPay",
+        _ if paid => "WaitConfirm",
+        _ => "WaitPay",
+    };
+    match before {
+        Some(status) if !matches!(status, "WaitPay" | "WaitConfirm") => status.to_owned(),
+        _ => target.to_owned(),
+    }
 }
 
 impl FakeState {
@@ -169,15 +204,25 @@ impl FakeState {
                 } else {
                     refusal(order)
                 };
-                let next = self.o_ids.len() as i64 + 1;
-                let o_id = *self.o_ids.entry(so_id.clone()).or_insert(next);
-                match refused {
-                    Some(msg) => json!({"so_id": so_id, "o_id": 0, "issuccess": false, "msg": msg}),
-                    None => {
-                        self.uploaded.push(order.clone());
-                        json!({"so_id": so_id, "o_id": o_id, "issuccess": true, "msg": ""})
-                    }
+                if let Some(msg) = refused {
+                    return json!({"so_id": so_id, "o_id": 0, "issuccess": false, "msg": msg});
                 }
+                let shop_id = order["shop_id"].as_i64().unwrap_or_default();
+                let next = self.orders.len() as i64 + 1;
+                let held = self
+                    .orders
+                    .entry((shop_id, so_id.clone()))
+                    .or_insert(ErpOrder {
+                        o_id: next,
+                        status: String::new(),
+                        uploaded: Value::Null,
+                    });
+                let before = (!held.status.is_empty()).then_some(held.status.as_str());
+                held.status = status_after_upload(order, before);
+                held.uploaded = order.clone();
+                let o_id = held.o_id;
+                self.uploaded.push(order.clone());
+                json!({"so_id": so_id, "o_id": o_id, "issuccess": true, "msg": ""})
             })
             .collect()
     }
@@ -186,14 +231,26 @@ impl FakeState {
         so_ids
             .iter()
             .filter_map(Value::as_str)
-            .filter(|so| self.o_ids.contains_key(*so))
-            .map(|so| match self.shipped.get(so) {
-                Some(s) => json!({"so_id": so, "o_id": self.o_ids[so], "status": "Sent", "l_id": s.l_id,
+            .flat_map(|so| {
+                self.orders
+                    .iter()
+                    .filter(move |((_, so_id), _)| so_id == so)
+                    .map(move |((shop_id, _), held)| (so, *shop_id, held))
+            })
+            .map(|(so, shop_id, held)| match self.shipped.get(so) {
+                Some(s) => json!({"so_id": so, "o_id": held.o_id, "shop_id": shop_id, "status": "Sent", "l_id": s.l_id,
                                   "lc_id": s.lc_id, "logistics_company": s.logistics_company, "send_date": s.send_date}),
-                None => json!({"so_id": so, "o_id": self.o_ids[so], "status": "WaitConfirm", "l_id": "",
+                None => json!({"so_id": so, "o_id": held.o_id, "shop_id": shop_id, "status": held.status, "l_id": "",
                                "lc_id": "", "logistics_company": "", "send_date": ""}),
             })
             .collect()
+    }
+
+    /// The ERP status of a shop's order, if it was uploaded.
+    pub fn status_of(&self, shop_id: i64, so_id: &str) -> Option<String> {
+        self.orders
+            .get(&(shop_id, so_id.to_owned()))
+            .map(|held| held.status.clone())
     }
 
     fn inventory(&self, skus: &str) -> Result<Vec<Value>, String> {
@@ -389,7 +446,7 @@ impl FakeJushuitan {
             inventory: HashMap::new(),
             shipped: HashMap::new(),
             refunds: Vec::new(),
-            o_ids: HashMap::new(),
+            orders: HashMap::new(),
         }));
         let data = web::Data::new(state.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

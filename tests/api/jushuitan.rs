@@ -25,6 +25,7 @@ on_both_backends! {
     an_expired_token_is_refreshed_once_and_kept => token_refresh;
     a_dead_worker_lease_is_taken_over => lease_takeover;
     stock_and_shipping_pulls_change_what_polyapi_answers => pulls;
+    order_level_discounts_are_spread_over_the_items => discounts;
 }
 
 fn jst_config(fake: &FakeJushuitan, api: JushuitanApi) -> JushuitanShopConfig {
@@ -667,4 +668,108 @@ async fn the_sync_command_pushes_once() {
     assert!(String::from_utf8_lossy(&imported.1.stdout).contains("1 sent"));
     assert!(imported.2.contains("CLI-J1"), "{}", imported.2);
     assert_eq!(fake.state().uploaded.len(), 1);
+}
+
+/// An order with these lines (count, unit price, line discount, in yuan), freight and
+/// paid amount.
+fn priced_order(no: &str, lines: &[(i64, f64, f64)], freight: f64, paid: f64) -> Value {
+    let mut order = full_order(no);
+    order["postfee"] = json!(freight);
+    order["realMoney"] = json!(paid);
+    order["goodinfos"] = Value::Array(
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, (count, price, discount))| {
+                json!({"ProductId": format!("P{i}"), "suborderno": format!("{no}-{i}"),
+                       "tradegoodsno": format!("sku-{i}"), "tradegoodsname": format!("商品{i}"),
+                       "tradegoodsspec": "", "goodscount": count, "price": price,
+                       "discountmoney": discount, "taxamount": 0, "refundStatus": "JH_07", "remark": ""})
+            })
+            .collect(),
+    );
+    order
+}
+
+fn item_amounts(upload: &Value) -> Vec<f64> {
+    upload["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["amount"].as_f64().expect("amount"))
+        .collect()
+}
+
+async fn discounts(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    let orders = json!([
+        // A coupon of 10 on goods of 100 plus freight 10.
+        priced_order("D-COUPON", &[(2, 30.0, 0.0), (1, 40.0, 0.0)], 10.0, 100.0),
+        // The second line is a gift, discounted to zero; a coupon of 6 on top.
+        priced_order("D-GIFT", &[(2, 30.0, 0.0), (1, 40.0, 40.0)], 10.0, 64.0),
+        // Free freight, and a coupon that does not divide evenly.
+        priced_order("D-FREE", &[(1, 99.99, 0.0), (3, 0.01, 0.0)], 0.0, 99.92),
+        // A coupon of 20 is more than the second line's 5.
+        priced_order("D-BIG", &[(1, 100.0, 0.0), (1, 5.0, 0.0)], 10.0, 95.0),
+    ]);
+    let (status, body) = s.app.admin_post("orders", &orders).await;
+    assert_eq!(status, 200, "{body}");
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.sent, report.held), (4, 0), "{report:?}");
+    for (no, amounts, paid, base) in [
+        ("D-COUPON", vec![54.0, 36.0], 100.0, vec![30.0, 40.0]),
+        ("D-GIFT", vec![54.0, 0.0], 64.0, vec![30.0, 40.0]),
+        ("D-FREE", vec![99.89, 0.03], 99.92, vec![99.99, 0.01]),
+        ("D-BIG", vec![80.95, 4.05], 95.0, vec![100.0, 5.0]),
+    ] {
+        let upload = latest_upload(&s.fake, no);
+        assert_eq!(item_amounts(&upload), amounts, "{no}: {upload}");
+        assert_eq!(upload["pay_amount"].as_f64(), Some(paid), "{no}");
+        assert_eq!(upload["pay"]["amount"].as_f64(), Some(paid), "{no}");
+        let base_prices: Vec<f64> = upload["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|item| item["base_price"].as_f64().expect("base_price"))
+            .collect();
+        assert_eq!(base_prices, base, "{no}: base_price stays the list price");
+        assert_eq!(
+            s.fake.state().status_of(10_001, no).as_deref(),
+            Some("WaitConfirm"),
+            "{no} arrives paid"
+        );
+    }
+
+    // Figures that cannot be reconciled are held, with the numbers.
+    s.app
+        .admin_post(
+            "orders",
+            &json!([
+                priced_order("D-OVER", &[(1, 100.0, 0.0), (1, 5.0, 0.0)], 10.0, 200.0),
+                priced_order("D-UNDER", &[(1, 100.0, 0.0)], 10.0, 6.0),
+            ]),
+        )
+        .await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.sent, report.held), (0, 2), "{report:?}");
+    let rows = outbox_rows(&s.sync).await;
+    let reason = |no: &str| {
+        rows.iter()
+            .find(|row| row.subject == no)
+            .and_then(|row| row.last_error.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason("D-OVER")
+            .contains("paid 200.00 (realMoney) is more than goods 105.00 + freight 10.00"),
+        "{}",
+        reason("D-OVER")
+    );
+    assert!(
+        reason("D-UNDER").contains("paid 6.00 (realMoney) is less than the freight 10.00"),
+        "{}",
+        reason("D-UNDER")
+    );
 }
