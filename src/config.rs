@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use secret::Secret;
 pub use shop::{
     CallbackAuth, JushuitanApi, JushuitanShopConfig, PolyapiShopConfig, ShopConfig, UtcOffset,
-    WmsShopConfig,
+    WmsSender, WmsShopConfig, WMS_MAX_ADDRESS, WMS_MAX_REGION,
 };
 
 /// Environment variable naming the config file when `--config` is not given.

@@ -92,6 +92,7 @@ impl ShopConfig {
                     message: "must be at least 1".to_owned(),
                 });
             }
+            wms.sender.validate(index)?;
             wms.validate_callback_auth(index)?;
         }
         if let Some(polyapi) = &self.polyapi {
@@ -310,6 +311,8 @@ pub struct WmsShopConfig {
     /// Carrier code the warehouse should use (`logisticsCode`, e.g. `ZTO`).
     #[serde(default = "default_logistics_code")]
     pub logistics_code: String,
+    /// Who the parcels are sent from (`senderInfo` of every delivery order).
+    pub sender: WmsSender,
     /// Seconds between pushes of items, delivery orders and cancellations.
     #[serde(default = "default_push_interval")]
     pub push_interval_secs: u64,
@@ -329,6 +332,58 @@ pub struct WmsShopConfig {
     /// `/qimen/callback/<token>` given to the warehouse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_token: Option<Secret>,
+}
+
+/// `[shops.wms.sender]`: the sender printed on the waybills.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WmsSender {
+    /// Name.
+    pub name: String,
+    /// Mobile or telephone number.
+    pub mobile: String,
+    /// Province.
+    pub province: String,
+    /// City.
+    pub city: String,
+    /// District.
+    pub area: String,
+    /// Street address.
+    pub address: String,
+}
+
+/// Longest province, city or district a warehouse takes.
+pub const WMS_MAX_REGION: usize = 50;
+/// Longest street address a warehouse takes.
+pub const WMS_MAX_ADDRESS: usize = 200;
+
+impl WmsSender {
+    /// Every field is required by the warehouse and must fit its limits.
+    fn validate(&self, index: usize) -> Result<(), ConfigError> {
+        for (name, value, max) in [
+            ("name", &self.name, WMS_MAX_REGION),
+            ("mobile", &self.mobile, WMS_MAX_REGION),
+            ("province", &self.province, WMS_MAX_REGION),
+            ("city", &self.city, WMS_MAX_REGION),
+            ("area", &self.area, WMS_MAX_REGION),
+            ("address", &self.address, WMS_MAX_ADDRESS),
+        ] {
+            let key = format!("shops[{index}].wms.sender.{name}");
+            if value.trim().is_empty() {
+                return Err(ConfigError::Key {
+                    key,
+                    message: "must not be empty: the warehouse needs the sender".to_owned(),
+                });
+            }
+            if value.chars().count() > max {
+                return Err(ConfigError::Key {
+                    key,
+                    message: format!("is longer than {max} characters"),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How a warehouse's callbacks authenticate.
@@ -479,7 +534,9 @@ mod tests {
     fn shop_with_wms(wms: &str) -> Result<(), ConfigError> {
         let text = format!(
             "code = \"demo\"\nname = \"Demo\"\n[wms]\nurl = \"http://127.0.0.1:9/wms\"\n\
-             app_key = \"k\"\ncustomer_id = \"c\"\nowner_code = \"o\"\nwarehouse_code = \"w\"\n{wms}"
+             app_key = \"k\"\ncustomer_id = \"c\"\nowner_code = \"o\"\nwarehouse_code = \"w\"\n{wms}\n\
+             [wms.sender]\nname = \"仓\"\nmobile = \"1\"\nprovince = \"浙江省\"\ncity = \"杭州市\"\n\
+             area = \"西湖区\"\naddress = \"文三路1号\"\n"
         );
         let shop: ShopConfig = toml::from_str(&text).expect("parses");
         shop.validate(0)
@@ -522,5 +579,27 @@ mod tests {
             refused_key(&format!("secret = \"s\"\ncallback_token = \"{token}\"")),
             "shops[0].wms.callback_token"
         );
+    }
+
+    #[test]
+    fn the_sender_is_required_whole() {
+        let mut shop: ShopConfig = toml::from_str(
+            "code = \"demo\"\nname = \"Demo\"\n[wms]\nurl = \"http://w/\"\napp_key = \"k\"\nsecret = \"s\"\n\
+             customer_id = \"c\"\nowner_code = \"o\"\nwarehouse_code = \"w\"\n[wms.sender]\nname = \"仓\"\n\
+             mobile = \"1\"\nprovince = \"浙江省\"\ncity = \"杭州市\"\narea = \"西湖区\"\naddress = \"文三路1号\"\n",
+        )
+        .expect("parses");
+        shop.validate(0).expect("complete");
+        if let Some(wms) = shop.wms.as_mut() {
+            wms.sender.area = " ".to_owned();
+        }
+        assert!(
+            matches!(shop.validate(0), Err(ConfigError::Key { key, .. }) if key == "shops[0].wms.sender.area")
+        );
+        let missing = toml::from_str::<ShopConfig>(
+            "code = \"demo\"\nname = \"Demo\"\n[wms]\nurl = \"http://w/\"\napp_key = \"k\"\nsecret = \"s\"\n\
+             customer_id = \"c\"\nowner_code = \"o\"\nwarehouse_code = \"w\"\n",
+        );
+        assert!(missing.is_err_and(|e| e.to_string().contains("sender")));
     }
 }

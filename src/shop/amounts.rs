@@ -4,7 +4,7 @@
 //! partners want paid amounts per line that add up to what the buyer paid. It is
 //! spread over the lines in proportion to their amounts, to the fen.
 
-use super::orders::OrderRecord;
+use super::orders::{OrderLineRecord, OrderRecord};
 
 /// The paid amounts of an order's lines, in fen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,20 @@ fn yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)
 }
 
+/// A line's amount after its own discount, before the order's.
+fn own_amount(line: &OrderLineRecord) -> i64 {
+    line.fields.price * line.fields.goods_count - line.fields.discount_money
+}
+
+/// Each line's amount after its own discount only, at least zero.
+pub fn own_amounts(order: &OrderRecord) -> Vec<i64> {
+    order
+        .lines
+        .iter()
+        .map(|line| own_amount(line).max(0))
+        .collect()
+}
+
 /// Spreads the order's discount (goods + freight − `realMoney`) over its lines by the
 /// largest remainder: every line gets its proportional share rounded down, and the fen
 /// left over go one each to the lines with the largest remainders (first lines first on
@@ -32,7 +46,7 @@ pub fn paid_amounts(order: &OrderRecord) -> Result<PaidAmounts, String> {
     let mut lines = Vec::with_capacity(order.lines.len());
     for line in &order.lines {
         let fields = &line.fields;
-        let amount = fields.price * fields.goods_count - fields.discount_money;
+        let amount = own_amount(line);
         if amount < 0 {
             return Err(format!(
                 "line `{}`: discount {} exceeds price {} × {}",

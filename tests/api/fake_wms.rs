@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use polymall::config::{CallbackAuth, Secret, WmsShopConfig};
+use polymall::config::{CallbackAuth, Secret, WmsSender, WmsShopConfig};
 
 use crate::qimen_callback::qimen_sign;
 
@@ -23,6 +23,14 @@ pub fn wms_config(url: &str, customer_id: &str) -> WmsShopConfig {
         warehouse_code: "15".to_owned(),
         method_prefix: String::new(),
         logistics_code: "ZTO".to_owned(),
+        sender: WmsSender {
+            name: "杭州仓".to_owned(),
+            mobile: "13800000000".to_owned(),
+            province: "浙江省".to_owned(),
+            city: "杭州市".to_owned(),
+            area: "西湖区".to_owned(),
+            address: "文三路1号".to_owned(),
+        },
         push_interval_secs: 3_600,
         stock_interval_secs: 86_400,
         max_attempts: 3,
@@ -159,6 +167,32 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The first required sender or receiver field that is absent or empty: the Qimen
+/// standard requires name, mobile, province, city and detailAddress of both, and the
+/// seed adds that names and phones must never be empty.
+fn empty_party_field(body: &str) -> Option<String> {
+    for party in ["senderInfo", "receiverInfo"] {
+        let inner = between(body, &format!("<{party}>"), &format!("</{party}>"))
+            .first()
+            .copied()
+            .unwrap_or_default();
+        for field in [
+            "name",
+            "mobile",
+            "province",
+            "city",
+            "area",
+            "detailAddress",
+        ] {
+            let value = between(inner, &format!("<{field}>"), &format!("</{field}>"));
+            if value.first().is_none_or(|v| v.trim().is_empty()) {
+                return Some(format!("{party}.{field}"));
+            }
+        }
+    }
+    None
+}
+
 async fn handle(
     state: web::Data<Arc<Mutex<WmsState>>>,
     request: HttpRequest,
@@ -198,8 +232,17 @@ async fn handle(
     let Some((_, fields)) = REQUIRED.iter().find(|(name, _)| *name == method) else {
         return xml(format!("<response><flag>failure</flag><code>404</code><message>unknown method {method}</message></response>"));
     };
-    if let Some(field) = fields.iter().find(|field| !body.contains(*field)) {
-        state.missing.push(field.to_string());
+    let missing = fields
+        .iter()
+        .find(|field| !body.contains(*field))
+        .map(|field| field.to_string())
+        .or_else(|| {
+            (method == "deliveryorder.create")
+                .then(|| empty_party_field(&body))
+                .flatten()
+        });
+    if let Some(field) = missing {
+        state.missing.push(field.clone());
         return xml(format!("<response><flag>failure</flag><code>400</code><message>missing {field}</message></response>"));
     }
     state.received.push((method.clone(), body.clone()));
