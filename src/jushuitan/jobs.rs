@@ -1,7 +1,7 @@
 //! The four jobs a shop runs against Jushuitan: push orders (outbox), pull stock, pull
 //! shipping, pull refunds.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -17,8 +17,9 @@ use crate::db::{Database, DbError};
 use crate::intake::shop_offset;
 use crate::outbox::{self, Claimed, Kind, Target};
 use crate::shop::codes::{GoodsStatus, RefundStatus, TradeStatus};
+use crate::shop::parcels::{ship_parcels, Parcel, ParcelItem};
 use crate::shop::refunds::{self, NewRefund, RefundFields, RefundGoodsFields};
-use crate::shop::shipments::{self, ShipOutcome, ShipmentRequest, ShipmentSource};
+use crate::shop::shipments::ShipmentSource;
 use crate::shop::shops::Shop;
 use crate::shop::{carriers, now_utc, orders as shop_orders, stock, ShopError};
 
@@ -31,6 +32,12 @@ fn lease(config: &JushuitanShopConfig) -> Duration {
 }
 /// Orders per orders.single.query call.
 const QUERY_BATCH: usize = 50;
+/// Records per page of a query.
+const PAGE_SIZE: i64 = 50;
+/// Pages read of one query at most (a split order answers one record per parcel).
+const MAX_PAGES: i64 = 20;
+/// Jushuitan's order status once the goods have left (已发货).
+const SHIPPED: &str = "Sent";
 /// SKUs per inventory.query call.
 const SKU_BATCH: usize = 100;
 /// Longest window Jushuitan accepts.
@@ -250,8 +257,11 @@ pub async fn pull_stock(sync: &ShopSync) -> Result<usize, SyncError> {
     Ok(updated)
 }
 
-/// For orders pushed to Jushuitan and still awaiting shipment, records the shipments
-/// Jushuitan reports (as a Polyapi Send would). Answers the orders shipped.
+/// For orders pushed to Jushuitan and still awaiting shipment, records what Jushuitan
+/// has really shipped (as a split Polyapi Send would): each order or split-off parcel in
+/// the shipped state `Sent` is a parcel with its own items and waybill; any other
+/// state (WaitConfirm, Delivering, Question…) changes nothing, waybill or not. Only
+/// this shop's orders are asked for and taken. Answers the parcels recorded.
 pub async fn pull_shipping(sync: &ShopSync) -> Result<usize, SyncError> {
     let shop_id = sync.shop.id;
     let waiting: Vec<String> = sync
@@ -276,51 +286,122 @@ pub async fn pull_shipping(sync: &ShopSync) -> Result<usize, SyncError> {
         .await?;
     let mut shipped = 0;
     for chunk in waiting.chunks(QUERY_BATCH) {
-        let data = sync
-            .session
-            .call(Operation::QueryOrders, &json!({"so_ids": chunk}))
-            .await?;
-        let found = data
-            .get("orders")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for order in found {
-            let tracking = order.get("l_id").map(value_text).unwrap_or_default();
-            if tracking.trim().is_empty() {
-                continue;
+        let mut parcels: BTreeMap<String, Vec<Parcel>> = BTreeMap::new();
+        for record in query_orders(sync, chunk).await? {
+            if let Some((so_id, parcel)) = shipped_parcel(&record, sync) {
+                parcels.entry(so_id).or_default().push(parcel);
             }
-            let company = order
-                .get("logistics_company")
-                .map(value_text)
-                .unwrap_or_default();
-            let request = ShipmentRequest {
-                plat_order_no: order.get("so_id").map(value_text).unwrap_or_default(),
-                logistic_type: carriers::code_for_name(&company).unwrap_or_default(),
-                logistic_name: company,
-                logistic_no: tracking,
-                send_type: String::new(),
-                sender_name: String::new(),
-                sender_tel: String::new(),
-                sender_address: String::new(),
-                lines: None,
-                source: ShipmentSource::Jushuitan,
-            };
+        }
+        for (so_id, parcels) in parcels {
+            let order = so_id.clone();
             let outcome = sync
                 .db
-                .run(move |conn| shipments::ship(conn, shop_id, &request))
+                .run(move |conn| {
+                    ship_parcels(
+                        conn,
+                        shop_id,
+                        &so_id,
+                        &parcels,
+                        ShipmentSource::Jushuitan,
+                        "items",
+                    )
+                })
                 .await;
             match outcome {
-                Ok(ShipOutcome::Shipped { .. }) => shipped += 1,
-                Ok(ShipOutcome::AlreadyRecorded { .. }) => {}
+                Ok(count) => shipped += count,
                 Err(ShopError::Rejected { field, message }) => {
-                    tracing::warn!(shop = %sync.shop.code, %field, %message, "shipment from jushuitan not recorded");
+                    tracing::warn!(shop = %sync.shop.code, %order, %field, %message, "shipment from jushuitan not recorded");
                 }
                 Err(other) => return Err(other.into()),
             }
         }
     }
     Ok(shipped)
+}
+
+/// Every order record Jushuitan holds for these online numbers in this shop, page by page.
+async fn query_orders(sync: &ShopSync, so_ids: &[String]) -> Result<Vec<Value>, SyncError> {
+    let mut records = Vec::new();
+    for page in 1..=MAX_PAGES {
+        let biz = json!({"shop_id": sync.config.shop_id, "so_ids": so_ids,
+                         "page_index": page, "page_size": PAGE_SIZE});
+        let data = sync.session.call(Operation::QueryOrders, &biz).await?;
+        let found = data
+            .get("orders")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let more = data
+            .get("has_next")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let empty = found.is_empty();
+        records.extend(found);
+        if !more || empty {
+            break;
+        }
+    }
+    Ok(records)
+}
+
+/// Whether a record belongs to this shop: Jushuitan's `shop_id` when it says one.
+fn of_this_shop(record: &Value, sync: &ShopSync) -> bool {
+    match record.get("shop_id").map(value_text) {
+        Some(shop) if !shop.is_empty() => shop == sync.config.shop_id.to_string(),
+        _ => true,
+    }
+}
+
+/// The parcel an order record stands for, when it is this shop's and shipped.
+fn shipped_parcel(record: &Value, sync: &ShopSync) -> Option<(String, Parcel)> {
+    let text = |name: &str| record.get(name).map(value_text).unwrap_or_default();
+    let so_id = text("so_id");
+    if !of_this_shop(record, sync) {
+        tracing::warn!(shop = %sync.shop.code, %so_id, other = %text("shop_id"), "jushuitan answered another shop's order; ignored");
+        return None;
+    }
+    if text("status") != SHIPPED {
+        return None;
+    }
+    let tracking = text("l_id").trim().to_owned();
+    if tracking.is_empty() {
+        tracing::warn!(shop = %sync.shop.code, %so_id, o_id = %text("o_id"), "jushuitan reports the order sent without a waybill number; not recorded");
+        return None;
+    }
+    let company = text("logistics_company");
+    let code = carriers::code_for_partner(&text("lc_id"), &company).unwrap_or_default();
+    let name = if company.trim().is_empty() {
+        carriers::carrier_name(&code).unwrap_or_default().to_owned()
+    } else {
+        company.trim().to_owned()
+    };
+    let items = record
+        .get("items")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    let field = |name: &str| item.get(name).map(value_text).unwrap_or_default();
+                    ParcelItem {
+                        sub_order_no: Some(field("outer_oi_id")).filter(|sub| !sub.is_empty()),
+                        outer_id: field("sku_id"),
+                        quantity: item.get("qty").and_then(Value::as_i64).unwrap_or(0),
+                    }
+                })
+                .filter(|item| item.quantity > 0)
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((
+        so_id,
+        Parcel {
+            logistic_type: code,
+            logistic_name: name,
+            logistic_no: tracking,
+            items,
+        },
+    ))
 }
 
 /// Reads after-sale records changed since the stored cursor, in windows of at most 7

@@ -31,17 +31,39 @@ pub enum Scripted {
     ServerError,
 }
 
-/// Logistics of an order the fake has shipped.
+/// A waybill: tracking number and carrier, as Jushuitan reports them.
 #[derive(Debug, Clone)]
-pub struct ShippedOrder {
+pub struct Waybill {
     /// Tracking number.
     pub l_id: String,
-    /// Carrier code.
+    /// Logistics company code (Jushuitan's `lc_id`, e.g. `SF`).
     pub lc_id: String,
-    /// Carrier name.
+    /// Logistics company name.
     pub logistics_company: String,
-    /// When.
-    pub send_date: String,
+}
+
+impl Waybill {
+    /// A waybill of this tracking number, carrier code and carrier name.
+    pub fn new(l_id: &str, lc_id: &str, logistics_company: &str) -> Self {
+        Self {
+            l_id: l_id.to_owned(),
+            lc_id: lc_id.to_owned(),
+            logistics_company: logistics_company.to_owned(),
+        }
+    }
+}
+
+/// A parcel of a split order: Jushuitan's child order with its own status, waybill and
+/// items (outer_oi_id, sku_id, qty).
+#[derive(Debug, Clone)]
+pub struct FakeParcel {
+    /// Its ERP status (Sent once it left the warehouse).
+    pub status: String,
+    /// Its waybill.
+    pub waybill: Waybill,
+    /// (outer_oi_id, sku_id, qty); an empty outer_oi_id is how Jushuitan reports an item
+    /// it added or re-coded itself.
+    pub items: Vec<(String, String, i64)>,
 }
 
 /// What the fake accepts, received, and will answer.
@@ -69,8 +91,6 @@ pub struct FakeState {
     pub script: VecDeque<Scripted>,
     /// sku_id → (qty, order_lock).
     pub inventory: HashMap<String, (i64, i64)>,
-    /// so_id → shipping.
-    pub shipped: HashMap<String, ShippedOrder>,
     /// After-sale records answered by refund.single.query.
     pub refunds: Vec<Value>,
     /// The orders as Jushuitan holds them, by (shop_id, so_id): one order per shop and
@@ -85,6 +105,10 @@ pub struct ErpOrder {
     pub o_id: i64,
     /// Its ERP status: WaitPay, WaitConfirm, Delivering, Sent, Question, Cancelled…
     pub status: String,
+    /// The waybill, once one is printed (it is, before the order is Sent).
+    pub waybill: Option<Waybill>,
+    /// The parcels it was split into; the order itself is then `Split`.
+    pub parcels: Vec<FakeParcel>,
     /// The order as last uploaded.
     pub uploaded: Value,
 }
@@ -191,7 +215,8 @@ fn status_after_upload(order: &Value, before: Option<&str>) -> String {
 }
 
 impl FakeState {
-    fn upload(&mut self, orders: &[Value]) -> Vec<Value> {
+    /// orders.upload: each order accepted or refused on its own.
+    pub fn upload(&mut self, orders: &[Value]) -> Vec<Value> {
         self.upload_calls += 1;
         orders
             .iter()
@@ -215,6 +240,8 @@ impl FakeState {
                     .or_insert(ErpOrder {
                         o_id: next,
                         status: String::new(),
+                        waybill: None,
+                        parcels: Vec::new(),
                         uploaded: Value::Null,
                     });
                 let before = (!held.status.is_empty()).then_some(held.status.as_str());
@@ -227,23 +254,100 @@ impl FakeState {
             .collect()
     }
 
-    fn query_orders(&self, so_ids: &[Value]) -> Vec<Value> {
-        so_ids
-            .iter()
-            .filter_map(Value::as_str)
-            .flat_map(|so| {
-                self.orders
-                    .iter()
-                    .filter(move |((_, so_id), _)| so_id == so)
-                    .map(move |((shop_id, _), held)| (so, *shop_id, held))
+    /// orders.single.query: the orders of these so_ids, of `shop_id` when the query
+    /// names one and of every shop otherwise; a split order is answered as itself
+    /// (status Split) and one order per parcel. Paged like the real service.
+    fn query_orders(&self, biz: &Value) -> Result<Value, String> {
+        let so_ids: Vec<&str> = biz["so_ids"]
+            .as_array()
+            .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if so_ids.len() > 50 {
+            return Err("so_ids 最多50个".to_owned());
+        }
+        let shop = biz["shop_id"].as_i64();
+        let mut keys: Vec<&(i64, String)> = self
+            .orders
+            .keys()
+            .filter(|(shop_id, so_id)| {
+                so_ids.contains(&so_id.as_str()) && shop.is_none_or(|wanted| wanted == *shop_id)
             })
-            .map(|(so, shop_id, held)| match self.shipped.get(so) {
-                Some(s) => json!({"so_id": so, "o_id": held.o_id, "shop_id": shop_id, "status": "Sent", "l_id": s.l_id,
-                                  "lc_id": s.lc_id, "logistics_company": s.logistics_company, "send_date": s.send_date}),
-                None => json!({"so_id": so, "o_id": held.o_id, "shop_id": shop_id, "status": held.status, "l_id": "",
-                               "lc_id": "", "logistics_company": "", "send_date": ""}),
-            })
-            .collect()
+            .collect();
+        keys.sort();
+        let mut rows = Vec::new();
+        for key in keys {
+            let held = &self.orders[key];
+            let items = |list: Vec<(String, String, i64)>| -> Vec<Value> {
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, (outer_oi_id, sku_id, qty))| {
+                        json!({"oi_id": held.o_id * 100 + i as i64, "outer_oi_id": outer_oi_id,
+                               "sku_id": sku_id, "qty": qty})
+                    })
+                    .collect()
+            };
+            let uploaded_items: Vec<(String, String, i64)> = held.uploaded["items"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .map(|item| {
+                            (
+                                item["outer_oi_id"].as_str().unwrap_or_default().to_owned(),
+                                item["sku_id"].as_str().unwrap_or_default().to_owned(),
+                                item["qty"].as_i64().unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let waybill = held.waybill.clone().unwrap_or(Waybill::new("", "", ""));
+            rows.push(json!({"so_id": key.1, "o_id": held.o_id, "shop_id": key.0,
+                "status": if held.parcels.is_empty() { held.status.as_str() } else { "Split" },
+                "l_id": waybill.l_id, "lc_id": waybill.lc_id, "logistics_company": waybill.logistics_company,
+                "items": items(uploaded_items)}));
+            for (n, parcel) in held.parcels.iter().enumerate() {
+                rows.push(json!({"so_id": key.1, "o_id": held.o_id * 1_000 + n as i64 + 1, "shop_id": key.0,
+                    "status": parcel.status, "l_id": parcel.waybill.l_id, "lc_id": parcel.waybill.lc_id,
+                    "logistics_company": parcel.waybill.logistics_company, "items": items(parcel.items.clone())}));
+            }
+        }
+        let size = biz["page_size"].as_u64().unwrap_or(30).clamp(1, 100) as usize;
+        let index = biz["page_index"].as_u64().unwrap_or(1).max(1) as usize;
+        let total = rows.len();
+        let page: Vec<Value> = rows
+            .into_iter()
+            .skip((index - 1) * size)
+            .take(size)
+            .collect();
+        Ok(
+            json!({"orders": page, "page_index": index, "page_size": size, "data_count": total,
+                  "has_next": index * size < total}),
+        )
+    }
+
+    /// Moves a shop's order to `status`, with a waybill when one is printed.
+    pub fn set_status(
+        &mut self,
+        shop_id: i64,
+        so_id: &str,
+        status: &str,
+        waybill: Option<Waybill>,
+    ) {
+        let held = self
+            .orders
+            .get_mut(&(shop_id, so_id.to_owned()))
+            .unwrap_or_else(|| panic!("{so_id} was not uploaded by shop {shop_id}"));
+        held.status = status.to_owned();
+        held.waybill = waybill;
+    }
+
+    /// Splits a shop's order into these parcels (replacing earlier ones).
+    pub fn split(&mut self, shop_id: i64, so_id: &str, parcels: Vec<FakeParcel>) {
+        let held = self
+            .orders
+            .get_mut(&(shop_id, so_id.to_owned()))
+            .unwrap_or_else(|| panic!("{so_id} was not uploaded by shop {shop_id}"));
+        held.parcels = parcels;
     }
 
     /// The ERP status of a shop's order, if it was uploaded.
@@ -356,9 +460,10 @@ async fn open(
                 .unwrap_or_default();
             json!({"datas": state.upload(&orders)})
         }
-        "/open/orders/single/query" => {
-            json!({"orders": state.query_orders(biz["so_ids"].as_array().map(Vec::as_slice).unwrap_or(&[]))})
-        }
+        "/open/orders/single/query" => match state.query_orders(&biz) {
+            Ok(page) => page,
+            Err(msg) => return json_answer(json!({"code": 1, "msg": msg})),
+        },
         "/open/inventory/query" => {
             match state.inventory(biz["sku_ids"].as_str().unwrap_or_default()) {
                 Ok(rows) => json!({"inventorys": rows}),
@@ -409,9 +514,14 @@ async fn legacy(
             let orders = biz.as_array().cloned().unwrap_or_default();
             json!({"code": 0, "issuccess": true, "msg": null, "datas": state.upload(&orders)})
         }
-        "orders.single.query" => {
-            json!({"code": 0, "issuccess": true, "orders": state.query_orders(biz["so_ids"].as_array().map(Vec::as_slice).unwrap_or(&[]))})
-        }
+        "orders.single.query" => match state.query_orders(&biz) {
+            Ok(mut page) => {
+                page["code"] = json!(0);
+                page["issuccess"] = json!(true);
+                page
+            }
+            Err(msg) => json!({"code": 1, "issuccess": false, "msg": msg}),
+        },
         "inventory.query" => match state.inventory(biz["sku_ids"].as_str().unwrap_or_default()) {
             Ok(rows) => json!({"code": 0, "issuccess": true, "inventorys": rows}),
             Err(msg) => json!({"code": 1, "issuccess": false, "msg": msg}),
@@ -444,7 +554,6 @@ impl FakeJushuitan {
             reject_so_ids: HashSet::new(),
             script: VecDeque::new(),
             inventory: HashMap::new(),
-            shipped: HashMap::new(),
             refunds: Vec::new(),
             orders: HashMap::new(),
         }));

@@ -12,8 +12,8 @@ use polymall::shop::shops;
 use serde_json::{json, Value};
 
 use crate::admin::full_order;
-use crate::fake_jst::{FakeApi, FakeJushuitan, Scripted, ShippedOrder};
-use crate::helpers::{Backend, TestApp, TestDb};
+use crate::fake_jst::{FakeApi, FakeJushuitan, FakeParcel, Scripted, Waybill};
+use crate::helpers::{count_sql, Backend, TestApp, TestDb};
 use crate::on_both_backends;
 use crate::polyapi_client::{ok, PolyClient};
 
@@ -26,6 +26,8 @@ on_both_backends! {
     a_dead_worker_lease_is_taken_over => lease_takeover;
     stock_and_shipping_pulls_change_what_polyapi_answers => pulls;
     order_level_discounts_are_spread_over_the_items => discounts;
+    only_sent_orders_ship_and_every_parcel_counts => parcels;
+    another_shops_orders_never_ship_this_shops => other_shop;
 }
 
 fn jst_config(fake: &FakeJushuitan, api: JushuitanApi) -> JushuitanShopConfig {
@@ -412,14 +414,11 @@ async fn pulls(backend: Backend) {
         .admin_post("orders", &json!([jst_order("SH-1"), jst_order("SH-2")]))
         .await;
     jobs::push_orders(&s.sync).await.expect("push");
-    s.fake.state().shipped.insert(
-        "SH-1".to_owned(),
-        ShippedOrder {
-            l_id: "SF123".to_owned(),
-            lc_id: "SF".to_owned(),
-            logistics_company: "顺丰".to_owned(),
-            send_date: "2024-05-02 10:00:00".to_owned(),
-        },
+    s.fake.state().set_status(
+        10_001,
+        "SH-1",
+        "Sent",
+        Some(Waybill::new("SF123", "SF", "顺丰")),
     );
     assert_eq!(
         jobs::pull_shipping(&s.sync).await.expect("pull shipping"),
@@ -772,4 +771,144 @@ async fn discounts(backend: Backend) {
         "{}",
         reason("D-UNDER")
     );
+}
+
+/// The order's status in GetOrder.
+async fn trade_status(app: &TestApp, no: &str) -> Value {
+    ok(PolyClient::demo(app)
+        .call("GetOrder", json!({"PlatOrderNo": no, "PageIndex": 1}))
+        .await)["orders"][0]["tradeStatus"]
+        .clone()
+}
+
+fn parcel(status: &str, waybill: Waybill, items: &[(&str, &str, i64)]) -> FakeParcel {
+    FakeParcel {
+        status: status.to_owned(),
+        waybill,
+        items: items
+            .iter()
+            .map(|(sub, sku, qty)| (sub.to_string(), sku.to_string(), *qty))
+            .collect(),
+    }
+}
+
+async fn parcels(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    // Each order: line -1 is sd0001 × 2, line -2 is sd0002 × 1.
+    s.app
+        .admin_post(
+            "orders",
+            &json!([jst_order("SP-A"), jst_order("SP-B"), jst_order("SP-C")]),
+        )
+        .await;
+    jobs::push_orders(&s.sync).await.expect("push");
+    // A printed waybill is not a shipment: Delivering and Question change nothing.
+    s.fake.state().set_status(
+        10_001,
+        "SP-A",
+        "Delivering",
+        Some(Waybill::new("YT1", "YTO", "圆通")),
+    );
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    s.fake.state().set_status(
+        10_001,
+        "SP-A",
+        "Question",
+        Some(Waybill::new("YT1", "YTO", "圆通")),
+    );
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(trade_status(&s.app, "SP-A").await, "JH_02");
+
+    // SP-B is split: the first parcel leaves, the second is still being packed.
+    let split_b = |second: &str| {
+        vec![
+            parcel(
+                "Sent",
+                Waybill::new("SF1", "SF", "顺丰速运"),
+                &[("SP-B-1", "sd0001", 2)],
+            ),
+            parcel(
+                second,
+                Waybill::new("ZT2", "ZTO", "中通快递"),
+                &[("", "sd0002", 1)],
+            ),
+        ]
+    };
+    s.fake.state().split(10_001, "SP-B", split_b("Delivering"));
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(
+        trade_status(&s.app, "SP-B").await,
+        "JH_02",
+        "one line still to ship"
+    );
+    assert_eq!(
+        count_sql(
+            &s.app,
+            "SELECT s.id FROM shipments s JOIN shipment_lines sl ON sl.shipment_id = s.id \
+             JOIN order_lines l ON l.id = sl.order_line_id \
+             WHERE s.logistic_no = 'SF1' AND s.logistic_type = 'JH_014' \
+             AND l.sub_order_no = 'SP-B-1' AND sl.goods_count = 2"
+        ),
+        1,
+        "the parcel ships its own line, carrier from lc_id SF"
+    );
+    assert_eq!(count_sql(&s.app, "SELECT id FROM shipment_lines"), 1);
+    // The second parcel leaves; its item is matched by SKU.
+    s.fake.state().split(10_001, "SP-B", split_b("Sent"));
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(trade_status(&s.app, "SP-B").await, "JH_03");
+    assert_eq!(
+        count_sql(
+            &s.app,
+            "SELECT id FROM shipments WHERE logistic_no = 'ZT2' AND logistic_type = 'JH_006'"
+        ),
+        1
+    );
+    // A whole order Sent, with a carrier known only by its code.
+    s.fake.state().set_status(
+        10_001,
+        "SP-C",
+        "Sent",
+        Some(Waybill::new("YD3", "YUNDA", "韵达快递(网点)")),
+    );
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(trade_status(&s.app, "SP-C").await, "JH_03");
+    assert_eq!(
+        count_sql(
+            &s.app,
+            "SELECT id FROM shipments WHERE logistic_no = 'YD3' AND logistic_type = 'JH_003'"
+        ),
+        1
+    );
+    // Pulled again: nothing recorded twice.
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 3);
+}
+
+async fn other_shop(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    s.app
+        .admin_post("orders", &json!([jst_order("OS-1")]))
+        .await;
+    jobs::push_orders(&s.sync).await.expect("push");
+    // Another shop of the same company uploaded the same online number and shipped it.
+    let mut theirs = latest_upload(&s.fake, "OS-1");
+    theirs["shop_id"] = json!(20_002);
+    {
+        let mut fake = s.fake.state();
+        fake.upload(&[theirs]);
+        fake.set_status(
+            20_002,
+            "OS-1",
+            "Sent",
+            Some(Waybill::new("SF9", "SF", "顺丰")),
+        );
+    }
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(trade_status(&s.app, "OS-1").await, "JH_02");
+    assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 0);
 }
