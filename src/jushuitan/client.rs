@@ -264,6 +264,16 @@ impl JushuitanClient {
     }
 }
 
+/// A JSON value of an answer as text: strings as they are, numbers as written, null as
+/// empty (Jushuitan writes ids and amounts either way).
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 async fn read_json(response: reqwest::Response) -> Result<Value, JstError> {
     let status = response.status().as_u16();
     if status != 200 {

@@ -8,7 +8,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use super::client::Operation;
+use super::after_sales::{after_sale_from, shop_of};
+use super::client::{value_text, Operation};
 use super::mapping::upload_order;
 use super::session::{Session, SyncError};
 use crate::config::JushuitanShopConfig;
@@ -16,9 +17,9 @@ use crate::db::schema::{orders, outbox as outbox_rows, sync_cursors};
 use crate::db::{Database, DbError};
 use crate::intake::shop_offset;
 use crate::outbox::{self, Claimed, Kind, Target};
-use crate::shop::codes::{GoodsStatus, RefundStatus, TradeStatus};
+use crate::shop::after_sales::{self, AfterSale};
+use crate::shop::codes::TradeStatus;
 use crate::shop::parcels::{ship_parcels, Parcel, ParcelItem};
-use crate::shop::refunds::{self, NewRefund, RefundFields, RefundGoodsFields};
 use crate::shop::shipments::ShipmentSource;
 use crate::shop::shops::Shop;
 use crate::shop::{carriers, now_utc, orders as shop_orders, stock, ShopError};
@@ -204,14 +205,6 @@ pub async fn push_orders(sync: &ShopSync) -> Result<PushReport, SyncError> {
     }
 }
 
-fn value_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 /// Reads available stock (`qty - order_lock`, at least 0) for every merchant code of the
 /// shop and writes it to the matching SKUs and SKU-less products. Answers the codes updated.
 pub async fn pull_stock(sync: &ShopSync) -> Result<usize, SyncError> {
@@ -346,10 +339,7 @@ async fn query_orders(sync: &ShopSync, so_ids: &[String]) -> Result<Vec<Value>, 
 
 /// Whether a record belongs to this shop: Jushuitan's `shop_id` when it says one.
 fn of_this_shop(record: &Value, sync: &ShopSync) -> bool {
-    match record.get("shop_id").map(value_text) {
-        Some(shop) if !shop.is_empty() => shop == sync.config.shop_id.to_string(),
-        _ => true,
-    }
+    shop_of(record).is_none_or(|shop| shop.trim() == sync.config.shop_id.to_string())
 }
 
 /// The parcel an order record stands for, when it is this shop's and shipped.
@@ -404,8 +394,9 @@ fn shipped_parcel(record: &Value, sync: &ShopSync) -> Option<(String, Parcel)> {
     ))
 }
 
-/// Reads after-sale records changed since the stored cursor, in windows of at most 7
-/// days, into the shop's refunds; the cursor moves only after a window is stored.
+/// Reads this shop's after-sale records changed since the stored cursor, in windows of
+/// at most 7 days, into the shop's after-sales (returns and refunds also into its
+/// refunds); the cursor moves only after a window is stored.
 pub async fn pull_refunds(sync: &ShopSync) -> Result<usize, SyncError> {
     const JOB: &str = "jushuitan.refunds";
     let shop_id = sync.shop.id;
@@ -429,6 +420,7 @@ pub async fn pull_refunds(sync: &ShopSync) -> Result<usize, SyncError> {
         let mut page = 1;
         loop {
             let biz = json!({
+                "shop_id": sync.config.shop_id,
                 "modified_begin": crate::shop::time::format_shop_time(start, offset),
                 "modified_end": crate::shop::time::format_shop_time(end, offset),
                 "page_index": page,
@@ -440,14 +432,21 @@ pub async fn pull_refunds(sync: &ShopSync) -> Result<usize, SyncError> {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            let items: Vec<NewRefund> = records
+            let items: Vec<AfterSale> = records
                 .iter()
-                .filter_map(|r| refund_from(r, offset))
+                .filter(|record| {
+                    let ours = of_this_shop(record, sync);
+                    if !ours {
+                        tracing::warn!(shop = %sync.shop.code, other = ?shop_of(record), "jushuitan answered another shop's after-sale; ignored");
+                    }
+                    ours
+                })
+                .filter_map(|record| after_sale_from(record, offset))
                 .collect();
             total += items.len();
             if !items.is_empty() {
                 sync.db
-                    .run(move |conn| refunds::upsert(conn, shop_id, &items))
+                    .run(move |conn| after_sales::record(conn, shop_id, &items))
                     .await?;
             }
             if !data
@@ -484,100 +483,4 @@ pub async fn pull_refunds(sync: &ShopSync) -> Result<usize, SyncError> {
         start = end;
     }
     Ok(total)
-}
-
-/// An after-sale record as a shop refund; `None` when it lacks its numbers.
-fn refund_from(record: &Value, offset: chrono::FixedOffset) -> Option<NewRefund> {
-    let text = |name: &str| record.get(name).map(value_text).unwrap_or_default();
-    let as_id = text("as_id");
-    let so_id = text("so_id");
-    if as_id.is_empty() || so_id.is_empty() {
-        return None;
-    }
-    let status = match text("shop_status").as_str() {
-        "WAIT_SELLER_AGREE" => RefundStatus::Requested,
-        "WAIT_BUYER_RETURN_GOODS" => RefundStatus::AwaitingReturn,
-        "WAIT_SELLER_CONFIRM_GOODS" => RefundStatus::Returned,
-        "SELLER_REFUSE_BUYER" => RefundStatus::Refused,
-        "CLOSED" => RefundStatus::Closed,
-        "SUCCESS" => RefundStatus::Succeeded,
-        _ => match text("status").as_str() {
-            "WaitConfirm" => RefundStatus::Requested,
-            "Confirmed" => RefundStatus::Succeeded,
-            "Cancelled" => RefundStatus::Closed,
-            _ => RefundStatus::Other,
-        },
-    };
-    let goods_status = match text("good_status").as_str() {
-        "BUYER_NOT_RECEIVED" => GoodsStatus::NotReceived,
-        "BUYER_RECEIVED" => GoodsStatus::Received,
-        "BUYER_RETURNED_GOODS" | "SELLER_RECEIVED" => GoodsStatus::SentBack,
-        _ => GoodsStatus::Other,
-    };
-    let fen = |value: Option<&Value>| -> i64 {
-        value
-            .map(value_text)
-            .and_then(|t| t.trim().parse::<f64>().ok())
-            .map(|yuan| (yuan * 100.0).round() as i64)
-            .unwrap_or(0)
-            .max(0)
-    };
-    let time = |name: &str| crate::shop::time::parse_shop_time(&text(name), offset).ok();
-    let items = record
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let goods: Vec<RefundGoodsFields> = items
-        .iter()
-        .map(|item| {
-            let item_text = |name: &str| item.get(name).map(value_text).unwrap_or_default();
-            RefundGoodsFields {
-                plat_product_id: item_text("shop_sku_id"),
-                outer_id: item_text("sku_id"),
-                sku: item_text("properties_value"),
-                product_name: item_text("name"),
-                refund_amount: fen(item.get("amount")),
-                reason: String::new(),
-                product_num: item
-                    .get("qty")
-                    .or(item.get("r_qty"))
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0)
-                    .max(0),
-                po_no: String::new(),
-            }
-        })
-        .collect();
-    let sub = items
-        .first()
-        .filter(|_| items.len() == 1)
-        .and_then(|item| item.get("outer_oi_id"))
-        .map(value_text)
-        .unwrap_or_default();
-    let amount = fen(record.get("refund"));
-    let modified = time("modified").unwrap_or_else(now_utc);
-    Some(NewRefund {
-        fields: RefundFields {
-            refund_no: as_id,
-            plat_order_no: so_id,
-            sub_plat_order_no: sub,
-            total_amount: amount,
-            pay_amount: amount,
-            buyer_nick: text("shop_buyer_id"),
-            seller_nick: String::new(),
-            order_status: "JH_98".to_owned(),
-            refund_status: status.code().to_owned(),
-            goods_status: goods_status.code().to_owned(),
-            has_goods_return: goods_status == GoodsStatus::SentBack,
-            reason: text("question_type"),
-            description: text("remark"),
-            product_num: goods.iter().map(|g| g.product_num).sum(),
-            logistic_name: text("logistics_company"),
-            logistic_no: text("l_id"),
-            created_at: time("created").unwrap_or(modified),
-            modified_at: modified,
-        },
-        goods,
-    })
 }

@@ -1,6 +1,7 @@
 //! The shop domain: shops, catalogue, orders, refunds. Plain functions over a
 //! connection; each write is one database transaction.
 
+pub mod after_sales;
 pub mod amounts;
 pub mod carriers;
 pub mod codes;

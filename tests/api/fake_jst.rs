@@ -91,7 +91,7 @@ pub struct FakeState {
     pub script: VecDeque<Scripted>,
     /// sku_id → (qty, order_lock).
     pub inventory: HashMap<String, (i64, i64)>,
-    /// After-sale records answered by refund.single.query.
+    /// After-sale records answered by refund.single.query, each with its `shop_id`.
     pub refunds: Vec<Value>,
     /// The orders as Jushuitan holds them, by (shop_id, so_id): one order per shop and
     /// online number (FAQ 4 and 12), so two shops may hold the same so_id.
@@ -381,7 +381,21 @@ impl FakeState {
         if end - begin > chrono::Duration::days(7) {
             return Err("时间间隔不能超过7天".to_owned());
         }
-        Ok(self.refunds.clone())
+        // Every shop's records unless the query names one (seed 002: shop_id).
+        let shop = biz["shop_id"].as_i64();
+        Ok(self
+            .refunds
+            .iter()
+            .filter(|record| shop.is_none_or(|wanted| record["shop_id"].as_i64() == Some(wanted)))
+            .filter(|record| {
+                chrono::NaiveDateTime::parse_from_str(
+                    record["modified"].as_str().unwrap_or_default(),
+                    "%Y-%m-%d %H:%M:%S",
+                )
+                .is_ok_and(|modified| modified >= begin && modified <= end)
+            })
+            .cloned()
+            .collect())
     }
 }
 

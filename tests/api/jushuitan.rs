@@ -552,6 +552,7 @@ async fn killed_mid_push(backend: Backend) {
 
 on_both_backends! {
     refund_pull_stores_after_sales_and_keeps_a_cursor => refund_pull;
+    after_sales_refund_their_own_lines_and_keep_what_a_booking_needs => after_sales;
 }
 
 async fn refund_pull(backend: Backend) {
@@ -567,7 +568,7 @@ async fn refund_pull(backend: Backend) {
         .format("%Y-%m-%d %H:%M:%S")
         .to_string();
     s.fake.state().refunds.push(json!({
-        "as_id": "AS-1", "so_id": "RF-1", "o_id": 1, "status": "Confirmed", "shop_status": "SUCCESS",
+        "as_id": "AS-1", "so_id": "RF-1", "o_id": 1, "shop_id": 10_001, "status": "Confirmed", "shop_status": "SUCCESS",
         "good_status": "BUYER_RETURNED_GOODS", "refund": "95.5", "created": stamp, "modified": stamp,
         "shop_buyer_id": "J1274551574", "question_type": "质量问题", "remark": "", "l_id": "YT9", "logistics_company": "圆通",
         "items": [{"sku_id": "sd0001", "shop_sku_id": "1964645294", "name": "套装", "qty": 2, "amount": 95.5,
@@ -911,4 +912,136 @@ async fn other_shop(backend: Backend) {
     assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
     assert_eq!(trade_status(&s.app, "OS-1").await, "JH_02");
     assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 0);
+}
+
+/// A shop time of an hour ago, as Jushuitan writes times.
+fn an_hour_ago() -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(1))
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+async fn after_sales(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    // Lines AS-1-0 (sku-0 × 2), AS-1-1 (sku-1), AS-1-2 (sku-2).
+    s.app
+        .admin_post(
+            "orders",
+            &json!([priced_order(
+                "AS-1",
+                &[(2, 50.0, 0.0), (1, 20.0, 0.0), (1, 10.0, 0.0)],
+                10.0,
+                130.0
+            )]),
+        )
+        .await;
+    let stamp = an_hour_ago();
+    let record = |as_id: &str, shop_id: i64, items: Value| {
+        json!({"as_id": as_id, "so_id": "AS-1", "o_id": 5501, "shop_id": shop_id, "status": "Confirmed",
+               "shop_status": "SUCCESS", "good_status": "SELLER_RECEIVED", "refund": 70, "payment": 0,
+               "freight": 0, "wms_co_id": 10086, "warehouse": "杭州仓", "confirm_date": stamp.clone(),
+               "created": stamp.clone(), "modified": stamp.clone(), "l_id": "YT-BACK",
+               "logistics_company": "圆通", "remark": "退回两件", "question_type": "质量问题",
+               "shop_buyer_id": "J1274551574", "items": items})
+    };
+    {
+        let mut fake = s.fake.state();
+        // A return of two of the three lines: one named, one found by its SKU.
+        fake.refunds.push(record("AS-RET", 10_001, json!([
+            {"asi_id": 1, "type": "退货", "sku_id": "sku-0", "outer_oi_id": "AS-1-0", "name": "商品0",
+             "qty": 1, "r_qty": 1, "price": 50, "amount": 50,
+             "batchs": [{"sku_id": "sku-0", "qty": 1, "batch_no": "B-2024-01", "product_date": "2024-01-01",
+                         "supplier_id": 9, "supplier_name": "义乌供应商"}]},
+            {"asi_id": 2, "type": "退货", "sku_id": "sku-1", "outer_oi_id": "", "name": "商品1",
+             "qty": 1, "r_qty": 0, "price": 20, "amount": 20}])));
+        // An exchange and a resend of the third line: no refund.
+        fake.refunds.push(record("AS-EXC", 10_001, json!([
+            {"asi_id": 3, "type": "退货", "sku_id": "sku-2", "outer_oi_id": "AS-1-2", "qty": 1, "r_qty": 1, "amount": 10},
+            {"asi_id": 4, "type": "换货", "sku_id": "sku-2", "outer_oi_id": "", "qty": 1, "r_qty": 0, "amount": 10}])));
+        fake.refunds.push(record("AS-RES", 10_001, json!([
+            {"asi_id": 5, "type": "补发", "sku_id": "sku-2", "outer_oi_id": "AS-1-2", "qty": 1, "r_qty": 0, "amount": 0}])));
+        // Another shop's after-sale on the same online number.
+        fake.refunds.push(record("AS-OTHER", 20_002, json!([
+            {"asi_id": 6, "type": "退货", "sku_id": "sku-2", "outer_oi_id": "AS-1-2", "qty": 1, "r_qty": 1, "amount": 10}])));
+    }
+    assert_eq!(jobs::pull_refunds(&s.sync).await.expect("pull refunds"), 3);
+
+    let client = PolyClient::demo(&s.app);
+    let check = ok(client
+        .call("CheckRefundStatus", json!({"OrderID": "AS-1"}))
+        .await);
+    let refunded: Vec<(&str, &str)> = check["childrenrefundStatus"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .map(|child| {
+            (
+                child["ProductName"].as_str().unwrap_or_default(),
+                child["refundStatus"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refunded,
+        vec![("商品0", "JH_06"), ("商品1", "JH_06")],
+        "the return's own lines only, never the exchanged one: {check}"
+    );
+    let window = json!({"BeginTime": "2000-01-01 00:00:00", "EndTime": "2099-01-01 00:00:00", "PageIndex": 1});
+    let listed = ok(client.call("GetRefund", window).await);
+    assert_eq!(
+        listed["totalcount"], 1,
+        "only the return is a refund: {listed}"
+    );
+    assert_eq!(listed["refunds"][0]["refundno"], "AS-RET");
+
+    // What a booking of the return needs is kept, per line.
+    let kept = |sql: &str| count_sql(&s.app, sql);
+    assert_eq!(
+        kept("SELECT id FROM after_sales"),
+        3,
+        "another shop's record is not kept"
+    );
+    assert_eq!(
+        kept("SELECT id FROM after_sales WHERE as_id = 'AS-RET' AND kind = 'return' AND o_id = '5501' \
+              AND wms_co_id = '10086' AND confirm_date IS NOT NULL AND refund_id IS NOT NULL \
+              AND l_id = 'YT-BACK' AND refund = 7000 AND remark = '退回两件'"),
+        1
+    );
+    assert_eq!(
+        kept(
+            "SELECT id FROM after_sales WHERE refund_id IS NULL AND kind IN ('exchange', 'resend')"
+        ),
+        2
+    );
+    assert_eq!(
+        kept("SELECT l.id FROM after_sale_lines l JOIN after_sales a ON a.id = l.after_sale_id \
+              WHERE a.as_id = 'AS-RET' AND ((l.sub_order_no = 'AS-1-0' AND l.r_qty = 1 AND l.amount = 5000) \
+              OR (l.sub_order_no = 'AS-1-1' AND l.r_qty = 0 AND l.qty = 1 AND l.line_type = '退货'))"),
+        2
+    );
+    assert_eq!(
+        kept(
+            "SELECT b.id FROM after_sale_batches b JOIN after_sale_lines l ON l.id = b.line_id \
+              WHERE l.asi_id = '1' AND b.batch_no = 'B-2024-01' AND b.product_date = '2024-01-01' \
+              AND b.supplier_name = '义乌供应商' AND b.qty = 1"
+        ),
+        1
+    );
+    // Pulled again: replaced, not doubled.
+    s.sync
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            diesel::delete(polymall::db::schema::sync_cursors::table)
+                .execute(conn)
+                .map_err(polymall::db::DbError::from)
+        })
+        .await
+        .expect("reset cursor");
+    assert_eq!(jobs::pull_refunds(&s.sync).await.expect("pull again"), 3);
+    assert_eq!(kept("SELECT id FROM after_sale_lines"), 5);
+    assert_eq!(kept("SELECT id FROM after_sale_batches"), 1);
 }
