@@ -85,6 +85,14 @@ pub struct FakeState {
     pub bad_signs: usize,
     /// Successful token refreshes.
     pub refreshes: usize,
+    /// Legacy API: the token has timed out and answers so until renewed.
+    pub legacy_token_timed_out: bool,
+    /// Legacy API: refresh.token calls.
+    pub legacy_refreshes: usize,
+    /// Legacy API: how long after refresh.token the token works again ("过几分钟后生效").
+    pub legacy_refresh_delay: std::time::Duration,
+    /// Legacy API: when the renewed token works again.
+    pub legacy_valid_from: Option<std::time::Instant>,
     /// orders.upload refuses these so_ids.
     pub reject_so_ids: HashSet<String>,
     /// Played one per request before normal handling.
@@ -414,6 +422,12 @@ fn scripted(state: &mut FakeState) -> Option<HttpResponse> {
         } else {
             json!({"code": 199, "msg": "请求过于频繁"})
         })),
+        Scripted::TokenExpired if legacy => {
+            // The legacy token times out until refresh.token renews it (seed FAQ 3).
+            state.legacy_token_timed_out = true;
+            state.legacy_valid_from = None;
+            None
+        }
         Scripted::TokenExpired => {
             state.access_token = format!("{}-expired", state.access_token);
             Some(json_answer(
@@ -522,6 +536,21 @@ async fn legacy(
         state.bad_signs += 1;
         return json_answer(json!({"code": -1, "msg": "签名错误", "issuccess": false}));
     }
+    if method == "refresh.token" {
+        state.legacy_refreshes += 1;
+        state.legacy_valid_from = Some(std::time::Instant::now() + state.legacy_refresh_delay);
+        return json_answer(json!({"code": 0, "issuccess": true, "msg": "执行成功"}));
+    }
+    if state.legacy_token_timed_out {
+        if state
+            .legacy_valid_from
+            .is_some_and(|from| std::time::Instant::now() >= from)
+        {
+            state.legacy_token_timed_out = false;
+        } else {
+            return json_answer(json!({"code": -1, "issuccess": false, "msg": "token已超时"}));
+        }
+    }
     let biz: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let answer = match method.as_str() {
         "jushuitan.orders.upload" => {
@@ -565,6 +594,10 @@ impl FakeJushuitan {
             upload_calls: 0,
             bad_signs: 0,
             refreshes: 0,
+            legacy_token_timed_out: false,
+            legacy_refreshes: 0,
+            legacy_refresh_delay: std::time::Duration::ZERO,
+            legacy_valid_from: None,
             reject_so_ids: HashSet::new(),
             script: VecDeque::new(),
             inventory: HashMap::new(),

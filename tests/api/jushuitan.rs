@@ -20,6 +20,7 @@ use crate::polyapi_client::{ok, PolyClient};
 on_both_backends! {
     pushed_orders_arrive_with_valid_payloads => push_open;
     legacy_generation_pushes_too => push_legacy;
+    legacy_credentials_are_trimmed_and_a_timed_out_token_refreshed => legacy_token;
     a_refused_order_neither_blocks_nor_resends_the_others => refused_order;
     rate_limits_and_garbage_back_off => back_off;
     an_expired_token_is_refreshed_once_and_kept => token_refresh;
@@ -65,13 +66,22 @@ struct Setup {
 }
 
 async fn setup(backend: Backend, api: FakeApi) -> Option<Setup> {
+    setup_with(backend, api, |_| {}).await
+}
+
+async fn setup_with(
+    backend: Backend,
+    api: FakeApi,
+    adjust: impl FnOnce(&mut JushuitanShopConfig),
+) -> Option<Setup> {
     let db = TestDb::new(backend)?;
     let fake = FakeJushuitan::start(api).await;
     let generation = match api {
         FakeApi::Open => JushuitanApi::Open,
         FakeApi::Legacy => JushuitanApi::Legacy,
     };
-    let config = jst_config(&fake, generation);
+    let mut config = jst_config(&fake, generation);
+    adjust(&mut config);
     let shop_config = config.clone();
     let app = TestApp::spawn_with(db, move |c| c.shops[0].jushuitan = Some(shop_config)).await;
     let database = Database::connect(&DatabaseConfig {
@@ -1044,4 +1054,57 @@ async fn after_sales(backend: Backend) {
     assert_eq!(jobs::pull_refunds(&s.sync).await.expect("pull again"), 3);
     assert_eq!(kept("SELECT id FROM after_sale_lines"), 5);
     assert_eq!(kept("SELECT id FROM after_sale_batches"), 1);
+}
+
+async fn legacy_token(backend: Backend) {
+    // Seed FAQ 2: spaces around the partner id make it "invalid".
+    let Some(s) = setup_with(backend, FakeApi::Legacy, |config| {
+        config.partner_id = Some(" pid ".to_owned());
+        config.partner_key = Some(Secret::new("pkey "));
+        config.token = Some(Secret::new("\ttok\n"));
+    })
+    .await
+    else {
+        return;
+    };
+    s.app
+        .admin_post("orders", &json!([jst_order("LT-1")]))
+        .await;
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 1);
+    assert_eq!(s.fake.state().bad_signs, 0);
+
+    // The token times out; Jushuitan applies a refreshed one minutes later (FAQ 3).
+    {
+        let mut fake = s.fake.state();
+        fake.script.push_back(Scripted::TokenExpired);
+        fake.legacy_refresh_delay = Duration::from_secs(3_600);
+    }
+    s.app
+        .admin_post("orders", &json!([jst_order("LT-2")]))
+        .await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.sent, report.deferred), (0, 1), "{report:?}");
+    assert_eq!(s.fake.state().legacy_refreshes, 1);
+    let row = outbox_rows(&s.sync)
+        .await
+        .into_iter()
+        .find(|row| row.subject == "LT-2")
+        .expect("row");
+    assert_eq!(row.state, "pending");
+    assert!(
+        row.last_error
+            .clone()
+            .unwrap_or_default()
+            .contains("refresh.token"),
+        "{row:?}"
+    );
+    // Still timed out: retried later, without asking for another refresh.
+    force_due(&s.sync).await;
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").deferred, 1);
+    assert_eq!(s.fake.state().legacy_refreshes, 1);
+    // Applied: the same token works again.
+    s.fake.state().legacy_valid_from = Some(std::time::Instant::now());
+    force_due(&s.sync).await;
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 1);
+    assert_eq!(latest_upload(&s.fake, "LT-2")["so_id"], "LT-2");
 }
