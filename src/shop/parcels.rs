@@ -89,6 +89,8 @@ fn ship_parcels_within(
             sender_tel: String::new(),
             sender_address: String::new(),
             lines: parts,
+            order_type: String::new(),
+            is_hwg_flag: false,
             source,
         };
         if let ShipOutcome::Shipped { .. } = shipments::ship_within(conn, shop_id, &request)? {

@@ -54,6 +54,10 @@ pub struct ShipmentRequest {
     pub sender_address: String,
     /// Lines and quantities (sub-order number, count); `None` ships everything left.
     pub lines: Option<Vec<(String, i64)>>,
+    /// The order type the ERP sends with a Send (`OrderType`, e.g. `JH_01`).
+    pub order_type: String,
+    /// Whether the ERP flags the shipment as overseas purchase (`IsHwgFlag` = 1).
+    pub is_hwg_flag: bool,
     /// Who reported it.
     pub source: ShipmentSource,
 }
@@ -162,6 +166,8 @@ pub(super) fn ship_within(
             shipments::sender_address.eq(&request.sender_address),
             shipments::source.eq(request.source.code()),
             shipments::created_at.eq(now),
+            shipments::order_type.eq(&request.order_type),
+            shipments::is_hwg_flag.eq(request.is_hwg_flag),
         ))
         .execute(conn)?;
     // The order row is locked by this transaction, so the newest shipment is ours.
