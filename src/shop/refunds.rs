@@ -390,17 +390,63 @@ pub fn line_refunds(
     })
 }
 
-/// The order-level refund status of its lines: JH_07 when none has a refund, the common
-/// status when all share one, JH_09 (partial) otherwise.
+/// The order-level refund status of its lines. A refund still being handled on any line
+/// is reported as such — the ERP must not ship until it is settled. Otherwise JH_06 when
+/// every line's refund succeeded, JH_09 (partial) when some succeeded and the others
+/// have none (or one that was closed or refused), the refunded lines' status when no
+/// refund succeeded, and JH_07 when no line has a refund.
 pub fn overall_status(lines: &[LineRefund]) -> super::codes::RefundStatus {
     use super::codes::RefundStatus;
-    let mut statuses = lines.iter().map(|line| line.status);
-    let Some(first) = statuses.next() else {
-        return RefundStatus::None;
-    };
-    if statuses.all(|status| status == first) {
-        first
-    } else {
-        RefundStatus::Partial
+    if let Some(open) = lines.iter().find(|line| line.status.is_open()) {
+        return open.status;
+    }
+    let succeeded = lines
+        .iter()
+        .filter(|line| line.status == RefundStatus::Succeeded)
+        .count();
+    if succeeded > 0 {
+        return if succeeded == lines.len() {
+            RefundStatus::Succeeded
+        } else {
+            RefundStatus::Partial
+        };
+    }
+    lines
+        .iter()
+        .map(|line| line.status)
+        .find(|status| *status != RefundStatus::None)
+        .unwrap_or(RefundStatus::None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{overall_status, LineRefund};
+    use crate::shop::codes::RefundStatus::{self, *};
+
+    fn overall(statuses: &[RefundStatus]) -> RefundStatus {
+        let lines: Vec<LineRefund> = statuses
+            .iter()
+            .map(|status| LineRefund {
+                sub_order_no: String::new(),
+                product_name: String::new(),
+                status: *status,
+                refund_no: Option::None,
+            })
+            .collect();
+        overall_status(&lines)
+    }
+
+    #[test]
+    fn partial_only_when_some_succeeded_and_the_rest_have_none() {
+        assert_eq!(overall(&[]), None);
+        assert_eq!(overall(&[None, None]), None);
+        assert_eq!(overall(&[Succeeded, Succeeded]), Succeeded);
+        assert_eq!(overall(&[Succeeded, None]), Partial);
+        assert_eq!(overall(&[Succeeded, Closed]), Partial);
+        assert_eq!(overall(&[Requested, None]), Requested);
+        assert_eq!(overall(&[Succeeded, AwaitingReturn]), AwaitingReturn);
+        assert_eq!(overall(&[None, Returned, Succeeded]), Returned);
+        assert_eq!(overall(&[Closed, None]), Closed);
+        assert_eq!(overall(&[Refused, Refused]), Refused);
     }
 }
