@@ -290,6 +290,36 @@ async fn consume(backend: Backend) {
         "VerifyCode",
     );
 
+    // Only a paid, open order is redeemed; the refusal names its status.
+    let mut unpaid = full_order("P-3");
+    unpaid["tradeStatus"] = json!("JH_01");
+    let mut closed = full_order("P-4");
+    closed["tradeStatus"] = json!("JH_05");
+    let mut shipped = full_order("P-5");
+    shipped["tradeStatus"] = json!("JH_03");
+    app.admin_post("orders", &json!([unpaid, closed, shipped]))
+        .await;
+    for (no, status) in [("P-3", "JH_01"), ("P-4", "JH_05")] {
+        fails(
+            &client
+                .call(
+                    "Consume",
+                    json!({"PlatOrderNo": no, "VerifyCode": "884422"}),
+                )
+                .await,
+            "GSE.LOGIC_ERROR",
+            status,
+        );
+        assert_eq!(order(&client, no).await["tradeStatus"], status, "unchanged");
+    }
+    ok(client
+        .call(
+            "Consume",
+            json!({"PlatOrderNo": "P-5", "VerifyCode": "884422"}),
+        )
+        .await);
+    assert_eq!(order(&client, "P-5").await["tradeStatus"], "JH_04");
+
     // Racing redemptions of one code: exactly one wins.
     let calls = (0..8).map(|_| {
         let client = &client;
