@@ -292,9 +292,11 @@ impl JushuitanClient {
 }
 
 /// A JSON value of an answer as text: strings as they are, numbers as written, null as
-/// empty (Jushuitan writes ids and amounts either way).
+/// empty (Jushuitan writes ids and amounts either way). NUL characters are dropped: no
+/// field needs one and PostgreSQL text cannot hold them, so one would stop a whole pull.
 pub fn value_text(value: &Value) -> String {
     match value {
+        Value::String(text) if text.contains('\0') => text.replace('\0', ""),
         Value::String(text) => text.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
@@ -395,5 +397,7 @@ mod tests {
             read_answer(json!({"code":-1,"issuccess":false,"msg":"签名错误"}), false),
             Err(JstError::Api { .. })
         ));
+        assert_eq!(value_text(&json!("YT\u{0}1")), "YT1");
+        assert_eq!(value_text(&json!(10086)), "10086");
     }
 }
