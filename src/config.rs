@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use secret::Secret;
 pub use shop::{
-    JushuitanApi, JushuitanShopConfig, PolyapiShopConfig, ShopConfig, UtcOffset, WmsShopConfig,
+    CallbackAuth, JushuitanApi, JushuitanShopConfig, PolyapiShopConfig, ShopConfig, UtcOffset,
+    WmsSender, WmsShopConfig, WMS_MAX_ADDRESS, WMS_MAX_REGION,
 };
 
 /// Environment variable naming the config file when `--config` is not given.
@@ -162,15 +163,7 @@ impl Config {
     /// Loads the configuration as the CLI does: explicit path, `$POLYMALL_CONFIG`,
     /// `./polymall.toml`, defaults; then the environment overrides.
     pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
-        let from_env = std::env::var_os(CONFIG_ENV).map(PathBuf::from);
-        let path = match (explicit, from_env) {
-            (Some(path), _) => Some(path.to_path_buf()),
-            (None, Some(path)) => Some(path),
-            (None, None) => {
-                let local = PathBuf::from(DEFAULT_CONFIG_FILE);
-                local.exists().then_some(local)
-            }
-        };
+        let path = Self::file(explicit);
         let text = match &path {
             Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.clone(),
@@ -183,6 +176,20 @@ impl Config {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "(defaults)".to_owned());
         Self::from_toml_with_env(&text, &origin, std::env::vars())
+    }
+
+    /// The file [`Config::load`] reads: explicit path, `$POLYMALL_CONFIG`, or
+    /// `./polymall.toml` when it exists; `None` means the defaults.
+    pub fn file(explicit: Option<&Path>) -> Option<PathBuf> {
+        let from_env = std::env::var_os(CONFIG_ENV).map(PathBuf::from);
+        match (explicit, from_env) {
+            (Some(path), _) => Some(path.to_path_buf()),
+            (None, Some(path)) => Some(path),
+            (None, None) => {
+                let local = PathBuf::from(DEFAULT_CONFIG_FILE);
+                local.exists().then_some(local)
+            }
+        }
     }
 
     /// Parses a TOML document, then applies `POLYMALL__…` overrides from `vars`.

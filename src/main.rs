@@ -122,6 +122,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    // The operator's carrier codes, from the directory of the configuration file.
+    if let Some(file) = Config::file(args.config.as_deref()) {
+        let dir = match file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if let Err(error) = polymall::shop::carriers::extend_from_dir(&dir) {
+            eprintln!("polymall: {error}");
+            return ExitCode::from(2);
+        }
+    }
     polymall::telemetry::init(config.server.log_format);
     let result = match args.command {
         Command::Serve => cli::serve(config),

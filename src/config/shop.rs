@@ -92,6 +92,8 @@ impl ShopConfig {
                     message: "must be at least 1".to_owned(),
                 });
             }
+            wms.sender.validate(index)?;
+            wms.validate_callback_auth(index)?;
         }
         if let Some(polyapi) = &self.polyapi {
             for (key, value) in [
@@ -294,7 +296,8 @@ pub struct WmsShopConfig {
     pub url: String,
     /// Application key issued by the warehouse.
     pub app_key: String,
-    /// Signing secret.
+    /// Signing secret: signs requests, and verifies callbacks when they are signed.
+    #[serde(default)]
     pub secret: Secret,
     /// The shop's customer id at the warehouse.
     pub customer_id: String,
@@ -308,6 +311,8 @@ pub struct WmsShopConfig {
     /// Carrier code the warehouse should use (`logisticsCode`, e.g. `ZTO`).
     #[serde(default = "default_logistics_code")]
     pub logistics_code: String,
+    /// Who the parcels are sent from (`senderInfo` of every delivery order).
+    pub sender: WmsSender,
     /// Seconds between pushes of items, delivery orders and cancellations.
     #[serde(default = "default_push_interval")]
     pub push_interval_secs: u64,
@@ -320,6 +325,116 @@ pub struct WmsShopConfig {
     /// Seconds a call may take.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// How the warehouse's shipment confirmations prove they come from it.
+    #[serde(default)]
+    pub callback_auth: CallbackAuth,
+    /// With `callback_auth = "url_token"`: the secret part of the callback URL
+    /// `/qimen/callback/<token>` given to the warehouse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_token: Option<Secret>,
+}
+
+/// `[shops.wms.sender]`: the sender printed on the waybills.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WmsSender {
+    /// Name.
+    pub name: String,
+    /// Mobile or telephone number.
+    pub mobile: String,
+    /// Province.
+    pub province: String,
+    /// City.
+    pub city: String,
+    /// District.
+    pub area: String,
+    /// Street address.
+    pub address: String,
+}
+
+/// Longest province, city or district a warehouse takes.
+pub const WMS_MAX_REGION: usize = 50;
+/// Longest street address a warehouse takes.
+pub const WMS_MAX_ADDRESS: usize = 200;
+
+impl WmsSender {
+    /// Every field is required by the warehouse and must fit its limits.
+    fn validate(&self, index: usize) -> Result<(), ConfigError> {
+        for (name, value, max) in [
+            ("name", &self.name, WMS_MAX_REGION),
+            ("mobile", &self.mobile, WMS_MAX_REGION),
+            ("province", &self.province, WMS_MAX_REGION),
+            ("city", &self.city, WMS_MAX_REGION),
+            ("area", &self.area, WMS_MAX_REGION),
+            ("address", &self.address, WMS_MAX_ADDRESS),
+        ] {
+            let key = format!("shops[{index}].wms.sender.{name}");
+            if value.trim().is_empty() {
+                return Err(ConfigError::Key {
+                    key,
+                    message: "must not be empty: the warehouse needs the sender".to_owned(),
+                });
+            }
+            if value.chars().count() > max {
+                return Err(ConfigError::Key {
+                    key,
+                    message: format!("is longer than {max} characters"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a warehouse's callbacks authenticate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackAuth {
+    /// The Qimen sign over the query and the body, with the shared `secret`.
+    #[default]
+    Sign,
+    /// An unguessable token in the callback URL, for warehouses that do not sign
+    /// (jxwms posts its confirmation unsigned to the URL it is given).
+    UrlToken,
+}
+
+/// Shortest callback token accepted: long enough that it cannot be guessed.
+const MIN_CALLBACK_TOKEN: usize = 32;
+
+impl WmsShopConfig {
+    /// Sign mode needs the shared secret; URL-token mode needs an unguessable token of
+    /// URL-safe characters.
+    fn validate_callback_auth(&self, index: usize) -> Result<(), ConfigError> {
+        let key = |name: &str| format!("shops[{index}].wms.{name}");
+        match (self.callback_auth, &self.callback_token) {
+            (CallbackAuth::Sign, None) if self.secret.expose().is_empty() => Err(ConfigError::Key {
+                key: key("secret"),
+                message: "must not be empty when callbacks are signed; for a warehouse that does not sign, set callback_auth = \"url_token\" and a callback_token".to_owned(),
+            }),
+            (CallbackAuth::Sign, None) => Ok(()),
+            (CallbackAuth::Sign, Some(_)) => Err(ConfigError::Key {
+                key: key("callback_token"),
+                message: "is used only with callback_auth = \"url_token\"".to_owned(),
+            }),
+            (CallbackAuth::UrlToken, None) => Err(ConfigError::Key {
+                key: key("callback_token"),
+                message: "is required when callback_auth = \"url_token\"".to_owned(),
+            }),
+            (CallbackAuth::UrlToken, Some(token)) => {
+                let token = token.expose();
+                let url_safe = token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if token.len() < MIN_CALLBACK_TOKEN || !url_safe {
+                    return Err(ConfigError::Key {
+                        key: key("callback_token"),
+                        message: format!("must be at least {MIN_CALLBACK_TOKEN} characters of A-Z, a-z, 0-9, `-` or `_` (e.g. the output of `openssl rand -hex 24`)"),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 fn default_logistics_code() -> String {
@@ -414,5 +529,77 @@ mod tests {
         for bad in ["8", "+8:00", "+15:00", "+08:60", "08:00", ""] {
             assert!(bad.parse::<UtcOffset>().is_err(), "{bad}");
         }
+    }
+
+    fn shop_with_wms(wms: &str) -> Result<(), ConfigError> {
+        let text = format!(
+            "code = \"demo\"\nname = \"Demo\"\n[wms]\nurl = \"http://127.0.0.1:9/wms\"\n\
+             app_key = \"k\"\ncustomer_id = \"c\"\nowner_code = \"o\"\nwarehouse_code = \"w\"\n{wms}\n\
+             [wms.sender]\nname = \"仓\"\nmobile = \"1\"\nprovince = \"浙江省\"\ncity = \"杭州市\"\n\
+             area = \"西湖区\"\naddress = \"文三路1号\"\n"
+        );
+        let shop: ShopConfig = toml::from_str(&text).expect("parses");
+        shop.validate(0)
+    }
+
+    fn refused_key(wms: &str) -> String {
+        match shop_with_wms(wms) {
+            Err(ConfigError::Key { key, .. }) => key,
+            other => panic!("{wms}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn callback_auth_is_sign_or_an_unguessable_url_token() {
+        shop_with_wms("secret = \"s\"").expect("signed");
+        let token = "a".repeat(MIN_CALLBACK_TOKEN);
+        shop_with_wms(&format!(
+            "secret = \"\"\ncallback_auth = \"url_token\"\ncallback_token = \"{token}\""
+        ))
+        .expect("url token");
+        assert_eq!(refused_key("secret = \"\""), "shops[0].wms.secret");
+        assert_eq!(
+            refused_key("secret = \"s\"\ncallback_auth = \"url_token\""),
+            "shops[0].wms.callback_token"
+        );
+        assert_eq!(
+            refused_key(
+                "secret = \"s\"\ncallback_auth = \"url_token\"\ncallback_token = \"short\""
+            ),
+            "shops[0].wms.callback_token"
+        );
+        assert_eq!(
+            refused_key(&format!(
+                "secret = \"s\"\ncallback_auth = \"url_token\"\ncallback_token = \"{}/\"",
+                "a".repeat(40)
+            )),
+            "shops[0].wms.callback_token"
+        );
+        assert_eq!(
+            refused_key(&format!("secret = \"s\"\ncallback_token = \"{token}\"")),
+            "shops[0].wms.callback_token"
+        );
+    }
+
+    #[test]
+    fn the_sender_is_required_whole() {
+        let mut shop: ShopConfig = toml::from_str(
+            "code = \"demo\"\nname = \"Demo\"\n[wms]\nurl = \"http://w/\"\napp_key = \"k\"\nsecret = \"s\"\n\
+             customer_id = \"c\"\nowner_code = \"o\"\nwarehouse_code = \"w\"\n[wms.sender]\nname = \"仓\"\n\
+             mobile = \"1\"\nprovince = \"浙江省\"\ncity = \"杭州市\"\narea = \"西湖区\"\naddress = \"文三路1号\"\n",
+        )
+        .expect("parses");
+        shop.validate(0).expect("complete");
+        if let Some(wms) = shop.wms.as_mut() {
+            wms.sender.area = " ".to_owned();
+        }
+        assert!(
+            matches!(shop.validate(0), Err(ConfigError::Key { key, .. }) if key == "shops[0].wms.sender.area")
+        );
+        let missing = toml::from_str::<ShopConfig>(
+            "code = \"demo\"\nname = \"Demo\"\n[wms]\nurl = \"http://w/\"\napp_key = \"k\"\nsecret = \"s\"\n\
+             customer_id = \"c\"\nowner_code = \"o\"\nwarehouse_code = \"w\"\n",
+        );
+        assert!(missing.is_err_and(|e| e.to_string().contains("sender")));
     }
 }

@@ -186,6 +186,8 @@ diesel::table! {
         sender_address -> Text,
         source -> Text,
         created_at -> Timestamp,
+        order_type -> Text,
+        is_hwg_flag -> Bool,
     }
 }
 
@@ -241,6 +243,7 @@ diesel::table! {
         reason -> Text,
         product_num -> BigInt,
         po_no -> Text,
+        sub_order_no -> Text,
     }
 }
 
@@ -319,6 +322,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The `after_sales` table.
+    after_sales (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        as_id -> Text,
+        so_id -> Text,
+        o_id -> Text,
+        kind -> Text,
+        as_type -> Text,
+        status -> Text,
+        shop_status -> Text,
+        good_status -> Text,
+        refund -> BigInt,
+        payment -> BigInt,
+        freight -> BigInt,
+        wms_co_id -> Text,
+        warehouse -> Text,
+        l_id -> Text,
+        logistics_company -> Text,
+        question_type -> Text,
+        remark -> Text,
+        confirm_date -> Nullable<Timestamp>,
+        as_date -> Nullable<Timestamp>,
+        order_id -> Nullable<BigInt>,
+        refund_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `after_sale_lines` table.
+    after_sale_lines (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        after_sale_id -> BigInt,
+        asi_id -> Text,
+        line_type -> Text,
+        sku_id -> Text,
+        outer_oi_id -> Text,
+        sub_order_no -> Text,
+        name -> Text,
+        properties_value -> Text,
+        qty -> BigInt,
+        r_qty -> BigInt,
+        price -> BigInt,
+        amount -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The `after_sale_batches` table.
+    after_sale_batches (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        line_id -> BigInt,
+        sku_id -> Text,
+        qty -> BigInt,
+        batch_no -> Text,
+        product_date -> Text,
+        supplier_id -> Text,
+        supplier_name -> Text,
+    }
+}
+
 diesel::joinable!(products -> shops (shop_id));
 diesel::joinable!(outbox -> shops (shop_id));
 diesel::joinable!(skus -> products (product_id));
@@ -333,6 +403,8 @@ diesel::joinable!(shipment_lines -> shipments (shipment_id));
 diesel::joinable!(shipment_lines -> order_lines (order_line_id));
 diesel::joinable!(refunds -> shops (shop_id));
 diesel::joinable!(refund_goods -> refunds (refund_id));
+diesel::joinable!(after_sale_lines -> after_sales (after_sale_id));
+diesel::joinable!(after_sale_batches -> after_sale_lines (line_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     shops,
@@ -354,4 +426,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     wms_confirmations,
     order_counts,
     order_count_changes,
+    after_sales,
+    after_sale_lines,
+    after_sale_batches,
 );

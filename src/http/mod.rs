@@ -51,6 +51,10 @@ pub fn routes(polyapi_path: String) -> impl Fn(&mut web::ServiceConfig) + Clone 
             .route("/readyz", web::get().to(health::ready))
             .route(&polyapi_path, web::route().to(polyapi::call))
             .route("/qimen/callback", web::post().to(qimen::callback))
+            .route(
+                "/qimen/callback/{token}",
+                web::post().to(qimen::callback_with_token),
+            )
             .service(admin::scope());
     }
 }

@@ -1,5 +1,5 @@
 //! The per-request span: method, route, path (never the query string, which may carry
-//! a Polyapi token or sign), status and client address.
+//! a Polyapi token or sign, nor a warehouse's callback token), status and client address.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -20,7 +20,7 @@ impl RootSpanBuilder for RequestSpan {
             "http",
             method = %request.method(),
             route = %route,
-            path = %request.path(),
+            path = %logged_path(&route, request.path()),
             client = %request.connection_info().realip_remote_addr().unwrap_or("-"),
             status = tracing::field::Empty,
         )
@@ -35,5 +35,35 @@ impl RootSpanBuilder for RequestSpan {
                 span.record("status", error.as_response_error().status_code().as_u16());
             }
         }
+    }
+}
+
+/// The path as logged: a route with a `{token}` segment is logged as its pattern, so the
+/// secret in a callback URL never reaches the logs.
+fn logged_path<'a>(route: &'a str, path: &'a str) -> &'a str {
+    if route.contains("{token}") {
+        route
+    } else {
+        path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logged_path;
+
+    #[test]
+    fn callback_tokens_are_not_logged() {
+        assert_eq!(
+            logged_path("/qimen/callback/{token}", "/qimen/callback/s3cr3t"),
+            "/qimen/callback/{token}"
+        );
+        assert_eq!(
+            logged_path(
+                "/admin/v1/shops/{code}/orders",
+                "/admin/v1/shops/demo/orders"
+            ),
+            "/admin/v1/shops/demo/orders"
+        );
     }
 }

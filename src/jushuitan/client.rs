@@ -28,9 +28,14 @@ pub enum JstError {
         /// Jushuitan's message.
         msg: String,
     },
-    /// The open API's access token expired (code 100).
+    /// The token expired: the open API's access token (code 100), or the legacy API's
+    /// token (its answer says the token timed out).
     #[error("access token expired: {0}")]
     TokenExpired(String),
+    /// The legacy token was refreshed and Jushuitan has not applied it yet (the seed:
+    /// it takes effect some minutes after refresh.token): retry later.
+    #[error("token refreshed, waiting for Jushuitan to apply it: {0}")]
+    TokenRefreshPending(String),
     /// Any other refusal.
     #[error("refused (code {code}): {msg}")]
     Api {
@@ -46,7 +51,11 @@ impl JstError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Transport(_) | Self::Status(_) | Self::Garbage(_) | Self::RateLimited { .. }
+            Self::Transport(_)
+                | Self::Status(_)
+                | Self::Garbage(_)
+                | Self::RateLimited { .. }
+                | Self::TokenRefreshPending(_)
         )
     }
 }
@@ -193,10 +202,28 @@ impl JushuitanClient {
     }
 
     async fn call_legacy(&self, operation: Operation, biz: &Value) -> Result<Value, JstError> {
-        let method = operation.legacy_method();
-        let partner_id = self.config.partner_id.clone().unwrap_or_default();
-        let token = secret_text(&self.config.token);
-        let key = secret_text(&self.config.partner_key);
+        self.post_legacy(operation.legacy_method(), biz).await
+    }
+
+    /// Legacy API: asks Jushuitan to renew the token (`refresh.token`, seed FAQ 3); the
+    /// same token works again once Jushuitan has applied it, some minutes later.
+    pub async fn refresh_legacy(&self) -> Result<(), JstError> {
+        self.post_legacy("refresh.token", &Value::Object(serde_json::Map::new()))
+            .await
+            .map(|_| ())
+    }
+
+    async fn post_legacy(&self, method: &str, biz: &Value) -> Result<Value, JstError> {
+        // Seed FAQ 2: a partnerid refused as invalid is often one with spaces around it.
+        let partner_id = self
+            .config
+            .partner_id
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let token = secret_text(&self.config.token).trim().to_owned();
+        let key = secret_text(&self.config.partner_key).trim().to_owned();
         let ts = unix_now();
         let sign = legacy_sign(method, &partner_id, &token, &ts, &key);
         let url = format!("{}/api/open/query.aspx", self.base());
@@ -264,6 +291,18 @@ impl JushuitanClient {
     }
 }
 
+/// A JSON value of an answer as text: strings as they are, numbers as written, null as
+/// empty (Jushuitan writes ids and amounts either way). NUL characters are dropped: no
+/// field needs one and PostgreSQL text cannot hold them, so one would stop a whole pull.
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(text) if text.contains('\0') => text.replace('\0', ""),
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 async fn read_json(response: reqwest::Response) -> Result<Value, JstError> {
     let status = response.status().as_u16();
     if status != 200 {
@@ -296,9 +335,19 @@ fn read_answer(answer: Value, open: bool) -> Result<Value, JstError> {
         0 if open => Ok(answer.get("data").cloned().unwrap_or(Value::Null)),
         0 => Ok(answer),
         100 if open => Err(JstError::TokenExpired(msg)),
+        _ if !open && says_token_timed_out(&msg) => Err(JstError::TokenExpired(msg)),
         199 | 200 => Err(JstError::RateLimited { code, msg }),
         _ => Err(JstError::Api { code, msg }),
     }
+}
+
+/// Whether a legacy answer's message says the token timed out (FAQ 3: 返回token超时).
+fn says_token_timed_out(msg: &str) -> bool {
+    let msg = msg.to_lowercase();
+    msg.contains("token")
+        && ["超时", "过期", "失效", "expire", "timeout"]
+            .iter()
+            .any(|word| msg.contains(word))
 }
 
 #[cfg(test)]
@@ -337,5 +386,18 @@ mod tests {
             read_answer(json!({"oops":1}), true),
             Err(JstError::Garbage(_))
         ));
+        assert!(matches!(
+            read_answer(
+                json!({"code":-1,"issuccess":false,"msg":"token超时"}),
+                false
+            ),
+            Err(JstError::TokenExpired(_))
+        ));
+        assert!(matches!(
+            read_answer(json!({"code":-1,"issuccess":false,"msg":"签名错误"}), false),
+            Err(JstError::Api { .. })
+        ));
+        assert_eq!(value_text(&json!("YT\u{0}1")), "YT1");
+        assert_eq!(value_text(&json!(10086)), "10086");
     }
 }

@@ -1,14 +1,15 @@
 //! The four jobs a shop runs against Jushuitan: push orders (outbox), pull stock, pull
 //! shipping, pull refunds.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use super::client::Operation;
+use super::after_sales::{after_sale_from, shop_of};
+use super::client::{value_text, Operation};
 use super::mapping::upload_order;
 use super::session::{Session, SyncError};
 use crate::config::JushuitanShopConfig;
@@ -16,9 +17,10 @@ use crate::db::schema::{orders, outbox as outbox_rows, sync_cursors};
 use crate::db::{Database, DbError};
 use crate::intake::shop_offset;
 use crate::outbox::{self, Claimed, Kind, Target};
-use crate::shop::codes::{GoodsStatus, RefundStatus, TradeStatus};
-use crate::shop::refunds::{self, NewRefund, RefundFields, RefundGoodsFields};
-use crate::shop::shipments::{self, ShipOutcome, ShipmentRequest, ShipmentSource};
+use crate::shop::after_sales::{self, AfterSale};
+use crate::shop::codes::TradeStatus;
+use crate::shop::parcels::{ship_parcels, Parcel, ParcelItem};
+use crate::shop::shipments::ShipmentSource;
 use crate::shop::shops::Shop;
 use crate::shop::{carriers, now_utc, orders as shop_orders, stock, ShopError};
 
@@ -31,6 +33,12 @@ fn lease(config: &JushuitanShopConfig) -> Duration {
 }
 /// Orders per orders.single.query call.
 const QUERY_BATCH: usize = 50;
+/// Records per page of a query.
+const PAGE_SIZE: i64 = 50;
+/// Pages read of one query at most (a split order answers one record per parcel).
+const MAX_PAGES: i64 = 20;
+/// Jushuitan's order status once the goods have left (已发货).
+const SHIPPED: &str = "Sent";
 /// SKUs per inventory.query call.
 const SKU_BATCH: usize = 100;
 /// Longest window Jushuitan accepts.
@@ -197,14 +205,6 @@ pub async fn push_orders(sync: &ShopSync) -> Result<PushReport, SyncError> {
     }
 }
 
-fn value_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 /// Reads available stock (`qty - order_lock`, at least 0) for every merchant code of the
 /// shop and writes it to the matching SKUs and SKU-less products. Answers the codes updated.
 pub async fn pull_stock(sync: &ShopSync) -> Result<usize, SyncError> {
@@ -250,8 +250,11 @@ pub async fn pull_stock(sync: &ShopSync) -> Result<usize, SyncError> {
     Ok(updated)
 }
 
-/// For orders pushed to Jushuitan and still awaiting shipment, records the shipments
-/// Jushuitan reports (as a Polyapi Send would). Answers the orders shipped.
+/// For orders pushed to Jushuitan and still awaiting shipment, records what Jushuitan
+/// has really shipped (as a split Polyapi Send would): each order or split-off parcel in
+/// the shipped state `Sent` is a parcel with its own items and waybill; any other
+/// state (WaitConfirm, Delivering, Question…) changes nothing, waybill or not. Only
+/// this shop's orders are asked for and taken. Answers the parcels recorded.
 pub async fn pull_shipping(sync: &ShopSync) -> Result<usize, SyncError> {
     let shop_id = sync.shop.id;
     let waiting: Vec<String> = sync
@@ -276,45 +279,31 @@ pub async fn pull_shipping(sync: &ShopSync) -> Result<usize, SyncError> {
         .await?;
     let mut shipped = 0;
     for chunk in waiting.chunks(QUERY_BATCH) {
-        let data = sync
-            .session
-            .call(Operation::QueryOrders, &json!({"so_ids": chunk}))
-            .await?;
-        let found = data
-            .get("orders")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for order in found {
-            let tracking = order.get("l_id").map(value_text).unwrap_or_default();
-            if tracking.trim().is_empty() {
-                continue;
+        let mut parcels: BTreeMap<String, Vec<Parcel>> = BTreeMap::new();
+        for record in query_orders(sync, chunk).await? {
+            if let Some((so_id, parcel)) = shipped_parcel(&record, sync) {
+                parcels.entry(so_id).or_default().push(parcel);
             }
-            let company = order
-                .get("logistics_company")
-                .map(value_text)
-                .unwrap_or_default();
-            let request = ShipmentRequest {
-                plat_order_no: order.get("so_id").map(value_text).unwrap_or_default(),
-                logistic_type: carriers::code_for_name(&company).unwrap_or_default(),
-                logistic_name: company,
-                logistic_no: tracking,
-                send_type: String::new(),
-                sender_name: String::new(),
-                sender_tel: String::new(),
-                sender_address: String::new(),
-                lines: None,
-                source: ShipmentSource::Jushuitan,
-            };
+        }
+        for (so_id, parcels) in parcels {
+            let order = so_id.clone();
             let outcome = sync
                 .db
-                .run(move |conn| shipments::ship(conn, shop_id, &request))
+                .run(move |conn| {
+                    ship_parcels(
+                        conn,
+                        shop_id,
+                        &so_id,
+                        &parcels,
+                        ShipmentSource::Jushuitan,
+                        "items",
+                    )
+                })
                 .await;
             match outcome {
-                Ok(ShipOutcome::Shipped { .. }) => shipped += 1,
-                Ok(ShipOutcome::AlreadyRecorded { .. }) => {}
+                Ok(count) => shipped += count,
                 Err(ShopError::Rejected { field, message }) => {
-                    tracing::warn!(shop = %sync.shop.code, %field, %message, "shipment from jushuitan not recorded");
+                    tracing::warn!(shop = %sync.shop.code, %order, %field, %message, "shipment from jushuitan not recorded");
                 }
                 Err(other) => return Err(other.into()),
             }
@@ -323,8 +312,91 @@ pub async fn pull_shipping(sync: &ShopSync) -> Result<usize, SyncError> {
     Ok(shipped)
 }
 
-/// Reads after-sale records changed since the stored cursor, in windows of at most 7
-/// days, into the shop's refunds; the cursor moves only after a window is stored.
+/// Every order record Jushuitan holds for these online numbers in this shop, page by page.
+async fn query_orders(sync: &ShopSync, so_ids: &[String]) -> Result<Vec<Value>, SyncError> {
+    let mut records = Vec::new();
+    for page in 1..=MAX_PAGES {
+        let biz = json!({"shop_id": sync.config.shop_id, "so_ids": so_ids,
+                         "page_index": page, "page_size": PAGE_SIZE});
+        let data = sync.session.call(Operation::QueryOrders, &biz).await?;
+        let found = data
+            .get("orders")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let more = data
+            .get("has_next")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let empty = found.is_empty();
+        records.extend(found);
+        if !more || empty {
+            break;
+        }
+    }
+    Ok(records)
+}
+
+/// Whether a record belongs to this shop: Jushuitan's `shop_id` when it says one.
+fn of_this_shop(record: &Value, sync: &ShopSync) -> bool {
+    shop_of(record).is_none_or(|shop| shop.trim() == sync.config.shop_id.to_string())
+}
+
+/// The parcel an order record stands for, when it is this shop's and shipped.
+fn shipped_parcel(record: &Value, sync: &ShopSync) -> Option<(String, Parcel)> {
+    let text = |name: &str| record.get(name).map(value_text).unwrap_or_default();
+    let so_id = text("so_id");
+    if !of_this_shop(record, sync) {
+        tracing::warn!(shop = %sync.shop.code, %so_id, other = %text("shop_id"), "jushuitan answered another shop's order; ignored");
+        return None;
+    }
+    if text("status") != SHIPPED {
+        return None;
+    }
+    let tracking = text("l_id").trim().to_owned();
+    if tracking.is_empty() {
+        tracing::warn!(shop = %sync.shop.code, %so_id, o_id = %text("o_id"), "jushuitan reports the order sent without a waybill number; not recorded");
+        return None;
+    }
+    let company = text("logistics_company");
+    let code = carriers::code_for_partner(&text("lc_id"), &company).unwrap_or_default();
+    let name = if company.trim().is_empty() {
+        carriers::carrier_name(&code).unwrap_or_default().to_owned()
+    } else {
+        company.trim().to_owned()
+    };
+    let items = record
+        .get("items")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    let field = |name: &str| item.get(name).map(value_text).unwrap_or_default();
+                    ParcelItem {
+                        sub_order_no: Some(field("outer_oi_id")).filter(|sub| !sub.is_empty()),
+                        outer_id: field("sku_id"),
+                        quantity: item.get("qty").and_then(Value::as_i64).unwrap_or(0),
+                    }
+                })
+                .filter(|item| item.quantity > 0)
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((
+        so_id,
+        Parcel {
+            logistic_type: code,
+            logistic_name: name,
+            logistic_no: tracking,
+            items,
+        },
+    ))
+}
+
+/// Reads this shop's after-sale records changed since the stored cursor, in windows of
+/// at most 7 days, into the shop's after-sales (returns and refunds also into its
+/// refunds); the cursor moves only after a window is stored.
 pub async fn pull_refunds(sync: &ShopSync) -> Result<usize, SyncError> {
     const JOB: &str = "jushuitan.refunds";
     let shop_id = sync.shop.id;
@@ -348,6 +420,7 @@ pub async fn pull_refunds(sync: &ShopSync) -> Result<usize, SyncError> {
         let mut page = 1;
         loop {
             let biz = json!({
+                "shop_id": sync.config.shop_id,
                 "modified_begin": crate::shop::time::format_shop_time(start, offset),
                 "modified_end": crate::shop::time::format_shop_time(end, offset),
                 "page_index": page,
@@ -359,14 +432,21 @@ pub async fn pull_refunds(sync: &ShopSync) -> Result<usize, SyncError> {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            let items: Vec<NewRefund> = records
+            let items: Vec<AfterSale> = records
                 .iter()
-                .filter_map(|r| refund_from(r, offset))
+                .filter(|record| {
+                    let ours = of_this_shop(record, sync);
+                    if !ours {
+                        tracing::warn!(shop = %sync.shop.code, other = ?shop_of(record), "jushuitan answered another shop's after-sale; ignored");
+                    }
+                    ours
+                })
+                .filter_map(|record| after_sale_from(record, offset))
                 .collect();
             total += items.len();
             if !items.is_empty() {
                 sync.db
-                    .run(move |conn| refunds::upsert(conn, shop_id, &items))
+                    .run(move |conn| after_sales::record(conn, shop_id, &items))
                     .await?;
             }
             if !data
@@ -403,100 +483,4 @@ pub async fn pull_refunds(sync: &ShopSync) -> Result<usize, SyncError> {
         start = end;
     }
     Ok(total)
-}
-
-/// An after-sale record as a shop refund; `None` when it lacks its numbers.
-fn refund_from(record: &Value, offset: chrono::FixedOffset) -> Option<NewRefund> {
-    let text = |name: &str| record.get(name).map(value_text).unwrap_or_default();
-    let as_id = text("as_id");
-    let so_id = text("so_id");
-    if as_id.is_empty() || so_id.is_empty() {
-        return None;
-    }
-    let status = match text("shop_status").as_str() {
-        "WAIT_SELLER_AGREE" => RefundStatus::Requested,
-        "WAIT_BUYER_RETURN_GOODS" => RefundStatus::AwaitingReturn,
-        "WAIT_SELLER_CONFIRM_GOODS" => RefundStatus::Returned,
-        "SELLER_REFUSE_BUYER" => RefundStatus::Refused,
-        "CLOSED" => RefundStatus::Closed,
-        "SUCCESS" => RefundStatus::Succeeded,
-        _ => match text("status").as_str() {
-            "WaitConfirm" => RefundStatus::Requested,
-            "Confirmed" => RefundStatus::Succeeded,
-            "Cancelled" => RefundStatus::Closed,
-            _ => RefundStatus::Other,
-        },
-    };
-    let goods_status = match text("good_status").as_str() {
-        "BUYER_NOT_RECEIVED" => GoodsStatus::NotReceived,
-        "BUYER_RECEIVED" => GoodsStatus::Received,
-        "BUYER_RETURNED_GOODS" | "SELLER_RECEIVED" => GoodsStatus::SentBack,
-        _ => GoodsStatus::Other,
-    };
-    let fen = |value: Option<&Value>| -> i64 {
-        value
-            .map(value_text)
-            .and_then(|t| t.trim().parse::<f64>().ok())
-            .map(|yuan| (yuan * 100.0).round() as i64)
-            .unwrap_or(0)
-            .max(0)
-    };
-    let time = |name: &str| crate::shop::time::parse_shop_time(&text(name), offset).ok();
-    let items = record
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let goods: Vec<RefundGoodsFields> = items
-        .iter()
-        .map(|item| {
-            let item_text = |name: &str| item.get(name).map(value_text).unwrap_or_default();
-            RefundGoodsFields {
-                plat_product_id: item_text("shop_sku_id"),
-                outer_id: item_text("sku_id"),
-                sku: item_text("properties_value"),
-                product_name: item_text("name"),
-                refund_amount: fen(item.get("amount")),
-                reason: String::new(),
-                product_num: item
-                    .get("qty")
-                    .or(item.get("r_qty"))
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0)
-                    .max(0),
-                po_no: String::new(),
-            }
-        })
-        .collect();
-    let sub = items
-        .first()
-        .filter(|_| items.len() == 1)
-        .and_then(|item| item.get("outer_oi_id"))
-        .map(value_text)
-        .unwrap_or_default();
-    let amount = fen(record.get("refund"));
-    let modified = time("modified").unwrap_or_else(now_utc);
-    Some(NewRefund {
-        fields: RefundFields {
-            refund_no: as_id,
-            plat_order_no: so_id,
-            sub_plat_order_no: sub,
-            total_amount: amount,
-            pay_amount: amount,
-            buyer_nick: text("shop_buyer_id"),
-            seller_nick: String::new(),
-            order_status: "JH_98".to_owned(),
-            refund_status: status.code().to_owned(),
-            goods_status: goods_status.code().to_owned(),
-            has_goods_return: goods_status == GoodsStatus::SentBack,
-            reason: text("question_type"),
-            description: text("remark"),
-            product_num: goods.iter().map(|g| g.product_num).sum(),
-            logistic_name: text("logistics_company"),
-            logistic_no: text("l_id"),
-            created_at: time("created").unwrap_or(modified),
-            modified_at: modified,
-        },
-        goods,
-    })
 }

@@ -1,10 +1,12 @@
-//! A shop order as Jushuitan's orders.upload wants it, checked against the rules the
-//! seed FAQ gives: items plus freight equal the paid amount, a paid order carries a
-//! `pay` node, and field lengths fit.
+//! A shop order as Jushuitan's orders.upload wants it, by the rules the seed FAQ gives:
+//! items plus freight equal the paid amount (an order-level discount is spread over the
+//! items' amounts, `base_price` stays the list price), a paid order carries a `pay` node
+//! for that same amount, and field lengths fit.
 
 use chrono::FixedOffset;
 use serde_json::{json, Value};
 
+use crate::shop::amounts::paid_amounts;
 use crate::shop::codes::TradeStatus;
 use crate::shop::orders::OrderRecord;
 use crate::shop::time::format_shop_time;
@@ -60,17 +62,12 @@ pub fn upload_order(
     if order.lines.is_empty() {
         return Err("the order has no lines".to_owned());
     }
+    let paid = paid_amounts(order).map_err(|why| {
+        format!("{why}; Jushuitan requires sum(items.amount) + freight = pay_amount")
+    })?;
     let mut items = Vec::with_capacity(order.lines.len());
-    let mut items_total = 0_i64;
-    for line in &order.lines {
+    for (line, amount) in order.lines.iter().zip(&paid.lines) {
         let fields = &line.fields;
-        let amount = fields.price * fields.goods_count - fields.discount_money;
-        if amount < 0 {
-            return Err(format!(
-                "line `{}`: the discount exceeds the line's price",
-                fields.sub_order_no
-            ));
-        }
         check_len("tradegoodsno (sku_id)", &fields.outer_id, 40)?;
         if fields.outer_id.trim().is_empty() {
             return Err(format!(
@@ -78,11 +75,10 @@ pub fn upload_order(
                 fields.sub_order_no
             ));
         }
-        items_total += amount;
         items.push(json!({
             "sku_id": fields.outer_id,
             "shop_sku_id": fields.product_id,
-            "amount": yuan(amount),
+            "amount": yuan(*amount),
             "base_price": yuan(fields.price),
             "qty": fields.goods_count,
             "name": fields.name,
@@ -91,14 +87,6 @@ pub fn upload_order(
         }));
     }
     let pay_amount = header.real_money;
-    if items_total + header.post_fee != pay_amount {
-        return Err(format!(
-            "items {} + freight {} != pay_amount {} (realMoney): Jushuitan requires sum(items.amount) + freight = pay_amount",
-            yuan(items_total),
-            yuan(header.post_fee),
-            yuan(pay_amount)
-        ));
-    }
     let receiver_name = [
         &receiver.receiver_name,
         &receiver.id_card_true_name,

@@ -1,5 +1,6 @@
 //! 聚水潭 (Jushuitan): push orders through the outbox; pull stock, shipping and refunds.
 
+pub mod after_sales;
 pub mod client;
 pub mod jobs;
 pub mod mapping;

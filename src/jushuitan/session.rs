@@ -34,6 +34,10 @@ impl From<diesel::result::Error> for SyncError {
     }
 }
 
+/// How long after a legacy refresh.token no other is asked for: Jushuitan applies a
+/// refreshed token some minutes later (seed FAQ 3), and asking again does not hurry it.
+const LEGACY_REFRESH_HOLD: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// One shop's connection to Jushuitan.
 #[derive(Debug)]
 pub struct Session {
@@ -41,6 +45,7 @@ pub struct Session {
     db: Database,
     shop_id: i64,
     tokens: Mutex<Option<Tokens>>,
+    legacy_refreshed_at: Mutex<Option<std::time::Instant>>,
 }
 
 impl Session {
@@ -51,6 +56,7 @@ impl Session {
             db,
             shop_id,
             tokens: Mutex::new(None),
+            legacy_refreshed_at: Mutex::new(None),
         }
     }
 
@@ -85,8 +91,10 @@ impl Session {
         Ok(tokens)
     }
 
-    /// Runs an operation; on an expired access token, refreshes once, stores the new
-    /// tokens and tries again.
+    /// Runs an operation. On an expired open-API access token, refreshes once, stores
+    /// the new tokens and tries again. On a timed-out legacy token, asks for refresh.token
+    /// (at most once per hold period) and answers a transient error: Jushuitan applies
+    /// the refreshed token minutes later, so the work is retried then.
     pub async fn call(&self, operation: Operation, biz: &Value) -> Result<Value, SyncError> {
         let tokens = self.current_tokens().await?;
         match self.client.call(operation, biz, &tokens).await {
@@ -95,7 +103,30 @@ impl Session {
                 let fresh = self.refresh(&tokens).await?;
                 Ok(self.client.call(operation, biz, &fresh).await?)
             }
+            Err(JstError::TokenExpired(msg)) => Err(self.refresh_legacy(msg).await.into()),
             other => Ok(other?),
+        }
+    }
+
+    /// Asks for refresh.token unless that was done within the hold period; answers the
+    /// error the caller retries on.
+    async fn refresh_legacy(&self, msg: String) -> JstError {
+        let mut refreshed_at = self.legacy_refreshed_at.lock().await;
+        if let Some(at) = *refreshed_at {
+            if at.elapsed() < LEGACY_REFRESH_HOLD {
+                return JstError::TokenRefreshPending(format!(
+                    "{msg} (refresh.token asked {} s ago)",
+                    at.elapsed().as_secs()
+                ));
+            }
+        }
+        tracing::info!(shop_id = self.shop_id, %msg, "jushuitan token timed out; calling refresh.token");
+        match self.client.refresh_legacy().await {
+            Ok(()) => {
+                *refreshed_at = Some(std::time::Instant::now());
+                JstError::TokenRefreshPending(format!("{msg} (refresh.token accepted)"))
+            }
+            Err(error) => error,
         }
     }
 

@@ -42,13 +42,26 @@ pub enum WmsError {
 }
 
 impl WmsError {
-    /// Whether trying again later may succeed.
+    /// Whether trying again later may succeed. A gateway error that says the request
+    /// itself is wrong (an `isv.*` sub-code, missing or invalid parameters) will fail
+    /// the same way every time; service and transport trouble may pass.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::Transport(_) | Self::Status(_) | Self::Garbage(_) | Self::Gateway { .. }
-        )
+        match self {
+            Self::Transport(_) | Self::Status(_) | Self::Garbage(_) => true,
+            Self::Refused { .. } => false,
+            Self::Gateway { code, sub_code, .. } => !request_is_wrong(code, sub_code),
+        }
     }
+}
+
+/// Whether a gateway error blames the request: an `isv.` sub-code (the caller's fault
+/// in the Qimen/TOP scheme), or code 40 (missing parameters) / 41 (invalid parameters).
+fn request_is_wrong(code: &str, sub_code: &str) -> bool {
+    let sub_code = sub_code.trim().to_ascii_lowercase();
+    sub_code.starts_with("isv.")
+        || sub_code.contains("invalid-parameter")
+        || sub_code.contains("missing-parameter")
+        || matches!(code.trim(), "40" | "41")
 }
 
 /// `<response>`
@@ -198,8 +211,16 @@ mod tests {
         let refused = read_answer("<response><flag>failure</flag><code>E1</code><message>收件人电话为空</message></response>").unwrap_err();
         assert!(!refused.is_transient());
         assert!(refused.to_string().contains("收件人电话为空"));
-        let gateway = read_answer("<error_response><code>50</code><msg>Remote service error</msg><sub_code>isv.x</sub_code><sub_msg>y</sub_msg></error_response>").unwrap_err();
+        let gateway = read_answer("<error_response><code>50</code><msg>Remote service error</msg><sub_code>isp.timeout</sub_code><sub_msg>y</sub_msg></error_response>").unwrap_err();
         assert!(gateway.is_transient());
+        let ours = read_answer("<error_response><code>50</code><msg>Remote service error</msg><sub_code>isv.invalid-parameter</sub_code><sub_msg>非法参数</sub_msg></error_response>").unwrap_err();
+        assert!(!ours.is_transient());
+        assert!(ours.to_string().contains("非法参数"));
+        let missing = read_answer(
+            "<error_response><code>40</code><msg>Missing Required Arguments</msg></error_response>",
+        )
+        .unwrap_err();
+        assert!(!missing.is_transient());
         assert!(read_answer("<html>").is_err());
         let stock = read_answer("<response><flag>success</flag><items><item><itemCode>A</itemCode><quantity>5</quantity><lockQuantity>1</lockQuantity></item><item><itemCode>B</itemCode><quantity></quantity></item></items></response>").unwrap();
         assert_eq!(stock.items.unwrap().item.len(), 2);

@@ -2,7 +2,8 @@
 
 use serde::Deserialize;
 
-use crate::shop::shipments::WarehousePackage;
+use crate::shop::carriers;
+use crate::shop::parcels::{Parcel, ParcelItem};
 
 /// The confirmation document (`<request>`), the parts the shop uses.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -86,9 +87,22 @@ pub struct Confirmation {
     pub out_biz_code: String,
     /// The warehouse status.
     pub status: String,
-    /// Packages with items.
-    pub packages: Vec<WarehousePackage>,
+    /// Packages with items, as parcels of the shop's carrier codes.
+    pub packages: Vec<Parcel>,
 }
+
+/// The statuses the Qimen standard gives a delivery order's confirmation.
+const STATUSES: [&str; 9] = [
+    "NEW",
+    "ACCEPT",
+    "PARTDELIVERED",
+    "DELIVERED",
+    "EXCEPTION",
+    "CANCELED",
+    "CLOSED",
+    "REJECT",
+    "CANCELEDFAIL",
+];
 
 /// Reads and checks a confirmation; the error says what is wrong.
 pub fn parse(body: &[u8]) -> Result<Confirmation, String> {
@@ -106,6 +120,12 @@ pub fn parse(body: &[u8]) -> Result<Confirmation, String> {
     let plat_order_no = required("deliveryOrderCode", &order.delivery_order_code)?;
     let out_biz_code = required("outBizCode", &order.out_biz_code)?;
     let status = required("status", &order.status)?.to_ascii_uppercase();
+    if !STATUSES.contains(&status.as_str()) {
+        return Err(format!(
+            "deliveryOrder.status `{status}` is not a Qimen delivery status ({})",
+            STATUSES.join(", ")
+        ));
+    }
     let mut packages = Vec::new();
     for (index, package) in request
         .packages
@@ -131,19 +151,28 @@ pub fn parse(body: &[u8]) -> Result<Confirmation, String> {
                     "packages.package[{index}].items.item[{item_index}].itemCode is required"
                 ));
             }
-            items.push((code, quantity));
+            items.push(ParcelItem {
+                sub_order_no: None,
+                outer_id: code,
+                quantity,
+            });
         }
         if package.express_code.trim().is_empty() && !items.is_empty() {
             return Err(format!("packages.package[{index}].expressCode is required"));
         }
-        packages.push(WarehousePackage {
-            logistics_code: package.logistics_code.trim().to_owned(),
-            logistics_name: package.logistics_name.trim().to_owned(),
-            express_code: package.express_code.trim().to_owned(),
+        if items.is_empty() {
+            continue;
+        }
+        let code = package.logistics_code.trim();
+        let name = package.logistics_name.trim();
+        packages.push(Parcel {
+            logistic_type: carriers::code_for_partner(code, name).unwrap_or_default(),
+            logistic_name: if name.is_empty() { code } else { name }.to_owned(),
+            logistic_no: package.express_code.trim().to_owned(),
             items,
         });
     }
-    if status == "DELIVERED" && packages.iter().all(|p| p.items.is_empty()) {
+    if status == "DELIVERED" && packages.is_empty() {
         return Err("a DELIVERED confirmation needs packages with items".to_owned());
     }
     let texts = [&plat_order_no, &out_biz_code, &status]
@@ -151,12 +180,12 @@ pub fn parse(body: &[u8]) -> Result<Confirmation, String> {
         .chain(
             packages
                 .iter()
-                .flat_map(|p| [&p.logistics_code, &p.logistics_name, &p.express_code]),
+                .flat_map(|p| [&p.logistic_type, &p.logistic_name, &p.logistic_no]),
         )
         .chain(
             packages
                 .iter()
-                .flat_map(|p| p.items.iter().map(|(code, _)| code)),
+                .flat_map(|p| p.items.iter().map(|item| &item.outer_id)),
         );
     if texts.into_iter().any(|text| text.contains('\0')) {
         return Err("the confirmation contains a NUL character".to_owned());

@@ -13,10 +13,11 @@ use super::requests::{
     to_document, Criteria, CriteriaList, DeliveryOrder, DeliveryOrderCreate, InventoryQuery, Item,
     ItemSynchronize, OrderCancel, OrderLine, OrderLines, Party,
 };
-use crate::config::WmsShopConfig;
+use crate::config::{WmsShopConfig, WMS_MAX_ADDRESS as MAX_ADDRESS, WMS_MAX_REGION as MAX_REGION};
 use crate::db::Database;
 use crate::intake::shop_offset;
 use crate::outbox::{self, Claimed, Kind, Target};
+use crate::shop::amounts::{own_amounts, paid_amounts};
 use crate::shop::codes::RefundStatus;
 use crate::shop::orders::{self, OrderRecord};
 use crate::shop::products::{self, ProductRecord};
@@ -28,10 +29,6 @@ use crate::shop::{now_utc, stock, ShopError};
 const BATCH: i64 = 20;
 /// Item codes per inventory.query.
 const STOCK_BATCH: usize = 50;
-/// Longest province, city or district the warehouse takes.
-const MAX_REGION: usize = 50;
-/// Longest street address.
-const MAX_ADDRESS: usize = 200;
 
 /// Failures of a warehouse job step.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +115,19 @@ fn yuan_text(fen: i64) -> String {
     format!("{}.{:02}", fen / 100, fen % 100)
 }
 
+/// A line's amount as (orderLineNo suffix, quantity, unit price in fen) parts whose
+/// prices times quantities add up to the amount exactly: one part when the amount
+/// divides evenly, else the units at the rounded-down price and the rest one fen dearer.
+fn unit_prices(amount: i64, quantity: i64) -> Vec<(&'static str, i64, i64)> {
+    let quantity = quantity.max(1);
+    let (unit, rest) = (amount / quantity, amount % quantity);
+    if rest == 0 {
+        vec![("", quantity, unit)]
+    } else {
+        vec![("", quantity - rest, unit), ("#2", rest, unit + 1)]
+    }
+}
+
 /// The deliveryorder.create document of `order`, or why it cannot be sent.
 pub fn delivery_order(
     order: &OrderRecord,
@@ -138,52 +148,70 @@ pub fn delivery_order(
     if receiver.mobile.trim().is_empty() && receiver.phone.trim().is_empty() {
         return Err("receiver mobile and phone are both empty".to_owned());
     }
-    let lines: Vec<OrderLine> = order
-        .lines
-        .iter()
-        .filter(|line| line.fields.refund_status != RefundStatus::Succeeded.code())
-        .map(|line| {
-            let f = &line.fields;
-            if f.outer_id.trim().is_empty() {
-                return Err(format!(
-                    "line `{}` has no tradegoodsno (the warehouse's item code)",
-                    f.sub_order_no
-                ));
-            }
-            let paid = (f.price * f.goods_count - f.discount_money).max(0);
-            Ok(OrderLine {
-                order_line_no: f.sub_order_no.clone(),
+    // What each line was paid, the order's discount included; money never holds a
+    // shipment, so figures that do not add up fall back to the lines' own amounts.
+    let paid = paid_amounts(order)
+        .map(|paid| paid.lines)
+        .unwrap_or_else(|_| own_amounts(order));
+    let mut lines: Vec<OrderLine> = Vec::new();
+    for (line, amount) in order.lines.iter().zip(paid) {
+        let f = &line.fields;
+        if f.refund_status == RefundStatus::Succeeded.code() {
+            continue;
+        }
+        if f.outer_id.trim().is_empty() {
+            return Err(format!(
+                "line `{}` has no tradegoodsno (the warehouse's item code)",
+                f.sub_order_no
+            ));
+        }
+        for (suffix, quantity, unit) in unit_prices(amount, f.goods_count) {
+            lines.push(OrderLine {
+                order_line_no: format!("{}{suffix}", f.sub_order_no),
                 owner_code: config.owner_code.clone(),
                 item_code: f.outer_id.clone(),
                 item_name: f.name.clone(),
-                plan_qty: f.goods_count,
-                actual_price: yuan_text(paid / f.goods_count.max(1)),
-            })
-        })
-        .collect::<Result<_, _>>()?;
+                plan_qty: quantity,
+                actual_price: yuan_text(unit),
+            });
+        }
+    }
     if lines.is_empty() {
         return Err("no line is left to ship (all refunded)".to_owned());
     }
     let now = format_shop_time(now_utc(), offset);
+    let pay_time = header
+        .pay_time
+        .map(|at| format_shop_time(at, offset))
+        .unwrap_or_default();
+    let sender = &config.sender;
     let document = DeliveryOrderCreate {
         delivery_order: DeliveryOrder {
             delivery_order_code: header.plat_order_no.clone(),
             order_type: "JYCK".to_owned(),
             warehouse_code: config.warehouse_code.clone(),
             source_platform_code: "API".to_owned(),
-            create_time: format_shop_time(header.created_at, offset),
-            place_order_time: format_shop_time(
-                header.pay_time.unwrap_or(header.created_at),
-                offset,
-            ),
+            // The seed: createTime is the time of sending, placeOrderTime the payment.
+            create_time: now.clone(),
+            place_order_time: if pay_time.is_empty() {
+                format_shop_time(header.created_at, offset)
+            } else {
+                pay_time.clone()
+            },
+            pay_time,
             operate_time: now,
             shop_nick: shop.name.clone(),
             logistics_code: config.logistics_code.clone(),
             buyer_message: header.customer_remark.clone(),
             seller_message: header.seller_remark.clone(),
             sender_info: Party {
-                name: shop.name.clone(),
-                ..Party::default()
+                name: sender.name.clone(),
+                mobile: sender.mobile.clone(),
+                tel: String::new(),
+                province: sender.province.clone(),
+                city: sender.city.clone(),
+                area: sender.area.clone(),
+                detail_address: sender.address.clone(),
             },
             receiver_info: Party {
                 name: name.trim().to_owned(),

@@ -65,12 +65,15 @@ pub struct DeliveryOrder {
     /// `API`.
     #[serde(rename = "sourcePlatformCode")]
     pub source_platform_code: String,
-    /// When the order was placed.
+    /// When this delivery order was made.
     #[serde(rename = "createTime")]
     pub create_time: String,
-    /// When it was paid.
+    /// When it was paid (the seed's placeOrderTime).
     #[serde(rename = "placeOrderTime")]
     pub place_order_time: String,
+    /// When it was paid.
+    #[serde(rename = "payTime", skip_serializing_if = "String::is_empty")]
+    pub pay_time: String,
     /// When this document was made.
     #[serde(rename = "operateTime")]
     pub operate_time: String,
@@ -141,7 +144,7 @@ pub struct OrderLine {
     /// Quantity.
     #[serde(rename = "planQty")]
     pub plan_qty: i64,
-    /// Unit price paid, yuan.
+    /// Unit price paid, yuan (the order's discount included).
     #[serde(rename = "actualPrice")]
     pub actual_price: String,
 }

@@ -1,11 +1,14 @@
 //! The shop domain: shops, catalogue, orders, refunds. Plain functions over a
 //! connection; each write is one database transaction.
 
+pub mod after_sales;
+pub mod amounts;
 pub mod carriers;
 pub mod codes;
 mod error;
 pub mod orders;
 mod paging;
+pub mod parcels;
 pub mod pickup;
 pub mod products;
 pub mod refunds;

@@ -38,7 +38,23 @@ pub enum RedeemOutcome {
     },
 }
 
-/// Redeems the order's pickup code if it matches and is unused, completing the order.
+/// Only a paid order that is still open — awaiting shipment or pickup (JH_02), or
+/// shipped (JH_03) — can be redeemed: not an unpaid, closed or completed one.
+fn redeemable(status: &str) -> Result<(), ShopError> {
+    match TradeStatus::from_code(status) {
+        Some(TradeStatus::AwaitingShipment | TradeStatus::Shipped) => Ok(()),
+        found => Err(ShopError::rejected(
+            "PlatOrderNo",
+            format!(
+                "the order is {status} ({}): only a paid, open order (JH_02 or JH_03) can be redeemed",
+                found.map(TradeStatus::description).unwrap_or("unknown status")
+            ),
+        )),
+    }
+}
+
+/// Redeems the order's pickup code if it matches, is unused and the order is paid and
+/// open, completing the order.
 pub fn redeem(
     conn: &mut DbConnection,
     shop_id: i64,
@@ -46,10 +62,10 @@ pub fn redeem(
 ) -> Result<RedeemOutcome, ShopError> {
     write_transaction(conn, |conn| {
         let now = now_utc();
-        let order_id: i64 = orders::table
+        let (order_id, status): (i64, String) = orders::table
             .filter(orders::shop_id.eq(shop_id))
             .filter(orders::plat_order_no.eq(&redemption.plat_order_no))
-            .select(orders::id)
+            .select((orders::id, orders::trade_status))
             .first(conn)
             .optional()?
             .ok_or_else(|| {
@@ -79,6 +95,9 @@ pub fn redeem(
                 "VerifyCode",
                 "the pickup code does not match the order's",
             ));
+        }
+        if stored.1.is_none() {
+            redeemable(&status)?;
         }
         let updated = diesel::update(pickup_codes::table.find(order_id))
             .filter(pickup_codes::redeemed_at.is_null())

@@ -73,6 +73,8 @@ pub struct RefundGoodsFields {
     pub product_num: i64,
     /// Purchase order number.
     pub po_no: String,
+    /// The order line (sub-order number) it is for; empty when the refund does not say.
+    pub sub_order_no: String,
 }
 
 /// A refund to create or replace, with all its goods.
@@ -82,6 +84,10 @@ pub struct NewRefund {
     pub fields: RefundFields,
     /// Its goods.
     pub goods: Vec<RefundGoodsFields>,
+    /// The lines (sub-order numbers) whose refund status it sets. `None`: the line
+    /// `sub_plat_order_no` names, or every line when that is empty (the storefront's
+    /// whole-order refund).
+    pub lines: Option<Vec<String>>,
 }
 
 /// A stored refund.
@@ -116,55 +122,11 @@ pub fn upsert(
         let now = now_utc();
         let mut counts = UpsertCounts::default();
         for item in items {
-            let order_id: Option<i64> = orders::table
-                .filter(orders::shop_id.eq(shop_id))
-                .filter(orders::plat_order_no.eq(&item.fields.plat_order_no))
-                .select(orders::id)
-                .first(conn)
-                .optional()?;
-            let existing: Option<i64> = refunds::table
-                .filter(refunds::shop_id.eq(shop_id))
-                .filter(refunds::refund_no.eq(&item.fields.refund_no))
-                .select(refunds::id)
-                .first(conn)
-                .optional()?;
-            let refund_id = match existing {
-                Some(id) => {
-                    diesel::update(refunds::table.find(id))
-                        .set((&item.fields, refunds::order_id.eq(order_id)))
-                        .execute(conn)?;
-                    diesel::delete(refund_goods::table.filter(refund_goods::refund_id.eq(id)))
-                        .execute(conn)?;
-                    counts.updated += 1;
-                    id
-                }
-                None => {
-                    diesel::insert_into(refunds::table)
-                        .values((
-                            refunds::shop_id.eq(shop_id),
-                            &item.fields,
-                            refunds::order_id.eq(order_id),
-                        ))
-                        .execute(conn)?;
-                    counts.created += 1;
-                    refunds::table
-                        .filter(refunds::shop_id.eq(shop_id))
-                        .filter(refunds::refund_no.eq(&item.fields.refund_no))
-                        .select(refunds::id)
-                        .first(conn)?
-                }
-            };
-            for goods in &item.goods {
-                diesel::insert_into(refund_goods::table)
-                    .values((
-                        refund_goods::shop_id.eq(shop_id),
-                        refund_goods::refund_id.eq(refund_id),
-                        goods,
-                    ))
-                    .execute(conn)?;
-            }
-            if let Some(order_id) = order_id {
-                mark_order_lines(conn, shop_id, order_id, &item.fields, now)?;
+            let (_, created) = store(conn, shop_id, item, now)?;
+            if created {
+                counts.created += 1;
+            } else {
+                counts.updated += 1;
             }
         }
         Ok(counts)
@@ -203,6 +165,73 @@ pub fn require_known_orders(
     }
 }
 
+/// Creates or replaces one refund inside the caller's transaction and carries its
+/// status onto the lines it covers; answers its id and whether it is new.
+pub(super) fn store(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    item: &NewRefund,
+    now: NaiveDateTime,
+) -> Result<(i64, bool), ShopError> {
+    let order_id: Option<i64> = orders::table
+        .filter(orders::shop_id.eq(shop_id))
+        .filter(orders::plat_order_no.eq(&item.fields.plat_order_no))
+        .select(orders::id)
+        .first(conn)
+        .optional()?;
+    let existing: Option<i64> = refunds::table
+        .filter(refunds::shop_id.eq(shop_id))
+        .filter(refunds::refund_no.eq(&item.fields.refund_no))
+        .select(refunds::id)
+        .first(conn)
+        .optional()?;
+    let (refund_id, created) = match existing {
+        Some(id) => {
+            diesel::update(refunds::table.find(id))
+                .set((&item.fields, refunds::order_id.eq(order_id)))
+                .execute(conn)?;
+            diesel::delete(refund_goods::table.filter(refund_goods::refund_id.eq(id)))
+                .execute(conn)?;
+            (id, false)
+        }
+        None => {
+            diesel::insert_into(refunds::table)
+                .values((
+                    refunds::shop_id.eq(shop_id),
+                    &item.fields,
+                    refunds::order_id.eq(order_id),
+                ))
+                .execute(conn)?;
+            let id = refunds::table
+                .filter(refunds::shop_id.eq(shop_id))
+                .filter(refunds::refund_no.eq(&item.fields.refund_no))
+                .select(refunds::id)
+                .first(conn)?;
+            (id, true)
+        }
+    };
+    for goods in &item.goods {
+        diesel::insert_into(refund_goods::table)
+            .values((
+                refund_goods::shop_id.eq(shop_id),
+                refund_goods::refund_id.eq(refund_id),
+                goods,
+            ))
+            .execute(conn)?;
+    }
+    if let Some(order_id) = order_id {
+        mark_order_lines(
+            conn,
+            shop_id,
+            order_id,
+            &item.fields,
+            item.lines.as_deref(),
+            now,
+        )?;
+    }
+    Ok((refund_id, created))
+}
+
 /// Carries the refund's status onto the lines it covers and moves the order's modified
 /// time, so the ERP sees the change on its next download.
 fn mark_order_lines(
@@ -210,19 +239,28 @@ fn mark_order_lines(
     shop_id: i64,
     order_id: i64,
     refund: &RefundFields,
+    covered: Option<&[String]>,
     now: NaiveDateTime,
 ) -> Result<(), ShopError> {
     let lines = order_lines::table
         .filter(order_lines::shop_id.eq(shop_id))
         .filter(order_lines::order_id.eq(order_id));
-    if refund.sub_plat_order_no.is_empty() {
-        diesel::update(lines)
-            .set(order_lines::refund_status.eq(&refund.refund_status))
-            .execute(conn)?;
-    } else {
-        diesel::update(lines.filter(order_lines::sub_order_no.eq(&refund.sub_plat_order_no)))
-            .set(order_lines::refund_status.eq(&refund.refund_status))
-            .execute(conn)?;
+    match covered {
+        Some(subs) => {
+            diesel::update(lines.filter(order_lines::sub_order_no.eq_any(subs)))
+                .set(order_lines::refund_status.eq(&refund.refund_status))
+                .execute(conn)?;
+        }
+        None if refund.sub_plat_order_no.is_empty() => {
+            diesel::update(lines)
+                .set(order_lines::refund_status.eq(&refund.refund_status))
+                .execute(conn)?;
+        }
+        None => {
+            diesel::update(lines.filter(order_lines::sub_order_no.eq(&refund.sub_plat_order_no)))
+                .set(order_lines::refund_status.eq(&refund.refund_status))
+                .execute(conn)?;
+        }
     }
     diesel::update(orders::table.find(order_id))
         .set(orders::modified_at.eq(now))
@@ -344,19 +382,35 @@ pub fn line_refunds(
                 order_lines::refund_status,
             ))
             .load(conn)?;
-        let covering: Vec<(String, String)> = refunds::table
+        let covering: Vec<(i64, String, String)> = refunds::table
             .filter(refunds::shop_id.eq(shop_id))
             .filter(refunds::order_id.eq(order_id))
             .order((refunds::modified_at.desc(), refunds::id.desc()))
-            .select((refunds::refund_no, refunds::sub_plat_order_no))
+            .select((refunds::id, refunds::refund_no, refunds::sub_plat_order_no))
             .load(conn)?;
+        let ids: Vec<i64> = covering.iter().map(|(id, _, _)| *id).collect();
+        // Refunds that name their lines per item cover those lines only.
+        let mut named: HashMap<i64, Vec<String>> = HashMap::new();
+        for (refund_id, sub) in refund_goods::table
+            .filter(refund_goods::shop_id.eq(shop_id))
+            .filter(refund_goods::refund_id.eq_any(&ids))
+            .filter(refund_goods::sub_order_no.ne(""))
+            .select((refund_goods::refund_id, refund_goods::sub_order_no))
+            .load::<(i64, String)>(conn)?
+        {
+            named.entry(refund_id).or_default().push(sub);
+        }
         Ok(lines
             .into_iter()
             .map(|(sub_order_no, product_name, status)| {
                 let refund_no = covering
                     .iter()
-                    .find(|(_, sub)| sub.is_empty() || *sub == sub_order_no)
-                    .map(|(no, _)| no.clone());
+                    .find(|(id, _, sub)| match named.get(id) {
+                        _ if !sub.is_empty() => *sub == sub_order_no,
+                        Some(subs) => subs.contains(&sub_order_no),
+                        None => true,
+                    })
+                    .map(|(_, no, _)| no.clone());
                 LineRefund {
                     status: RefundStatus::from_code(&status).unwrap_or(RefundStatus::None),
                     sub_order_no,
@@ -368,17 +422,63 @@ pub fn line_refunds(
     })
 }
 
-/// The order-level refund status of its lines: JH_07 when none has a refund, the common
-/// status when all share one, JH_09 (partial) otherwise.
+/// The order-level refund status of its lines. A refund still being handled on any line
+/// is reported as such — the ERP must not ship until it is settled. Otherwise JH_06 when
+/// every line's refund succeeded, JH_09 (partial) when some succeeded and the others
+/// have none (or one that was closed or refused), the refunded lines' status when no
+/// refund succeeded, and JH_07 when no line has a refund.
 pub fn overall_status(lines: &[LineRefund]) -> super::codes::RefundStatus {
     use super::codes::RefundStatus;
-    let mut statuses = lines.iter().map(|line| line.status);
-    let Some(first) = statuses.next() else {
-        return RefundStatus::None;
-    };
-    if statuses.all(|status| status == first) {
-        first
-    } else {
-        RefundStatus::Partial
+    if let Some(open) = lines.iter().find(|line| line.status.is_open()) {
+        return open.status;
+    }
+    let succeeded = lines
+        .iter()
+        .filter(|line| line.status == RefundStatus::Succeeded)
+        .count();
+    if succeeded > 0 {
+        return if succeeded == lines.len() {
+            RefundStatus::Succeeded
+        } else {
+            RefundStatus::Partial
+        };
+    }
+    lines
+        .iter()
+        .map(|line| line.status)
+        .find(|status| *status != RefundStatus::None)
+        .unwrap_or(RefundStatus::None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{overall_status, LineRefund};
+    use crate::shop::codes::RefundStatus::{self, *};
+
+    fn overall(statuses: &[RefundStatus]) -> RefundStatus {
+        let lines: Vec<LineRefund> = statuses
+            .iter()
+            .map(|status| LineRefund {
+                sub_order_no: String::new(),
+                product_name: String::new(),
+                status: *status,
+                refund_no: Option::None,
+            })
+            .collect();
+        overall_status(&lines)
+    }
+
+    #[test]
+    fn partial_only_when_some_succeeded_and_the_rest_have_none() {
+        assert_eq!(overall(&[]), None);
+        assert_eq!(overall(&[None, None]), None);
+        assert_eq!(overall(&[Succeeded, Succeeded]), Succeeded);
+        assert_eq!(overall(&[Succeeded, None]), Partial);
+        assert_eq!(overall(&[Succeeded, Closed]), Partial);
+        assert_eq!(overall(&[Requested, None]), Requested);
+        assert_eq!(overall(&[Succeeded, AwaitingReturn]), AwaitingReturn);
+        assert_eq!(overall(&[None, Returned, Succeeded]), Returned);
+        assert_eq!(overall(&[Closed, None]), Closed);
+        assert_eq!(overall(&[Refused, Refused]), Refused);
     }
 }

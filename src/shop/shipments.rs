@@ -54,6 +54,10 @@ pub struct ShipmentRequest {
     pub sender_address: String,
     /// Lines and quantities (sub-order number, count); `None` ships everything left.
     pub lines: Option<Vec<(String, i64)>>,
+    /// The order type the ERP sends with a Send (`OrderType`, e.g. `JH_01`).
+    pub order_type: String,
+    /// Whether the ERP flags the shipment as overseas purchase (`IsHwgFlag` = 1).
+    pub is_hwg_flag: bool,
     /// Who reported it.
     pub source: ShipmentSource,
 }
@@ -75,12 +79,14 @@ pub enum ShipOutcome {
     },
 }
 
-struct Line {
-    id: i64,
-    sub_order_no: String,
-    goods_count: i64,
-    shipped_count: i64,
-    refunded: bool,
+/// An order line as shipping sees it.
+pub(super) struct Line {
+    pub(super) id: i64,
+    pub(super) sub_order_no: String,
+    pub(super) outer_id: String,
+    pub(super) goods_count: i64,
+    pub(super) shipped_count: i64,
+    pub(super) refunded: bool,
 }
 
 /// Records a shipment in one transaction (see the module rules).
@@ -93,7 +99,7 @@ pub fn ship(
 }
 
 /// Records a shipment inside the caller's transaction.
-fn ship_within(
+pub(super) fn ship_within(
     conn: &mut DbConnection,
     shop_id: i64,
     request: &ShipmentRequest,
@@ -160,6 +166,8 @@ fn ship_within(
             shipments::sender_address.eq(&request.sender_address),
             shipments::source.eq(request.source.code()),
             shipments::created_at.eq(now),
+            shipments::order_type.eq(&request.order_type),
+            shipments::is_hwg_flag.eq(request.is_hwg_flag),
         ))
         .execute(conn)?;
     // The order row is locked by this transaction, so the newest shipment is ours.
@@ -198,7 +206,7 @@ fn ship_within(
 
 /// Finds the order and takes its row lock (an UPDATE), so concurrent shipments of one
 /// order run one after the other on PostgreSQL as they do on SQLite.
-fn lock_order(
+pub(super) fn lock_order(
     conn: &mut DbConnection,
     shop_id: i64,
     plat_order_no: &str,
@@ -226,18 +234,19 @@ fn lock_order(
     Ok((id, status))
 }
 
-fn load_lines(
+pub(super) fn load_lines(
     conn: &mut DbConnection,
     shop_id: i64,
     order_id: i64,
 ) -> Result<Vec<Line>, ShopError> {
-    let rows: Vec<(i64, String, i64, i64, String)> = order_lines::table
+    let rows: Vec<(i64, String, String, i64, i64, String)> = order_lines::table
         .filter(order_lines::shop_id.eq(shop_id))
         .filter(order_lines::order_id.eq(order_id))
         .order(order_lines::id.asc())
         .select((
             order_lines::id,
             order_lines::sub_order_no,
+            order_lines::outer_id,
             order_lines::goods_count,
             order_lines::shipped_count,
             order_lines::refund_status,
@@ -246,9 +255,10 @@ fn load_lines(
     Ok(rows
         .into_iter()
         .map(
-            |(id, sub_order_no, goods_count, shipped_count, refund)| Line {
+            |(id, sub_order_no, outer_id, goods_count, shipped_count, refund)| Line {
                 id,
                 sub_order_no,
+                outer_id,
                 goods_count,
                 shipped_count,
                 refunded: RefundStatus::from_code(&refund) == Some(RefundStatus::Succeeded),
@@ -283,7 +293,7 @@ fn resolve(request: &ShipmentRequest, lines: &[Line]) -> Result<BTreeMap<i64, i6
                     .ok_or_else(|| {
                         ShopError::rejected(
                             "SubPlatOrderNo",
-                            format!("the order has no line `{sub}`"),
+                            format!("line `{sub}` is not on the order"),
                         )
                     })?;
                 if line.refunded {
@@ -376,131 +386,4 @@ fn settle_status(
     } else {
         Ok(TradeStatus::AwaitingShipment)
     }
-}
-
-/// One package of a warehouse confirmation: carrier, tracking number, and the merchant
-/// item codes with quantities.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WarehousePackage {
-    /// Carrier code as the warehouse names it (e.g. `YTO`).
-    pub logistics_code: String,
-    /// Carrier name.
-    pub logistics_name: String,
-    /// Tracking number.
-    pub express_code: String,
-    /// (item code, quantity).
-    pub items: Vec<(String, i64)>,
-}
-
-/// What a warehouse confirmation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfirmOutcome {
-    /// Recorded now, with this many packages shipped.
-    Recorded(usize),
-    /// This confirmation (by its outBizCode) was recorded before; nothing changed.
-    Repeated,
-}
-
-/// Records a warehouse's shipment confirmation in one transaction: once per
-/// `out_biz_code`, each package a shipment whose items map to order lines by merchant
-/// code, checked like any shipment (never over-ship, never a refunded line).
-pub fn confirm_from_warehouse(
-    conn: &mut DbConnection,
-    shop_id: i64,
-    plat_order_no: &str,
-    out_biz_code: &str,
-    status: &str,
-    packages: &[WarehousePackage],
-) -> Result<ConfirmOutcome, ShopError> {
-    use crate::db::schema::wms_confirmations;
-    write_transaction(conn, |conn| {
-        let seen: Option<String> = wms_confirmations::table
-            .find((shop_id, out_biz_code))
-            .select(wms_confirmations::plat_order_no)
-            .first(conn)
-            .optional()?;
-        if seen.is_some() {
-            return Ok(ConfirmOutcome::Repeated);
-        }
-        let lines: Vec<(String, String, i64, i64)> = order_lines::table
-            .inner_join(orders::table.on(orders::id.eq(order_lines::order_id)))
-            .filter(orders::shop_id.eq(shop_id))
-            .filter(orders::plat_order_no.eq(plat_order_no))
-            .order(order_lines::id.asc())
-            .select((
-                order_lines::sub_order_no,
-                order_lines::outer_id,
-                order_lines::goods_count,
-                order_lines::shipped_count,
-            ))
-            .load(conn)?;
-        if lines.is_empty() {
-            return Err(ShopError::rejected(
-                "deliveryOrderCode",
-                format!("no order `{plat_order_no}` in this shop"),
-            ));
-        }
-        let mut shipped = 0;
-        if matches!(status, "DELIVERED" | "PARTDELIVERED") {
-            // What is left on each line, consumed package by package.
-            let mut left: Vec<(String, String, i64)> = lines
-                .iter()
-                .map(|(sub, code, count, done)| (sub.clone(), code.clone(), count - done))
-                .collect();
-            for package in packages {
-                let mut parts: Vec<(String, i64)> = Vec::new();
-                for (code, quantity) in &package.items {
-                    let mut wanted = *quantity;
-                    for (sub, line_code, remaining) in left.iter_mut() {
-                        if line_code != code || *remaining == 0 || wanted == 0 {
-                            continue;
-                        }
-                        let take = wanted.min(*remaining);
-                        *remaining -= take;
-                        wanted -= take;
-                        parts.push((sub.clone(), take));
-                    }
-                    if wanted > 0 {
-                        return Err(ShopError::rejected(
-                            "packages.items",
-                            format!("item `{code}`: {quantity} shipped but the order has only {} left to ship", quantity - wanted),
-                        ));
-                    }
-                }
-                if parts.is_empty() {
-                    continue;
-                }
-                let request = ShipmentRequest {
-                    plat_order_no: plat_order_no.to_owned(),
-                    logistic_type: super::carriers::code_for_name(&package.logistics_name)
-                        .unwrap_or_default(),
-                    logistic_name: if package.logistics_name.is_empty() {
-                        package.logistics_code.clone()
-                    } else {
-                        package.logistics_name.clone()
-                    },
-                    logistic_no: package.express_code.clone(),
-                    send_type: String::new(),
-                    sender_name: String::new(),
-                    sender_tel: String::new(),
-                    sender_address: String::new(),
-                    lines: Some(parts),
-                    source: ShipmentSource::Warehouse,
-                };
-                if let ShipOutcome::Shipped { .. } = ship_within(conn, shop_id, &request)? {
-                    shipped += 1;
-                }
-            }
-        }
-        diesel::insert_into(wms_confirmations::table)
-            .values((
-                wms_confirmations::shop_id.eq(shop_id),
-                wms_confirmations::out_biz_code.eq(out_biz_code),
-                wms_confirmations::plat_order_no.eq(plat_order_no),
-                wms_confirmations::status.eq(status),
-                wms_confirmations::received_at.eq(now_utc()),
-            ))
-            .execute(conn)?;
-        Ok(ConfirmOutcome::Recorded(shipped))
-    })
 }

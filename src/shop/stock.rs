@@ -19,11 +19,29 @@ pub enum StockChange {
     Add(i64),
 }
 
+/// How the ERP names a product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProductKey {
+    /// By the platform product id (`PlatProductID`).
+    PlatProductId(String),
+    /// By the merchant's product code (`OuterID`).
+    OuterId(String),
+}
+
+impl std::fmt::Display for ProductKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::PlatProductId(id) => write!(f, "`{id}`"),
+            Self::OuterId(code) => write!(f, "coded `{code}`"),
+        }
+    }
+}
+
 /// Which product or SKU the change is for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockTarget {
-    /// Platform product id (required).
-    pub plat_product_id: String,
+    /// The product.
+    pub product: ProductKey,
     /// Platform SKU id.
     pub sku_id: Option<String>,
     /// Merchant's SKU code, used when no SKU id is given.
@@ -48,18 +66,7 @@ pub fn sync(
     }
     write_transaction(conn, |conn| {
         let now = now_utc();
-        let product_id: i64 = products::table
-            .filter(products::shop_id.eq(shop_id))
-            .filter(products::plat_product_id.eq(&target.plat_product_id))
-            .select(products::id)
-            .first(conn)
-            .optional()?
-            .ok_or_else(|| {
-                ShopError::rejected(
-                    "PlatProductID",
-                    format!("no product `{}` in this shop", target.plat_product_id),
-                )
-            })?;
+        let product_id = find_product(conn, shop_id, &target.product)?;
         let sku_count: i64 = skus::table
             .filter(skus::shop_id.eq(shop_id))
             .filter(skus::product_id.eq(product_id))
@@ -119,6 +126,40 @@ pub fn sync(
     })
 }
 
+/// The product the key names; an `OuterID` must name exactly one.
+fn find_product(conn: &mut DbConnection, shop_id: i64, key: &ProductKey) -> Result<i64, ShopError> {
+    let shop_products = products::table
+        .filter(products::shop_id.eq(shop_id))
+        .select(products::id);
+    let (field, found): (&str, Vec<i64>) = match key {
+        ProductKey::PlatProductId(id) => (
+            "PlatProductID",
+            shop_products
+                .filter(products::plat_product_id.eq(id))
+                .limit(2)
+                .load(conn)?,
+        ),
+        ProductKey::OuterId(code) => (
+            "OuterID",
+            shop_products
+                .filter(products::outer_id.eq(code))
+                .limit(2)
+                .load(conn)?,
+        ),
+    };
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(ShopError::rejected(
+            field,
+            format!("no product {key} in this shop"),
+        )),
+        _ => Err(ShopError::rejected(
+            field,
+            format!("several products are {key}; send PlatProductID"),
+        )),
+    }
+}
+
 fn find_sku(
     conn: &mut DbConnection,
     shop_id: i64,
@@ -139,7 +180,7 @@ fn find_sku(
             .ok_or_else(|| {
                 ShopError::rejected(
                     "SkuID",
-                    format!("product `{}` has no SKU `{sku_id}`", target.plat_product_id),
+                    format!("product {} has no SKU `{sku_id}`", target.product),
                 )
             });
     }
@@ -152,10 +193,7 @@ fn find_sku(
             [one] => Ok(*one),
             [] => Err(ShopError::rejected(
                 "OutSkuID",
-                format!(
-                    "product `{}` has no SKU coded `{outer}`",
-                    target.plat_product_id
-                ),
+                format!("product {} has no SKU coded `{outer}`", target.product),
             )),
             _ => Err(ShopError::rejected(
                 "OutSkuID",
@@ -165,10 +203,7 @@ fn find_sku(
     }
     Err(ShopError::rejected(
         "SkuID",
-        format!(
-            "product `{}` has SKUs: SkuID is required",
-            target.plat_product_id
-        ),
+        format!("product {} has SKUs: SkuID is required", target.product),
     ))
 }
 

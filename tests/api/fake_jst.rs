@@ -31,17 +31,39 @@ pub enum Scripted {
     ServerError,
 }
 
-/// Logistics of an order the fake has shipped.
+/// A waybill: tracking number and carrier, as Jushuitan reports them.
 #[derive(Debug, Clone)]
-pub struct ShippedOrder {
+pub struct Waybill {
     /// Tracking number.
     pub l_id: String,
-    /// Carrier code.
+    /// Logistics company code (Jushuitan's `lc_id`, e.g. `SF`).
     pub lc_id: String,
-    /// Carrier name.
+    /// Logistics company name.
     pub logistics_company: String,
-    /// When.
-    pub send_date: String,
+}
+
+impl Waybill {
+    /// A waybill of this tracking number, carrier code and carrier name.
+    pub fn new(l_id: &str, lc_id: &str, logistics_company: &str) -> Self {
+        Self {
+            l_id: l_id.to_owned(),
+            lc_id: lc_id.to_owned(),
+            logistics_company: logistics_company.to_owned(),
+        }
+    }
+}
+
+/// A parcel of a split order: Jushuitan's child order with its own status, waybill and
+/// items (outer_oi_id, sku_id, qty).
+#[derive(Debug, Clone)]
+pub struct FakeParcel {
+    /// Its ERP status (Sent once it left the warehouse).
+    pub status: String,
+    /// Its waybill.
+    pub waybill: Waybill,
+    /// (outer_oi_id, sku_id, qty); an empty outer_oi_id is how Jushuitan reports an item
+    /// it added or re-coded itself.
+    pub items: Vec<(String, String, i64)>,
 }
 
 /// What the fake accepts, received, and will answer.
@@ -63,17 +85,40 @@ pub struct FakeState {
     pub bad_signs: usize,
     /// Successful token refreshes.
     pub refreshes: usize,
+    /// Legacy API: the token has timed out and answers so until renewed.
+    pub legacy_token_timed_out: bool,
+    /// Legacy API: refresh.token calls.
+    pub legacy_refreshes: usize,
+    /// Legacy API: how long after refresh.token the token works again ("过几分钟后生效").
+    pub legacy_refresh_delay: std::time::Duration,
+    /// Legacy API: when the renewed token works again.
+    pub legacy_valid_from: Option<std::time::Instant>,
     /// orders.upload refuses these so_ids.
     pub reject_so_ids: HashSet<String>,
     /// Played one per request before normal handling.
     pub script: VecDeque<Scripted>,
     /// sku_id → (qty, order_lock).
     pub inventory: HashMap<String, (i64, i64)>,
-    /// so_id → shipping.
-    pub shipped: HashMap<String, ShippedOrder>,
-    /// After-sale records answered by refund.single.query.
+    /// After-sale records answered by refund.single.query, each with its `shop_id`.
     pub refunds: Vec<Value>,
-    o_ids: HashMap<String, i64>,
+    /// The orders as Jushuitan holds them, by (shop_id, so_id): one order per shop and
+    /// online number (FAQ 4 and 12), so two shops may hold the same so_id.
+    pub orders: HashMap<(i64, String), ErpOrder>,
+}
+
+/// An order as Jushuitan holds it after an upload.
+#[derive(Debug, Clone)]
+pub struct ErpOrder {
+    /// Jushuitan's internal number.
+    pub o_id: i64,
+    /// Its ERP status: WaitPay, WaitConfirm, Delivering, Sent, Question, Cancelled…
+    pub status: String,
+    /// The waybill, once one is printed (it is, before the order is Sent).
+    pub waybill: Option<Waybill>,
+    /// The parcels it was split into; the order itself is then `Split`.
+    pub parcels: Vec<FakeParcel>,
+    /// The order as last uploaded.
+    pub uploaded: Value,
 }
 
 /// The running fake.
@@ -149,14 +194,37 @@ fn refusal(order: &Value) -> Option<String> {
     if total.map(|t| t + freight) != cents(&order["pay_amount"]) {
         return Some("商品金额+运费不等于应付金额".to_owned());
     }
-    if !matches!(status, "WAIT_BUYER_PAY" | "TRADE_CLOSED") && !order["pay"].is_object() {
-        return Some("已付款订单缺少支付信息".to_owned());
+    if items
+        .iter()
+        .any(|item| cents(&item["amount"]).is_none_or(|amount| amount < 0))
+    {
+        return Some("商品金额不能为负".to_owned());
     }
     None
 }
 
+/// The ERP status an upload leaves the order in. A paid shop status counts as paid only
+/// with a `pay` node whose amount equals `pay_amount`; otherwise the order lands as
+/// unpaid (FAQ 10 and 15). An order already past review keeps its status.
+fn status_after_upload(order: &Value, before: Option<&str>) -> String {
+    let paid = order["pay"].is_object()
+        && cents(&order["pay"]["amount"]).is_some()
+        && cents(&order["pay"]["amount"]) == cents(&order["pay_amount"]);
+    let target = match order["shop_status"].as_str().unwrap_or_default() {
+        "TRADE_CLOSED" => "Cancelled",
+        "WAIT_BUYER_PAY" => "WaitPay",
+        _ if paid => "WaitConfirm",
+        _ => "WaitPay",
+    };
+    match before {
+        Some(status) if !matches!(status, "WaitPay" | "WaitConfirm") => status.to_owned(),
+        _ => target.to_owned(),
+    }
+}
+
 impl FakeState {
-    fn upload(&mut self, orders: &[Value]) -> Vec<Value> {
+    /// orders.upload: each order accepted or refused on its own.
+    pub fn upload(&mut self, orders: &[Value]) -> Vec<Value> {
         self.upload_calls += 1;
         orders
             .iter()
@@ -169,31 +237,132 @@ impl FakeState {
                 } else {
                     refusal(order)
                 };
-                let next = self.o_ids.len() as i64 + 1;
-                let o_id = *self.o_ids.entry(so_id.clone()).or_insert(next);
-                match refused {
-                    Some(msg) => json!({"so_id": so_id, "o_id": 0, "issuccess": false, "msg": msg}),
-                    None => {
-                        self.uploaded.push(order.clone());
-                        json!({"so_id": so_id, "o_id": o_id, "issuccess": true, "msg": ""})
-                    }
+                if let Some(msg) = refused {
+                    return json!({"so_id": so_id, "o_id": 0, "issuccess": false, "msg": msg});
                 }
+                let shop_id = order["shop_id"].as_i64().unwrap_or_default();
+                let next = self.orders.len() as i64 + 1;
+                let held = self
+                    .orders
+                    .entry((shop_id, so_id.clone()))
+                    .or_insert(ErpOrder {
+                        o_id: next,
+                        status: String::new(),
+                        waybill: None,
+                        parcels: Vec::new(),
+                        uploaded: Value::Null,
+                    });
+                let before = (!held.status.is_empty()).then_some(held.status.as_str());
+                held.status = status_after_upload(order, before);
+                held.uploaded = order.clone();
+                let o_id = held.o_id;
+                self.uploaded.push(order.clone());
+                json!({"so_id": so_id, "o_id": o_id, "issuccess": true, "msg": ""})
             })
             .collect()
     }
 
-    fn query_orders(&self, so_ids: &[Value]) -> Vec<Value> {
-        so_ids
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|so| self.o_ids.contains_key(*so))
-            .map(|so| match self.shipped.get(so) {
-                Some(s) => json!({"so_id": so, "o_id": self.o_ids[so], "status": "Sent", "l_id": s.l_id,
-                                  "lc_id": s.lc_id, "logistics_company": s.logistics_company, "send_date": s.send_date}),
-                None => json!({"so_id": so, "o_id": self.o_ids[so], "status": "WaitConfirm", "l_id": "",
-                               "lc_id": "", "logistics_company": "", "send_date": ""}),
+    /// orders.single.query: the orders of these so_ids, of `shop_id` when the query
+    /// names one and of every shop otherwise; a split order is answered as itself
+    /// (status Split) and one order per parcel. Paged like the real service.
+    fn query_orders(&self, biz: &Value) -> Result<Value, String> {
+        let so_ids: Vec<&str> = biz["so_ids"]
+            .as_array()
+            .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if so_ids.len() > 50 {
+            return Err("so_ids 最多50个".to_owned());
+        }
+        let shop = biz["shop_id"].as_i64();
+        let mut keys: Vec<&(i64, String)> = self
+            .orders
+            .keys()
+            .filter(|(shop_id, so_id)| {
+                so_ids.contains(&so_id.as_str()) && shop.is_none_or(|wanted| wanted == *shop_id)
             })
-            .collect()
+            .collect();
+        keys.sort();
+        let mut rows = Vec::new();
+        for key in keys {
+            let held = &self.orders[key];
+            let items = |list: Vec<(String, String, i64)>| -> Vec<Value> {
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, (outer_oi_id, sku_id, qty))| {
+                        json!({"oi_id": held.o_id * 100 + i as i64, "outer_oi_id": outer_oi_id,
+                               "sku_id": sku_id, "qty": qty})
+                    })
+                    .collect()
+            };
+            let uploaded_items: Vec<(String, String, i64)> = held.uploaded["items"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .map(|item| {
+                            (
+                                item["outer_oi_id"].as_str().unwrap_or_default().to_owned(),
+                                item["sku_id"].as_str().unwrap_or_default().to_owned(),
+                                item["qty"].as_i64().unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let waybill = held.waybill.clone().unwrap_or(Waybill::new("", "", ""));
+            rows.push(json!({"so_id": key.1, "o_id": held.o_id, "shop_id": key.0,
+                "status": if held.parcels.is_empty() { held.status.as_str() } else { "Split" },
+                "l_id": waybill.l_id, "lc_id": waybill.lc_id, "logistics_company": waybill.logistics_company,
+                "items": items(uploaded_items)}));
+            for (n, parcel) in held.parcels.iter().enumerate() {
+                rows.push(json!({"so_id": key.1, "o_id": held.o_id * 1_000 + n as i64 + 1, "shop_id": key.0,
+                    "status": parcel.status, "l_id": parcel.waybill.l_id, "lc_id": parcel.waybill.lc_id,
+                    "logistics_company": parcel.waybill.logistics_company, "items": items(parcel.items.clone())}));
+            }
+        }
+        let size = biz["page_size"].as_u64().unwrap_or(30).clamp(1, 100) as usize;
+        let index = biz["page_index"].as_u64().unwrap_or(1).max(1) as usize;
+        let total = rows.len();
+        let page: Vec<Value> = rows
+            .into_iter()
+            .skip((index - 1) * size)
+            .take(size)
+            .collect();
+        Ok(
+            json!({"orders": page, "page_index": index, "page_size": size, "data_count": total,
+                  "has_next": index * size < total}),
+        )
+    }
+
+    /// Moves a shop's order to `status`, with a waybill when one is printed.
+    pub fn set_status(
+        &mut self,
+        shop_id: i64,
+        so_id: &str,
+        status: &str,
+        waybill: Option<Waybill>,
+    ) {
+        let held = self
+            .orders
+            .get_mut(&(shop_id, so_id.to_owned()))
+            .unwrap_or_else(|| panic!("{so_id} was not uploaded by shop {shop_id}"));
+        held.status = status.to_owned();
+        held.waybill = waybill;
+    }
+
+    /// Splits a shop's order into these parcels (replacing earlier ones).
+    pub fn split(&mut self, shop_id: i64, so_id: &str, parcels: Vec<FakeParcel>) {
+        let held = self
+            .orders
+            .get_mut(&(shop_id, so_id.to_owned()))
+            .unwrap_or_else(|| panic!("{so_id} was not uploaded by shop {shop_id}"));
+        held.parcels = parcels;
+    }
+
+    /// The ERP status of a shop's order, if it was uploaded.
+    pub fn status_of(&self, shop_id: i64, so_id: &str) -> Option<String> {
+        self.orders
+            .get(&(shop_id, so_id.to_owned()))
+            .map(|held| held.status.clone())
     }
 
     fn inventory(&self, skus: &str) -> Result<Vec<Value>, String> {
@@ -220,7 +389,21 @@ impl FakeState {
         if end - begin > chrono::Duration::days(7) {
             return Err("时间间隔不能超过7天".to_owned());
         }
-        Ok(self.refunds.clone())
+        // Every shop's records unless the query names one (seed 002: shop_id).
+        let shop = biz["shop_id"].as_i64();
+        Ok(self
+            .refunds
+            .iter()
+            .filter(|record| shop.is_none_or(|wanted| record["shop_id"].as_i64() == Some(wanted)))
+            .filter(|record| {
+                chrono::NaiveDateTime::parse_from_str(
+                    record["modified"].as_str().unwrap_or_default(),
+                    "%Y-%m-%d %H:%M:%S",
+                )
+                .is_ok_and(|modified| modified >= begin && modified <= end)
+            })
+            .cloned()
+            .collect())
     }
 }
 
@@ -239,6 +422,12 @@ fn scripted(state: &mut FakeState) -> Option<HttpResponse> {
         } else {
             json!({"code": 199, "msg": "请求过于频繁"})
         })),
+        Scripted::TokenExpired if legacy => {
+            // The legacy token times out until refresh.token renews it (seed FAQ 3).
+            state.legacy_token_timed_out = true;
+            state.legacy_valid_from = None;
+            None
+        }
         Scripted::TokenExpired => {
             state.access_token = format!("{}-expired", state.access_token);
             Some(json_answer(
@@ -299,9 +488,10 @@ async fn open(
                 .unwrap_or_default();
             json!({"datas": state.upload(&orders)})
         }
-        "/open/orders/single/query" => {
-            json!({"orders": state.query_orders(biz["so_ids"].as_array().map(Vec::as_slice).unwrap_or(&[]))})
-        }
+        "/open/orders/single/query" => match state.query_orders(&biz) {
+            Ok(page) => page,
+            Err(msg) => return json_answer(json!({"code": 1, "msg": msg})),
+        },
         "/open/inventory/query" => {
             match state.inventory(biz["sku_ids"].as_str().unwrap_or_default()) {
                 Ok(rows) => json!({"inventorys": rows}),
@@ -346,15 +536,35 @@ async fn legacy(
         state.bad_signs += 1;
         return json_answer(json!({"code": -1, "msg": "签名错误", "issuccess": false}));
     }
+    if method == "refresh.token" {
+        state.legacy_refreshes += 1;
+        state.legacy_valid_from = Some(std::time::Instant::now() + state.legacy_refresh_delay);
+        return json_answer(json!({"code": 0, "issuccess": true, "msg": "执行成功"}));
+    }
+    if state.legacy_token_timed_out {
+        if state
+            .legacy_valid_from
+            .is_some_and(|from| std::time::Instant::now() >= from)
+        {
+            state.legacy_token_timed_out = false;
+        } else {
+            return json_answer(json!({"code": -1, "issuccess": false, "msg": "token已超时"}));
+        }
+    }
     let biz: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let answer = match method.as_str() {
         "jushuitan.orders.upload" => {
             let orders = biz.as_array().cloned().unwrap_or_default();
             json!({"code": 0, "issuccess": true, "msg": null, "datas": state.upload(&orders)})
         }
-        "orders.single.query" => {
-            json!({"code": 0, "issuccess": true, "orders": state.query_orders(biz["so_ids"].as_array().map(Vec::as_slice).unwrap_or(&[]))})
-        }
+        "orders.single.query" => match state.query_orders(&biz) {
+            Ok(mut page) => {
+                page["code"] = json!(0);
+                page["issuccess"] = json!(true);
+                page
+            }
+            Err(msg) => json!({"code": 1, "issuccess": false, "msg": msg}),
+        },
         "inventory.query" => match state.inventory(biz["sku_ids"].as_str().unwrap_or_default()) {
             Ok(rows) => json!({"code": 0, "issuccess": true, "inventorys": rows}),
             Err(msg) => json!({"code": 1, "issuccess": false, "msg": msg}),
@@ -384,12 +594,15 @@ impl FakeJushuitan {
             upload_calls: 0,
             bad_signs: 0,
             refreshes: 0,
+            legacy_token_timed_out: false,
+            legacy_refreshes: 0,
+            legacy_refresh_delay: std::time::Duration::ZERO,
+            legacy_valid_from: None,
             reject_so_ids: HashSet::new(),
             script: VecDeque::new(),
             inventory: HashMap::new(),
-            shipped: HashMap::new(),
             refunds: Vec::new(),
-            o_ids: HashMap::new(),
+            orders: HashMap::new(),
         }));
         let data = web::Data::new(state.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -1,21 +1,72 @@
 //! A fake Qimen-format warehouse: checks each request's sign with the tests' own code
 //! and the required fields of each method, records what arrived, and answers like a
-//! warehouse, refusals and outages included.
+//! warehouse, refusals and outages included. It also calls back as jxwms does: the
+//! confirmation posted as it is, unsigned, to the URL it was given.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use polymall::config::{CallbackAuth, Secret, WmsSender, WmsShopConfig};
 
 use crate::qimen_callback::qimen_sign;
+
+/// The shop's warehouse settings for a warehouse at `url` with this customer id:
+/// signed callbacks with the secret `wms-secret`.
+pub fn wms_config(url: &str, customer_id: &str) -> WmsShopConfig {
+    WmsShopConfig {
+        url: url.to_owned(),
+        app_key: "testerp_appkey".to_owned(),
+        secret: Secret::new("wms-secret"),
+        customer_id: customer_id.to_owned(),
+        owner_code: customer_id.to_owned(),
+        warehouse_code: "15".to_owned(),
+        method_prefix: String::new(),
+        logistics_code: "ZTO".to_owned(),
+        sender: WmsSender {
+            name: "杭州仓".to_owned(),
+            mobile: "13800000000".to_owned(),
+            province: "浙江省".to_owned(),
+            city: "杭州市".to_owned(),
+            area: "西湖区".to_owned(),
+            address: "文三路1号".to_owned(),
+        },
+        push_interval_secs: 3_600,
+        stock_interval_secs: 86_400,
+        max_attempts: 3,
+        timeout_secs: 5,
+        callback_auth: CallbackAuth::Sign,
+        callback_token: None,
+    }
+}
+
+/// Posts a confirmation as jxwms does: the XML as the body of a POST to the URL it
+/// was given, no sign and no query. Answers the body of the reply.
+pub async fn post_unsigned_confirmation(client: &reqwest::Client, url: &str, body: &str) -> String {
+    let response = client
+        .post(url)
+        .header("content-type", "text/xml;charset=utf-8")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(
+        response.status().as_u16(),
+        200,
+        "Qimen answers are HTTP 200"
+    );
+    response.text().await.expect("answer")
+}
 
 /// A failure to play instead of the next answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WmsScripted {
     /// HTTP 502.
-    ServerError,
-    /// A gateway `<error_response>`.
-    GatewayError,
+    BadGateway,
+    /// A gateway `<error_response>` for trouble on the warehouse's side (`isp.*`).
+    ServiceBusy,
+    /// The seed's `<error_response>` for a request the gateway finds wrong (`isv.*`).
+    WrongRequest,
 }
 
 /// What the fake received and will answer.
@@ -116,6 +167,32 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The first required sender or receiver field that is absent or empty: the Qimen
+/// standard requires name, mobile, province, city and detailAddress of both, and the
+/// seed adds that names and phones must never be empty.
+fn empty_party_field(body: &str) -> Option<String> {
+    for party in ["senderInfo", "receiverInfo"] {
+        let inner = between(body, &format!("<{party}>"), &format!("</{party}>"))
+            .first()
+            .copied()
+            .unwrap_or_default();
+        for field in [
+            "name",
+            "mobile",
+            "province",
+            "city",
+            "area",
+            "detailAddress",
+        ] {
+            let value = between(inner, &format!("<{field}>"), &format!("</{field}>"));
+            if value.first().is_none_or(|v| v.trim().is_empty()) {
+                return Some(format!("{party}.{field}"));
+            }
+        }
+    }
+    None
+}
+
 async fn handle(
     state: web::Data<Arc<Mutex<WmsState>>>,
     request: HttpRequest,
@@ -132,9 +209,12 @@ async fn handle(
     };
     let mut state = state.lock().expect("state");
     match state.script.pop_front() {
-        Some(WmsScripted::ServerError) => return HttpResponse::BadGateway().finish(),
-        Some(WmsScripted::GatewayError) => {
+        Some(WmsScripted::BadGateway) => return HttpResponse::BadGateway().finish(),
+        Some(WmsScripted::ServiceBusy) => {
             return xml("<error_response><code>50</code><msg>Remote service error</msg><sub_code>isp.timeout</sub_code><sub_msg>busy</sub_msg></error_response>".to_owned())
+        }
+        Some(WmsScripted::WrongRequest) => {
+            return xml("<error_response><code>50</code><msg>Remote service error</msg><sub_code>isv.invalid-parameter</sub_code><sub_msg>非法参数</sub_msg></error_response>".to_owned())
         }
         None => {}
     }
@@ -152,8 +232,17 @@ async fn handle(
     let Some((_, fields)) = REQUIRED.iter().find(|(name, _)| *name == method) else {
         return xml(format!("<response><flag>failure</flag><code>404</code><message>unknown method {method}</message></response>"));
     };
-    if let Some(field) = fields.iter().find(|field| !body.contains(*field)) {
-        state.missing.push(field.to_string());
+    let missing = fields
+        .iter()
+        .find(|field| !body.contains(*field))
+        .map(|field| field.to_string())
+        .or_else(|| {
+            (method == "deliveryorder.create")
+                .then(|| empty_party_field(&body))
+                .flatten()
+        });
+    if let Some(field) = missing {
+        state.missing.push(field.clone());
         return xml(format!("<response><flag>failure</flag><code>400</code><message>missing {field}</message></response>"));
     }
     state.received.push((method.clone(), body.clone()));

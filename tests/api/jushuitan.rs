@@ -12,19 +12,23 @@ use polymall::shop::shops;
 use serde_json::{json, Value};
 
 use crate::admin::full_order;
-use crate::fake_jst::{FakeApi, FakeJushuitan, Scripted, ShippedOrder};
-use crate::helpers::{Backend, TestApp, TestDb};
+use crate::fake_jst::{FakeApi, FakeJushuitan, FakeParcel, Scripted, Waybill};
+use crate::helpers::{count_sql, Backend, TestApp, TestDb};
 use crate::on_both_backends;
 use crate::polyapi_client::{ok, PolyClient};
 
 on_both_backends! {
     pushed_orders_arrive_with_valid_payloads => push_open;
     legacy_generation_pushes_too => push_legacy;
+    legacy_credentials_are_trimmed_and_a_timed_out_token_refreshed => legacy_token;
     a_refused_order_neither_blocks_nor_resends_the_others => refused_order;
     rate_limits_and_garbage_back_off => back_off;
     an_expired_token_is_refreshed_once_and_kept => token_refresh;
     a_dead_worker_lease_is_taken_over => lease_takeover;
     stock_and_shipping_pulls_change_what_polyapi_answers => pulls;
+    order_level_discounts_are_spread_over_the_items => discounts;
+    only_sent_orders_ship_and_every_parcel_counts => parcels;
+    another_shops_orders_never_ship_this_shops => other_shop;
 }
 
 fn jst_config(fake: &FakeJushuitan, api: JushuitanApi) -> JushuitanShopConfig {
@@ -62,13 +66,22 @@ struct Setup {
 }
 
 async fn setup(backend: Backend, api: FakeApi) -> Option<Setup> {
+    setup_with(backend, api, |_| {}).await
+}
+
+async fn setup_with(
+    backend: Backend,
+    api: FakeApi,
+    adjust: impl FnOnce(&mut JushuitanShopConfig),
+) -> Option<Setup> {
     let db = TestDb::new(backend)?;
     let fake = FakeJushuitan::start(api).await;
     let generation = match api {
         FakeApi::Open => JushuitanApi::Open,
         FakeApi::Legacy => JushuitanApi::Legacy,
     };
-    let config = jst_config(&fake, generation);
+    let mut config = jst_config(&fake, generation);
+    adjust(&mut config);
     let shop_config = config.clone();
     let app = TestApp::spawn_with(db, move |c| c.shops[0].jushuitan = Some(shop_config)).await;
     let database = Database::connect(&DatabaseConfig {
@@ -411,14 +424,11 @@ async fn pulls(backend: Backend) {
         .admin_post("orders", &json!([jst_order("SH-1"), jst_order("SH-2")]))
         .await;
     jobs::push_orders(&s.sync).await.expect("push");
-    s.fake.state().shipped.insert(
-        "SH-1".to_owned(),
-        ShippedOrder {
-            l_id: "SF123".to_owned(),
-            lc_id: "SF".to_owned(),
-            logistics_company: "顺丰".to_owned(),
-            send_date: "2024-05-02 10:00:00".to_owned(),
-        },
+    s.fake.state().set_status(
+        10_001,
+        "SH-1",
+        "Sent",
+        Some(Waybill::new("SF123", "SF", "顺丰")),
     );
     assert_eq!(
         jobs::pull_shipping(&s.sync).await.expect("pull shipping"),
@@ -552,6 +562,7 @@ async fn killed_mid_push(backend: Backend) {
 
 on_both_backends! {
     refund_pull_stores_after_sales_and_keeps_a_cursor => refund_pull;
+    after_sales_refund_their_own_lines_and_keep_what_a_booking_needs => after_sales;
 }
 
 async fn refund_pull(backend: Backend) {
@@ -567,7 +578,7 @@ async fn refund_pull(backend: Backend) {
         .format("%Y-%m-%d %H:%M:%S")
         .to_string();
     s.fake.state().refunds.push(json!({
-        "as_id": "AS-1", "so_id": "RF-1", "o_id": 1, "status": "Confirmed", "shop_status": "SUCCESS",
+        "as_id": "AS-1", "so_id": "RF-1", "o_id": 1, "shop_id": 10_001, "status": "Confirmed", "shop_status": "SUCCESS",
         "good_status": "BUYER_RETURNED_GOODS", "refund": "95.5", "created": stamp, "modified": stamp,
         "shop_buyer_id": "J1274551574", "question_type": "质量问题", "remark": "", "l_id": "YT9", "logistics_company": "圆通",
         "items": [{"sku_id": "sd0001", "shop_sku_id": "1964645294", "name": "套装", "qty": 2, "amount": 95.5,
@@ -667,4 +678,433 @@ async fn the_sync_command_pushes_once() {
     assert!(String::from_utf8_lossy(&imported.1.stdout).contains("1 sent"));
     assert!(imported.2.contains("CLI-J1"), "{}", imported.2);
     assert_eq!(fake.state().uploaded.len(), 1);
+}
+
+/// An order with these lines (count, unit price, line discount, in yuan), freight and
+/// paid amount.
+fn priced_order(no: &str, lines: &[(i64, f64, f64)], freight: f64, paid: f64) -> Value {
+    let mut order = full_order(no);
+    order["postfee"] = json!(freight);
+    order["realMoney"] = json!(paid);
+    order["goodinfos"] = Value::Array(
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, (count, price, discount))| {
+                json!({"ProductId": format!("P{i}"), "suborderno": format!("{no}-{i}"),
+                       "tradegoodsno": format!("sku-{i}"), "tradegoodsname": format!("商品{i}"),
+                       "tradegoodsspec": "", "goodscount": count, "price": price,
+                       "discountmoney": discount, "taxamount": 0, "refundStatus": "JH_07", "remark": ""})
+            })
+            .collect(),
+    );
+    order
+}
+
+fn item_amounts(upload: &Value) -> Vec<f64> {
+    upload["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["amount"].as_f64().expect("amount"))
+        .collect()
+}
+
+async fn discounts(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    let orders = json!([
+        // A coupon of 10 on goods of 100 plus freight 10.
+        priced_order("D-COUPON", &[(2, 30.0, 0.0), (1, 40.0, 0.0)], 10.0, 100.0),
+        // The second line is a gift, discounted to zero; a coupon of 6 on top.
+        priced_order("D-GIFT", &[(2, 30.0, 0.0), (1, 40.0, 40.0)], 10.0, 64.0),
+        // Free freight, and a coupon that does not divide evenly.
+        priced_order("D-FREE", &[(1, 99.99, 0.0), (3, 0.01, 0.0)], 0.0, 99.92),
+        // A coupon of 20 is more than the second line's 5.
+        priced_order("D-BIG", &[(1, 100.0, 0.0), (1, 5.0, 0.0)], 10.0, 95.0),
+    ]);
+    let (status, body) = s.app.admin_post("orders", &orders).await;
+    assert_eq!(status, 200, "{body}");
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.sent, report.held), (4, 0), "{report:?}");
+    for (no, amounts, paid, base) in [
+        ("D-COUPON", vec![54.0, 36.0], 100.0, vec![30.0, 40.0]),
+        ("D-GIFT", vec![54.0, 0.0], 64.0, vec![30.0, 40.0]),
+        ("D-FREE", vec![99.89, 0.03], 99.92, vec![99.99, 0.01]),
+        ("D-BIG", vec![80.95, 4.05], 95.0, vec![100.0, 5.0]),
+    ] {
+        let upload = latest_upload(&s.fake, no);
+        assert_eq!(item_amounts(&upload), amounts, "{no}: {upload}");
+        assert_eq!(upload["pay_amount"].as_f64(), Some(paid), "{no}");
+        assert_eq!(upload["pay"]["amount"].as_f64(), Some(paid), "{no}");
+        let base_prices: Vec<f64> = upload["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|item| item["base_price"].as_f64().expect("base_price"))
+            .collect();
+        assert_eq!(base_prices, base, "{no}: base_price stays the list price");
+        assert_eq!(
+            s.fake.state().status_of(10_001, no).as_deref(),
+            Some("WaitConfirm"),
+            "{no} arrives paid"
+        );
+    }
+
+    // Figures that cannot be reconciled are held, with the numbers.
+    s.app
+        .admin_post(
+            "orders",
+            &json!([
+                priced_order("D-OVER", &[(1, 100.0, 0.0), (1, 5.0, 0.0)], 10.0, 200.0),
+                priced_order("D-UNDER", &[(1, 100.0, 0.0)], 10.0, 6.0),
+            ]),
+        )
+        .await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.sent, report.held), (0, 2), "{report:?}");
+    let rows = outbox_rows(&s.sync).await;
+    let reason = |no: &str| {
+        rows.iter()
+            .find(|row| row.subject == no)
+            .and_then(|row| row.last_error.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason("D-OVER")
+            .contains("paid 200.00 (realMoney) is more than goods 105.00 + freight 10.00"),
+        "{}",
+        reason("D-OVER")
+    );
+    assert!(
+        reason("D-UNDER").contains("paid 6.00 (realMoney) is less than the freight 10.00"),
+        "{}",
+        reason("D-UNDER")
+    );
+}
+
+/// The order's status in GetOrder.
+async fn trade_status(app: &TestApp, no: &str) -> Value {
+    ok(PolyClient::demo(app)
+        .call("GetOrder", json!({"PlatOrderNo": no, "PageIndex": 1}))
+        .await)["orders"][0]["tradeStatus"]
+        .clone()
+}
+
+fn parcel(status: &str, waybill: Waybill, items: &[(&str, &str, i64)]) -> FakeParcel {
+    FakeParcel {
+        status: status.to_owned(),
+        waybill,
+        items: items
+            .iter()
+            .map(|(sub, sku, qty)| (sub.to_string(), sku.to_string(), *qty))
+            .collect(),
+    }
+}
+
+async fn parcels(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    // Each order: line -1 is sd0001 × 2, line -2 is sd0002 × 1.
+    s.app
+        .admin_post(
+            "orders",
+            &json!([jst_order("SP-A"), jst_order("SP-B"), jst_order("SP-C")]),
+        )
+        .await;
+    jobs::push_orders(&s.sync).await.expect("push");
+    // A printed waybill is not a shipment: Delivering and Question change nothing.
+    s.fake.state().set_status(
+        10_001,
+        "SP-A",
+        "Delivering",
+        Some(Waybill::new("YT1", "YTO", "圆通")),
+    );
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    s.fake.state().set_status(
+        10_001,
+        "SP-A",
+        "Question",
+        Some(Waybill::new("YT1", "YTO", "圆通")),
+    );
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(trade_status(&s.app, "SP-A").await, "JH_02");
+
+    // SP-B is split: the first parcel leaves, the second is still being packed.
+    let split_b = |second: &str| {
+        vec![
+            parcel(
+                "Sent",
+                Waybill::new("SF1", "SF", "顺丰速运"),
+                &[("SP-B-1", "sd0001", 2)],
+            ),
+            parcel(
+                second,
+                Waybill::new("ZT2", "ZTO", "中通快递"),
+                &[("", "sd0002", 1)],
+            ),
+        ]
+    };
+    s.fake.state().split(10_001, "SP-B", split_b("Delivering"));
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(
+        trade_status(&s.app, "SP-B").await,
+        "JH_02",
+        "one line still to ship"
+    );
+    assert_eq!(
+        count_sql(
+            &s.app,
+            "SELECT s.id FROM shipments s JOIN shipment_lines sl ON sl.shipment_id = s.id \
+             JOIN order_lines l ON l.id = sl.order_line_id \
+             WHERE s.logistic_no = 'SF1' AND s.logistic_type = 'JH_014' \
+             AND l.sub_order_no = 'SP-B-1' AND sl.goods_count = 2"
+        ),
+        1,
+        "the parcel ships its own line, carrier from lc_id SF"
+    );
+    assert_eq!(count_sql(&s.app, "SELECT id FROM shipment_lines"), 1);
+    // The second parcel leaves; its item is matched by SKU.
+    s.fake.state().split(10_001, "SP-B", split_b("Sent"));
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(trade_status(&s.app, "SP-B").await, "JH_03");
+    assert_eq!(
+        count_sql(
+            &s.app,
+            "SELECT id FROM shipments WHERE logistic_no = 'ZT2' AND logistic_type = 'JH_006'"
+        ),
+        1
+    );
+    // A whole order Sent, with a carrier known only by its code.
+    s.fake.state().set_status(
+        10_001,
+        "SP-C",
+        "Sent",
+        Some(Waybill::new("YD3", "YUNDA", "韵达快递(网点)")),
+    );
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(trade_status(&s.app, "SP-C").await, "JH_03");
+    assert_eq!(
+        count_sql(
+            &s.app,
+            "SELECT id FROM shipments WHERE logistic_no = 'YD3' AND logistic_type = 'JH_003'"
+        ),
+        1
+    );
+    // Pulled again: nothing recorded twice.
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 3);
+}
+
+async fn other_shop(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    s.app
+        .admin_post("orders", &json!([jst_order("OS-1")]))
+        .await;
+    jobs::push_orders(&s.sync).await.expect("push");
+    // Another shop of the same company uploaded the same online number and shipped it.
+    let mut theirs = latest_upload(&s.fake, "OS-1");
+    theirs["shop_id"] = json!(20_002);
+    {
+        let mut fake = s.fake.state();
+        fake.upload(&[theirs]);
+        fake.set_status(
+            20_002,
+            "OS-1",
+            "Sent",
+            Some(Waybill::new("SF9", "SF", "顺丰")),
+        );
+    }
+    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(trade_status(&s.app, "OS-1").await, "JH_02");
+    assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 0);
+}
+
+/// A shop time of an hour ago, as Jushuitan writes times.
+fn an_hour_ago() -> String {
+    (chrono::Utc::now() - chrono::Duration::hours(1))
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+async fn after_sales(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    // Lines AS-1-0 (sku-0 × 2), AS-1-1 (sku-1), AS-1-2 (sku-2).
+    s.app
+        .admin_post(
+            "orders",
+            &json!([priced_order(
+                "AS-1",
+                &[(2, 50.0, 0.0), (1, 20.0, 0.0), (1, 10.0, 0.0)],
+                10.0,
+                130.0
+            )]),
+        )
+        .await;
+    let stamp = an_hour_ago();
+    let record = |as_id: &str, shop_id: i64, items: Value| {
+        json!({"as_id": as_id, "so_id": "AS-1", "o_id": 5501, "shop_id": shop_id, "status": "Confirmed",
+               "shop_status": "SUCCESS", "good_status": "SELLER_RECEIVED", "refund": 70, "payment": 0,
+               "freight": 0, "wms_co_id": 10086, "warehouse": "杭州仓", "confirm_date": stamp.clone(),
+               "created": stamp.clone(), "modified": stamp.clone(), "l_id": "YT-BACK",
+               "logistics_company": "圆通", "remark": "退回两件", "question_type": "质量问题",
+               "shop_buyer_id": "J1274551574", "items": items})
+    };
+    {
+        let mut fake = s.fake.state();
+        // A return of two of the three lines: one named, one found by its SKU.
+        fake.refunds.push(record("AS-RET", 10_001, json!([
+            {"asi_id": 1, "type": "退货", "sku_id": "sku-0", "outer_oi_id": "AS-1-0", "name": "商品0",
+             "qty": 1, "r_qty": 1, "price": 50, "amount": 50,
+             "batchs": [{"sku_id": "sku-0", "qty": 1, "batch_no": "B-2024-01", "product_date": "2024-01-01",
+                         "supplier_id": 9, "supplier_name": "义乌供应商"}]},
+            {"asi_id": 2, "type": "退货", "sku_id": "sku-1", "outer_oi_id": "", "name": "商品1",
+             "qty": 1, "r_qty": 0, "price": 20, "amount": 20}])));
+        // An exchange and a resend of the third line: no refund.
+        fake.refunds.push(record("AS-EXC", 10_001, json!([
+            {"asi_id": 3, "type": "退货", "sku_id": "sku-2", "outer_oi_id": "AS-1-2", "qty": 1, "r_qty": 1, "amount": 10},
+            {"asi_id": 4, "type": "换货", "sku_id": "sku-2", "outer_oi_id": "", "qty": 1, "r_qty": 0, "amount": 10}])));
+        fake.refunds.push(record("AS-RES", 10_001, json!([
+            {"asi_id": 5, "type": "补发", "sku_id": "sku-2", "outer_oi_id": "AS-1-2", "qty": 1, "r_qty": 0, "amount": 0}])));
+        // Another shop's after-sale on the same online number.
+        fake.refunds.push(record("AS-OTHER", 20_002, json!([
+            {"asi_id": 6, "type": "退货", "sku_id": "sku-2", "outer_oi_id": "AS-1-2", "qty": 1, "r_qty": 1, "amount": 10}])));
+    }
+    assert_eq!(jobs::pull_refunds(&s.sync).await.expect("pull refunds"), 3);
+
+    let client = PolyClient::demo(&s.app);
+    let check = ok(client
+        .call("CheckRefundStatus", json!({"OrderID": "AS-1"}))
+        .await);
+    let refunded: Vec<(&str, &str)> = check["childrenrefundStatus"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .map(|child| {
+            (
+                child["ProductName"].as_str().unwrap_or_default(),
+                child["refundStatus"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refunded,
+        vec![("商品0", "JH_06"), ("商品1", "JH_06")],
+        "the return's own lines only, never the exchanged one: {check}"
+    );
+    let window = json!({"BeginTime": "2000-01-01 00:00:00", "EndTime": "2099-01-01 00:00:00", "PageIndex": 1});
+    let listed = ok(client.call("GetRefund", window).await);
+    assert_eq!(
+        listed["totalcount"], 1,
+        "only the return is a refund: {listed}"
+    );
+    assert_eq!(listed["refunds"][0]["refundno"], "AS-RET");
+
+    // What a booking of the return needs is kept, per line.
+    let kept = |sql: &str| count_sql(&s.app, sql);
+    assert_eq!(
+        kept("SELECT id FROM after_sales"),
+        3,
+        "another shop's record is not kept"
+    );
+    assert_eq!(
+        kept("SELECT id FROM after_sales WHERE as_id = 'AS-RET' AND kind = 'return' AND o_id = '5501' \
+              AND wms_co_id = '10086' AND confirm_date IS NOT NULL AND refund_id IS NOT NULL \
+              AND l_id = 'YT-BACK' AND refund = 7000 AND remark = '退回两件'"),
+        1
+    );
+    assert_eq!(
+        kept(
+            "SELECT id FROM after_sales WHERE refund_id IS NULL AND kind IN ('exchange', 'resend')"
+        ),
+        2
+    );
+    assert_eq!(
+        kept("SELECT l.id FROM after_sale_lines l JOIN after_sales a ON a.id = l.after_sale_id \
+              WHERE a.as_id = 'AS-RET' AND ((l.sub_order_no = 'AS-1-0' AND l.r_qty = 1 AND l.amount = 5000) \
+              OR (l.sub_order_no = 'AS-1-1' AND l.r_qty = 0 AND l.qty = 1 AND l.line_type = '退货'))"),
+        2
+    );
+    assert_eq!(
+        kept(
+            "SELECT b.id FROM after_sale_batches b JOIN after_sale_lines l ON l.id = b.line_id \
+              WHERE l.asi_id = '1' AND b.batch_no = 'B-2024-01' AND b.product_date = '2024-01-01' \
+              AND b.supplier_name = '义乌供应商' AND b.qty = 1"
+        ),
+        1
+    );
+    // Pulled again: replaced, not doubled.
+    s.sync
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            diesel::delete(polymall::db::schema::sync_cursors::table)
+                .execute(conn)
+                .map_err(polymall::db::DbError::from)
+        })
+        .await
+        .expect("reset cursor");
+    assert_eq!(jobs::pull_refunds(&s.sync).await.expect("pull again"), 3);
+    assert_eq!(kept("SELECT id FROM after_sale_lines"), 5);
+    assert_eq!(kept("SELECT id FROM after_sale_batches"), 1);
+}
+
+async fn legacy_token(backend: Backend) {
+    // Seed FAQ 2: spaces around the partner id make it "invalid".
+    let Some(s) = setup_with(backend, FakeApi::Legacy, |config| {
+        config.partner_id = Some(" pid ".to_owned());
+        config.partner_key = Some(Secret::new("pkey "));
+        config.token = Some(Secret::new("\ttok\n"));
+    })
+    .await
+    else {
+        return;
+    };
+    s.app
+        .admin_post("orders", &json!([jst_order("LT-1")]))
+        .await;
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 1);
+    assert_eq!(s.fake.state().bad_signs, 0);
+
+    // The token times out; Jushuitan applies a refreshed one minutes later (FAQ 3).
+    {
+        let mut fake = s.fake.state();
+        fake.script.push_back(Scripted::TokenExpired);
+        fake.legacy_refresh_delay = Duration::from_secs(3_600);
+    }
+    s.app
+        .admin_post("orders", &json!([jst_order("LT-2")]))
+        .await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.sent, report.deferred), (0, 1), "{report:?}");
+    assert_eq!(s.fake.state().legacy_refreshes, 1);
+    let row = outbox_rows(&s.sync)
+        .await
+        .into_iter()
+        .find(|row| row.subject == "LT-2")
+        .expect("row");
+    assert_eq!(row.state, "pending");
+    assert!(
+        row.last_error
+            .clone()
+            .unwrap_or_default()
+            .contains("refresh.token"),
+        "{row:?}"
+    );
+    // Still timed out: retried later, without asking for another refresh.
+    force_due(&s.sync).await;
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").deferred, 1);
+    assert_eq!(s.fake.state().legacy_refreshes, 1);
+    // Applied: the same token works again.
+    s.fake.state().legacy_valid_from = Some(std::time::Instant::now());
+    force_due(&s.sync).await;
+    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 1);
+    assert_eq!(latest_upload(&s.fake, "LT-2")["so_id"], "LT-2");
 }

@@ -20,6 +20,7 @@ mod polyapi_fulfilment;
 mod polyapi_orders;
 mod polyapi_protocol;
 mod qimen_callback;
+mod qimen_callback_auth;
 mod qimen_outbound;
 mod refusals;
 mod shutdown;

@@ -10,6 +10,7 @@ on_both_backends! {
     download_product_filters_and_pages => download;
     sync_stock_sets_and_adds_without_losing_updates => stock;
     get_refund_pages_a_window => refunds;
+    sync_stock_takes_the_product_by_outer_id => stock_by_outer_id;
 }
 
 fn product(id: &str, name: &str, outer: &str, status: &str, skus: &[(&str, i64)]) -> Value {
@@ -292,5 +293,56 @@ async fn refunds(backend: Backend) {
             .await,
         "GSE.MISS_PARAMETER",
         "EndTime",
+    );
+}
+
+async fn stock_by_outer_id(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let products = vec![
+        product("Q1", "有规格", "WR-1", "JH_01", &[("Q1-a", 0)]),
+        product("Q2", "无规格", "WR-2", "JH_01", &[]),
+        product("Q3", "同码一", "WR-DUP", "JH_01", &[]),
+        product("Q4", "同码二", "WR-DUP", "JH_01", &[]),
+    ];
+    app.admin_post("products", &Value::Array(products)).await;
+    let client = PolyClient::demo(&app);
+    let plain = ok(client
+        .call("SyncStock", json!({"OuterID": "WR-2", "Quantity": 50}))
+        .await);
+    assert_eq!(plain["Quantity"], 50);
+    let sku = ok(client
+        .call(
+            "SyncStock",
+            json!({"OuterID": "WR-1", "OutSkuID": "O-Q1-a", "Quantity": 7}),
+        )
+        .await);
+    assert_eq!(sku["Quantity"], 7);
+    let listed = ok(client
+        .call(
+            "DownloadProduct",
+            json!({"ProductId": "WR-2", "PageIndex": 1}),
+        )
+        .await);
+    assert_eq!(listed["goodslist"][0]["num"], 50);
+    fails(
+        &client
+            .call("SyncStock", json!({"OuterID": "WR-404", "Quantity": 1}))
+            .await,
+        "GSE.LOGIC_ERROR",
+        "WR-404",
+    );
+    fails(
+        &client
+            .call("SyncStock", json!({"OuterID": "WR-DUP", "Quantity": 1}))
+            .await,
+        "GSE.LOGIC_ERROR",
+        "PlatProductID",
+    );
+    fails(
+        &client.call("SyncStock", json!({"Quantity": 1})).await,
+        "GSE.MISS_PARAMETER",
+        "OuterID",
     );
 }

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::admin::full_order;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{count_sql, Backend, TestApp};
 use crate::on_both_backends;
 use crate::polyapi_client::{fails, ok, PolyClient};
 
@@ -13,6 +13,7 @@ on_both_backends! {
     a_refunded_line_cannot_ship => refund_blocks;
     memo_and_flag_are_stored_and_move_the_order => memo;
     a_pickup_code_redeems_once => consume;
+    send_takes_carriers_added_after_the_table_and_keeps_order_type => new_carriers;
 }
 
 async fn order(client: &PolyClient<'_>, no: &str) -> Value {
@@ -92,7 +93,7 @@ async fn send_rules(backend: Backend) {
         "NOPE",
     );
     let mut bad_carrier = send("S-2", "X", "");
-    bad_carrier["LogisticType"] = json!("JH_999");
+    bad_carrier["LogisticType"] = json!("JH-999");
     fails(
         &client.call("Send", bad_carrier).await,
         "GSE.INVALID_PARAMETER",
@@ -289,6 +290,36 @@ async fn consume(backend: Backend) {
         "VerifyCode",
     );
 
+    // Only a paid, open order is redeemed; the refusal names its status.
+    let mut unpaid = full_order("P-3");
+    unpaid["tradeStatus"] = json!("JH_01");
+    let mut closed = full_order("P-4");
+    closed["tradeStatus"] = json!("JH_05");
+    let mut shipped = full_order("P-5");
+    shipped["tradeStatus"] = json!("JH_03");
+    app.admin_post("orders", &json!([unpaid, closed, shipped]))
+        .await;
+    for (no, status) in [("P-3", "JH_01"), ("P-4", "JH_05")] {
+        fails(
+            &client
+                .call(
+                    "Consume",
+                    json!({"PlatOrderNo": no, "VerifyCode": "884422"}),
+                )
+                .await,
+            "GSE.LOGIC_ERROR",
+            status,
+        );
+        assert_eq!(order(&client, no).await["tradeStatus"], status, "unchanged");
+    }
+    ok(client
+        .call(
+            "Consume",
+            json!({"PlatOrderNo": "P-5", "VerifyCode": "884422"}),
+        )
+        .await);
+    assert_eq!(order(&client, "P-5").await["tradeStatus"], "JH_04");
+
     // Racing redemptions of one code: exactly one wins.
     let calls = (0..8).map(|_| {
         let client = &client;
@@ -307,4 +338,134 @@ async fn consume(backend: Backend) {
         1,
         "{answers:?}"
     );
+}
+
+async fn new_carriers(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.admin_post("orders", &json!([full_order("N-1"), full_order("N-2")]))
+        .await;
+    let client = PolyClient::demo(&app);
+    // A code of the table's shape that the table lacks: taken as sent, with its name.
+    let mut newer = send("N-1", "JT0001", "");
+    newer["LogisticType"] = json!("JH_888");
+    newer["LogisticName"] = json!("极兔速递");
+    newer["OrderType"] = json!("JH_01");
+    newer["IsHwgFlag"] = json!(1);
+    ok(client.call("Send", newer).await);
+    assert_eq!(
+        count_sql(
+            &app,
+            "SELECT id FROM shipments WHERE logistic_type = 'JH_888' AND logistic_name = '极兔速递' \
+             AND logistic_no = 'JT0001' AND order_type = 'JH_01' AND is_hwg_flag = TRUE"
+        ),
+        1
+    );
+    // Without a name there is nothing to show for it.
+    let mut nameless = send("N-2", "JT0002", "");
+    nameless["LogisticType"] = json!("JHI_777");
+    nameless
+        .as_object_mut()
+        .expect("object")
+        .remove("LogisticName");
+    fails(
+        &client.call("Send", nameless).await,
+        "GSE.MISS_PARAMETER",
+        "LogisticName",
+    );
+    // Malformed codes and flags are refused.
+    for code in ["JH-001", "JH_12a", "SF", "JHI_"] {
+        let mut bad = send("N-2", "JT0003", "");
+        bad["LogisticType"] = json!(code);
+        fails(
+            &client.call("Send", bad).await,
+            "GSE.INVALID_PARAMETER",
+            "LogisticType",
+        );
+    }
+    let mut bad_flag = send("N-2", "JT0004", "");
+    bad_flag["IsHwgFlag"] = json!(2);
+    fails(
+        &client.call("Send", bad_flag).await,
+        "GSE.INVALID_PARAMETER",
+        "IsHwgFlag",
+    );
+    assert_eq!(count_sql(&app, "SELECT id FROM shipments"), 1);
+}
+
+/// The operator adds carrier codes in `carriers.tsv` beside the configuration file; the
+/// real binary reads it at start, and refuses to start on a malformed one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_carrier_table_is_extended_from_the_config_directory() {
+    use crate::helpers::{connect, free_port, start_server, wait_ready, ADMIN_TOKEN};
+    use crate::polyapi_client::signed_form;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let config = dir.path().join("polymall.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"{}\"\n[admin]\ntoken = \"{ADMIN_TOKEN}\"\n\
+             [[shops]]\ncode = \"demo\"\nname = \"Demo\"\n[shops.polyapi]\nappkey = \"k\"\nappsecret = \"secret\"\ntoken = \"T\"\n",
+            dir.path().join("shop.db").display()
+        ),
+    )
+    .expect("config");
+    std::fs::write(
+        dir.path().join("carriers.tsv"),
+        "# carriers Polyapi added later\nJH_200\t极兔速递\tJTSD\n",
+    )
+    .expect("carriers");
+    let mut child = start_server(&config);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_ready(&client, &base).await;
+    let posted = client
+        .post(format!("{base}/admin/v1/shops/demo/orders"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!([full_order("X-1")]))
+        .send()
+        .await
+        .expect("post");
+    assert!(posted.status().is_success());
+    let mut shipped = send("X-1", "JT200", "");
+    shipped["LogisticType"] = json!("JH_200");
+    shipped
+        .as_object_mut()
+        .expect("object")
+        .remove("LogisticName");
+    let answer: Value = client
+        .post(format!("{base}/polyapi"))
+        .form(&signed_form("Send", &shipped))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    ok(answer);
+    use diesel::prelude::*;
+    use polymall::db::schema::shipments;
+    let name: String = shipments::table
+        .select(shipments::logistic_name)
+        .first(&mut connect(
+            &dir.path().join("shop.db").display().to_string(),
+        ))
+        .expect("shipment");
+    assert_eq!(name, "极兔速递", "the name comes from the operator's table");
+
+    std::fs::write(dir.path().join("carriers.tsv"), "JH-201\t坏\n").expect("carriers");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_polymall"))
+        .arg("--config")
+        .arg(&config)
+        .arg("migrate")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("carriers.tsv line 1"), "{stderr}");
 }

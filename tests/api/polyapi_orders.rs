@@ -306,6 +306,18 @@ async fn refund_status(backend: Backend) {
         2
     );
 
+    // A refund still in progress on one line is reported as in progress, not as a
+    // partial refund the ERP could ship around.
+    app.admin_post("orders", &json!([full_order("R-3")])).await;
+    let pending = json!({"refundno": "RF-3", "platorderno": "R-3", "subplatorderno": "R-3-2",
+                         "refundstatus": "JH_02", "createtime": "2024-01-01 00:00:00"});
+    app.admin_post("refunds", &json!([pending])).await;
+    let answer = ok(client
+        .call("CheckRefundStatus", json!({"OrderID": "R-3"}))
+        .await);
+    assert_eq!(answer["refundStatus"], "JH_02", "{answer}");
+    assert_eq!(answer["childrenrefundStatus"][0]["refundStatus"], "JH_02");
+
     fails(
         &client
             .call("CheckRefundStatus", json!({"OrderID": "NOPE"}))

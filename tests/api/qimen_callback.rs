@@ -1,21 +1,26 @@
 //! The warehouse's shipment confirmation, with the seed's own XML verbatim.
 
 use md5::{Digest, Md5};
-use polymall::config::{Secret, WmsShopConfig};
 use serde_json::{json, Value};
 
 use crate::admin::full_order;
-use crate::helpers::{Backend, TestApp, TestDb};
+use crate::fake_wms::wms_config;
+use crate::helpers::{count_sql, Backend, TestApp, TestDb};
 use crate::on_both_backends;
 use crate::polyapi_client::{ok, PolyClient};
 
 /// The confirmation from the seed document, byte for byte.
-const SEED_CONFIRM: &str = include_str!("fixtures/deliveryorder_confirm.xml");
+pub const SEED_CONFIRM: &str = include_str!("fixtures/deliveryorder_confirm.xml");
+/// The warehouse customer id of the seed's confirmation.
+pub const CUSTOMER: &str = "75245869527465985";
 
 on_both_backends! {
     the_seed_confirmation_ships_the_order_once => ships_once;
     a_tampered_confirmation_is_refused => tampered;
     bad_confirmations_say_what_is_wrong_and_write_nothing => refusals;
+    an_unknown_status_is_refused_and_leaves_its_out_biz_code_unused => unknown_status;
+    an_item_not_on_the_order_is_named_so => unknown_item;
+    the_package_carrier_code_sets_the_shipment_carrier => carrier_code;
 }
 
 /// The sign as the Qimen standard defines it, written here independently.
@@ -39,27 +44,14 @@ async fn app_with_wms(backend: Backend) -> Option<TestApp> {
     let db = TestDb::new(backend)?;
     Some(
         TestApp::spawn_with(db, |config| {
-            config.shops[0].wms = Some(WmsShopConfig {
-                url: "http://127.0.0.1:9/wms".to_owned(),
-                app_key: "testerp_appkey".to_owned(),
-                secret: Secret::new("wms-secret"),
-                customer_id: "75245869527465985".to_owned(),
-                owner_code: "75245869527465985".to_owned(),
-                warehouse_code: "15".to_owned(),
-                method_prefix: String::new(),
-                logistics_code: "ZTO".to_owned(),
-                push_interval_secs: 3_600,
-                stock_interval_secs: 86_400,
-                max_attempts: 3,
-                timeout_secs: 5,
-            });
+            config.shops[0].wms = Some(wms_config("http://127.0.0.1:9/wms", CUSTOMER));
         })
         .await,
     )
 }
 
 /// The order the seed's confirmation is about: seven merchant codes, S190013 twice.
-fn seed_order() -> Value {
+pub fn seed_order() -> Value {
     let codes = [
         ("S190013", 2),
         ("6971278390527", 1),
@@ -111,7 +103,7 @@ async fn post(app: &TestApp, body: &str, sign: Option<String>) -> String {
     response.text().await.expect("body")
 }
 
-async fn order(app: &TestApp, no: &str) -> Value {
+pub async fn order(app: &TestApp, no: &str) -> Value {
     let answer = ok(PolyClient::demo(app)
         .call("GetOrder", json!({"PlatOrderNo": no, "PageIndex": 1}))
         .await);
@@ -196,4 +188,70 @@ async fn refusals(backend: Backend) {
     // After the refusals the genuine confirmation still goes through.
     let answer = post(&app, SEED_CONFIRM, None).await;
     assert!(answer.contains("<flag>success</flag>"), "{answer}");
+}
+
+async fn unknown_status(backend: Backend) {
+    let Some(app) = app_with_wms(backend).await else {
+        return;
+    };
+    app.admin_post("orders", &json!([seed_order()])).await;
+    let exploded = SEED_CONFIRM.replace("<status>DELIVERED</status>", "<status>EXPLODED</status>");
+    let answer = post(&app, &exploded, None).await;
+    assert!(
+        answer.contains("<flag>failure</flag>") && answer.contains("EXPLODED"),
+        "{answer}"
+    );
+    assert_eq!(
+        count_sql(&app, "SELECT out_biz_code FROM wms_confirmations"),
+        0,
+        "the refused confirmation is not recorded"
+    );
+    // The same outBizCode with a real status still counts.
+    let answer = post(&app, SEED_CONFIRM, None).await;
+    assert!(
+        answer.contains("<flag>success</flag>") && !answer.contains("already"),
+        "{answer}"
+    );
+    assert_eq!(order(&app, "JY2009260440").await["tradeStatus"], "JH_03");
+}
+
+async fn unknown_item(backend: Backend) {
+    let Some(app) = app_with_wms(backend).await else {
+        return;
+    };
+    app.admin_post("orders", &json!([seed_order()])).await;
+    let stranger = SEED_CONFIRM.replacen(
+        "<itemCode>6971278390527</itemCode>",
+        "<itemCode>ZZ-404</itemCode>",
+        1,
+    );
+    let answer = post(&app, &stranger, None).await;
+    assert!(
+        answer.contains("<flag>failure</flag>") && answer.contains("`ZZ-404` is not on the order"),
+        "{answer}"
+    );
+    assert_eq!(order(&app, "JY2009260440").await["tradeStatus"], "JH_02");
+    // A split Send naming a line the order does not have says so too.
+    let send = json!({"PlatOrderNo": "JY2009260440", "LogisticType": "JH_002", "LogisticName": "圆通",
+                      "LogisticNo": "YT-X", "IsSplit": 1, "SubPlatOrderNo": "ZZ-404:1"});
+    let answer = PolyClient::demo(&app).call("Send", send).await;
+    crate::polyapi_client::fails(&answer, "GSE.LOGIC_ERROR", "`ZZ-404` is not on the order");
+}
+
+async fn carrier_code(backend: Backend) {
+    let Some(app) = app_with_wms(backend).await else {
+        return;
+    };
+    app.admin_post("orders", &json!([seed_order()])).await;
+    let answer = post(&app, SEED_CONFIRM, None).await;
+    assert!(answer.contains("<flag>success</flag>"), "{answer}");
+    assert_eq!(
+        count_sql(
+            &app,
+            "SELECT id FROM shipments WHERE logistic_type = 'JH_002' \
+             AND logistic_name = '菜鸟-圆通' AND logistic_no = 'YT4815765342047'"
+        ),
+        1,
+        "logisticsCode YTO is the table's JH_002 (圆通)"
+    );
 }

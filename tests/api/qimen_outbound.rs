@@ -1,6 +1,6 @@
 //! Items, delivery orders, cancellations and stock against the fake warehouse.
 
-use polymall::config::{DatabaseConfig, Secret, WmsShopConfig};
+use polymall::config::{DatabaseConfig, Secret};
 use polymall::db::Database;
 use polymall::outbox::{self, OutboxFilter};
 use polymall::qimen::jobs::{self, WmsSync};
@@ -8,7 +8,7 @@ use polymall::shop::shops;
 use serde_json::{json, Value};
 
 use crate::admin::full_order;
-use crate::fake_wms::{FakeWms, WmsScripted};
+use crate::fake_wms::{wms_config, FakeWms, WmsScripted};
 use crate::helpers::{Backend, TestApp, TestDb};
 use crate::on_both_backends;
 use crate::polyapi_client::{ok, PolyClient};
@@ -18,6 +18,8 @@ on_both_backends! {
     paid_orders_become_delivery_orders_and_closed_ones_are_cancelled => delivery_orders;
     refusals_are_kept_and_outages_retried => refusals;
     the_warehouse_stock_reaches_download_product => stock;
+    a_gateway_error_blaming_the_request_is_a_refusal => isv_error;
+    the_delivery_order_carries_the_sender_the_pay_time_and_exact_prices => delivery_fields;
 }
 
 struct Setup {
@@ -29,20 +31,8 @@ struct Setup {
 async fn setup(backend: Backend) -> Option<Setup> {
     let db = TestDb::new(backend)?;
     let fake = FakeWms::start().await;
-    let config = WmsShopConfig {
-        url: fake.url.clone(),
-        app_key: "testerp_appkey".to_owned(),
-        secret: Secret::new("wms-secret"),
-        customer_id: "cust-1".to_owned(),
-        owner_code: "owner-1".to_owned(),
-        warehouse_code: "15".to_owned(),
-        method_prefix: String::new(),
-        logistics_code: "ZTO".to_owned(),
-        push_interval_secs: 3_600,
-        stock_interval_secs: 86_400,
-        max_attempts: 3,
-        timeout_secs: 5,
-    };
+    let mut config = wms_config(&fake.url, "cust-1");
+    config.owner_code = "owner-1".to_owned();
     let shop_config = config.clone();
     let app = TestApp::spawn_with(db, move |c| c.shops[0].wms = Some(shop_config)).await;
     let database = Database::connect(&DatabaseConfig {
@@ -146,8 +136,13 @@ async fn delivery_orders(backend: Backend) {
             body.contains("<receiverInfo><name>张三</name><mobile>13553758444</mobile>"),
             "{body}"
         );
+        // Line W-1-1 paid 90.25 for 2 units (95.50 less its share of the order's
+        // 5.25 discount): 45.12 + 45.13.
         assert!(
-            body.contains("<planQty>2</planQty>") && body.contains("<itemCode>sd0001</itemCode>"),
+            body.contains("<orderLineNo>W-1-1</orderLineNo><ownerCode>owner-1</ownerCode><itemCode>sd0001</itemCode>")
+                && body.contains("<planQty>1</planQty><actualPrice>45.12</actualPrice>")
+                && body.contains("<orderLineNo>W-1-1#2</orderLineNo>")
+                && body.contains("<planQty>1</planQty><actualPrice>45.13</actualPrice>"),
             "{body}"
         );
         assert!(body.contains("<logisticsCode>ZTO</logisticsCode>"));
@@ -195,7 +190,7 @@ async fn refusals(backend: Backend) {
     };
     // The first call meets an outage, the second a refusal.
     s.fake.state().refuse_orders.insert("X-2".to_owned());
-    s.fake.state().script.push_back(WmsScripted::ServerError);
+    s.fake.state().script.push_back(WmsScripted::BadGateway);
     s.app
         .admin_post("orders", &json!([full_order("X-1"), full_order("X-2")]))
         .await;
@@ -215,7 +210,7 @@ async fn refusals(backend: Backend) {
         .contains("收件人地址无法识别"));
     assert_eq!((outage.state.as_str(), outage.attempts), ("pending", 1));
     // A gateway error is an outage too.
-    s.fake.state().script.push_back(WmsScripted::GatewayError);
+    s.fake.state().script.push_back(WmsScripted::ServiceBusy);
     s.app.admin_post("products", &json!([product()])).await;
     let report = jobs::push_items(&s.sync).await.expect("push");
     assert_eq!(report.deferred, 1, "{report:?}");
@@ -244,4 +239,106 @@ async fn stock(backend: Backend) {
     assert_eq!(listed["goodslist"][0]["skus"][0]["skuQuantity"], 37);
     assert_eq!(listed["goodslist"][0]["skus"][1]["skuQuantity"], 0);
     assert_eq!(s.fake.state().bad_signs, 0);
+}
+
+async fn isv_error(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    s.fake.state().script.push_back(WmsScripted::WrongRequest);
+    s.fake.state().script.push_back(WmsScripted::ServiceBusy);
+    s.app
+        .admin_post("orders", &json!([full_order("V-1"), full_order("V-2")]))
+        .await;
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!((report.refused, report.deferred), (1, 1), "{report:?}");
+    let all = rows(&s.sync).await;
+    let wrong = all.iter().find(|r| r.subject == "V-1").expect("row");
+    assert_eq!(
+        (wrong.state.as_str(), wrong.attempts),
+        ("dead", 1),
+        "not retried for hours: {wrong:?}"
+    );
+    let error = wrong.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("isv.invalid-parameter") && error.contains("非法参数"),
+        "{error}"
+    );
+    let busy = all.iter().find(|r| r.subject == "V-2").expect("row");
+    assert_eq!((busy.state.as_str(), busy.attempts), ("pending", 1));
+}
+
+async fn delivery_fields(backend: Backend) {
+    let Some(s) = setup(backend).await else {
+        return;
+    };
+    let mut order = full_order("F-1");
+    // Line F-1-1: 3 units for 10.00 (3.34 each less 0.02); line F-1-2 a gift. A coupon
+    // of 0.99 on the order: paid 19.01 with the freight, so F-1-1's 3 units cost 9.01,
+    // which no single unit price in fen gives.
+    order["goodinfos"][0]["goodscount"] = json!(3);
+    order["goodinfos"][0]["price"] = json!(3.34);
+    order["goodinfos"][0]["discountmoney"] = json!(0.02);
+    order["postfee"] = json!(10);
+    order["realMoney"] = json!(19.01);
+    s.app.admin_post("orders", &json!([order])).await;
+    let before = chrono::Utc::now();
+    let report = jobs::push_orders(&s.sync).await.expect("push");
+    assert_eq!(report.sent, 1, "{report:?}");
+    let fake = s.fake.state();
+    assert!(fake.missing.is_empty(), "{:?}", fake.missing);
+    let body = &fake.received.last().expect("request").1;
+    assert!(
+        body.contains("<senderInfo><name>杭州仓</name><mobile>13800000000</mobile><province>浙江省</province><city>杭州市</city><area>西湖区</area><detailAddress>文三路1号</detailAddress></senderInfo>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<placeOrderTime>2016-07-23 13:35:14</placeOrderTime><payTime>2016-07-23 13:35:14</payTime>"),
+        "{body}"
+    );
+    // createTime is when the delivery order was made (the seed), in shop time.
+    let created = body
+        .split("<createTime>")
+        .nth(1)
+        .and_then(|rest| rest.split("</createTime>").next())
+        .expect("createTime");
+    let created = chrono::NaiveDateTime::parse_from_str(created, "%Y-%m-%d %H:%M:%S")
+        .expect("time")
+        - chrono::Duration::hours(8);
+    assert!(
+        (created - before.naive_utc()).num_seconds().abs() < 60,
+        "createTime {created} is now"
+    );
+    // 2 units at 3.00 and 1 at 3.01 (the gift line has nothing to share the coupon
+    // with): 9.01 exactly.
+    let prices: Vec<(i64, String)> = body
+        .split("<orderLine>")
+        .skip(1)
+        .map(|line| {
+            let field = |name: &str| {
+                line.split(&format!("<{name}>"))
+                    .nth(1)
+                    .and_then(|rest| rest.split(&format!("</{name}>")).next())
+                    .expect("field")
+                    .to_owned()
+            };
+            (field("planQty").parse().expect("qty"), field("actualPrice"))
+        })
+        .collect();
+    let paid: i64 = prices
+        .iter()
+        .map(|(qty, price)| {
+            let fen = (price.parse::<f64>().expect("price") * 100.0).round() as i64;
+            qty * fen
+        })
+        .sum();
+    assert_eq!(paid, 901, "{prices:?}");
+    assert_eq!(
+        prices,
+        vec![
+            (2, "3.00".to_owned()),
+            (1, "3.01".to_owned()),
+            (1, "0.00".to_owned())
+        ]
+    );
 }

@@ -4,11 +4,11 @@ use serde_json::{Map, Value};
 
 use super::{field, listing, Call};
 use crate::polyapi::biz::Biz;
-use crate::polyapi::envelope::{Answer, PolyError};
+use crate::polyapi::envelope::{Answer, PolyError, SubCode};
 use crate::polyapi::wire::GoodsItem;
 use crate::shop::codes::SaleStatus;
 use crate::shop::products::{self, ProductFilter};
-use crate::shop::stock::{self, StockChange, StockTarget, MAX_QUANTITY};
+use crate::shop::stock::{self, ProductKey, StockChange, StockTarget, MAX_QUANTITY};
 
 /// Largest DownloadProduct page.
 pub const MAX_PRODUCT_PAGE: i64 = 100;
@@ -51,10 +51,23 @@ pub async fn download_product(call: &Call, biz: &Biz) -> Result<Answer, PolyErro
     )
 }
 
-/// 库存同步: sets (JH_01, default) or adds to (JH_02) a SKU's or product's stock.
+/// 库存同步: sets (JH_01, default) or adds to (JH_02) a SKU's or product's stock; the
+/// product by PlatProductID or by OuterID.
 pub async fn sync_stock(call: &Call, biz: &Biz) -> Result<Map<String, Value>, PolyError> {
+    // The seed lists OuterID (外部商家编码) beside PlatProductID; ERPs that keep the
+    // merchant's code send that alone.
+    let product = match (biz.text("PlatProductID")?, biz.text("OuterID")?) {
+        (Some(id), _) => ProductKey::PlatProductId(id),
+        (None, Some(code)) => ProductKey::OuterId(code),
+        (None, None) => {
+            return Err(PolyError::new(
+                SubCode::MissParameter,
+                "PlatProductID (or OuterID, the merchant's product code) is required",
+            ))
+        }
+    };
     let target = StockTarget {
-        plat_product_id: biz.required_text("PlatProductID")?,
+        product,
         sku_id: biz.text("SkuID")?,
         out_sku_id: biz.text("OutSkuID")?,
     };

@@ -73,13 +73,7 @@ fn bounded(biz: &Biz, name: &str) -> Result<String, PolyError> {
 /// 订单发货: records a shipment (whole order or split), idempotent for a repeated call.
 pub async fn send(call: &Call, biz: &Biz) -> Result<Map<String, Value>, PolyError> {
     let plat_order_no = biz.required_text("PlatOrderNo")?;
-    let logistic_code = biz.required_text("LogisticType")?;
-    let logistic_type = carriers::canonical_code(&logistic_code).ok_or_else(|| {
-        PolyError::invalid(
-            "LogisticType",
-            format!("`{logistic_code}` is not a carrier code of the table (JH_001…, JHI_001…)"),
-        )
-    })?;
+    let (logistic_type, logistic_name) = carrier(biz)?;
     let logistic_no = biz.required_text("LogisticNo")?;
     if logistic_no.chars().count() > MAX_FIELD {
         return Err(PolyError::invalid(
@@ -87,11 +81,15 @@ pub async fn send(call: &Call, biz: &Biz) -> Result<Map<String, Value>, PolyErro
             format!("is longer than {MAX_FIELD} characters"),
         ));
     }
-    let logistic_name = match biz.text("LogisticName")? {
-        Some(name) => name,
-        None => carriers::carrier_name(&logistic_type)
-            .unwrap_or_default()
-            .to_owned(),
+    let is_hwg_flag = match biz.int("IsHwgFlag")?.unwrap_or(0) {
+        0 => false,
+        1 => true,
+        other => {
+            return Err(PolyError::invalid(
+                "IsHwgFlag",
+                format!("{other} is not 0 or 1"),
+            ))
+        }
     };
     let is_split = biz.int("IsSplit")?.unwrap_or(0);
     if !matches!(is_split, 0 | 1) {
@@ -117,6 +115,8 @@ pub async fn send(call: &Call, biz: &Biz) -> Result<Map<String, Value>, PolyErro
         sender_tel: bounded(biz, "SenderTel")?,
         sender_address: bounded(biz, "SenderAddress")?,
         lines,
+        order_type: bounded(biz, "OrderType")?,
+        is_hwg_flag,
         source: ShipmentSource::Polyapi,
     };
     let shop_id = call.shop.id;
@@ -131,6 +131,37 @@ pub async fn send(call: &Call, biz: &Biz) -> Result<Map<String, Value>, PolyErro
     };
     field(&mut answer, "submessage", note);
     Ok(answer)
+}
+
+/// `LogisticType` and `LogisticName`. A code of the table takes its name when none is
+/// sent. Polyapi adds carriers after the table was printed, so a code of the table's
+/// shape that it lacks is taken as sent, with the name sent (required then), and logged
+/// once; only a code of another shape is refused.
+fn carrier(biz: &Biz) -> Result<(String, String), PolyError> {
+    let code = biz.required_text("LogisticType")?;
+    let name = biz.text("LogisticName")?;
+    if let Some(known) = carriers::canonical_code(&code) {
+        let name = name.unwrap_or_else(|| {
+            carriers::carrier_name(&known)
+                .unwrap_or_default()
+                .to_owned()
+        });
+        return Ok((known, name));
+    }
+    if !carriers::has_code_shape(&code) || code.chars().count() > MAX_FIELD {
+        return Err(PolyError::invalid(
+            "LogisticType",
+            format!("`{code}` is not a carrier code: JH_ or JHI_ and digits (JH_001…, JHI_001…)"),
+        ));
+    }
+    let name = name.ok_or_else(|| {
+        PolyError::new(
+            SubCode::MissParameter,
+            format!("LogisticName is required: the carrier table does not list `{code}`"),
+        )
+    })?;
+    carriers::note_unlisted(&code, &name);
+    Ok((code, name))
 }
 
 fn truncate(text: String) -> String {

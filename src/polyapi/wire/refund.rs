@@ -211,6 +211,7 @@ impl RefundItem {
                 modified_at,
             },
             goods,
+            lines: None,
         })
     }
 
@@ -280,6 +281,7 @@ impl RefundGoodsItem {
             reason: self.reason.clone(),
             product_num: self.product_num.0,
             po_no: self.po_no.clone(),
+            sub_order_no: String::new(),
         })
     }
 
