@@ -241,7 +241,13 @@ pub async fn pull_stock(sync: &ShopSync) -> Result<usize, SyncError> {
             .run(move |conn| {
                 let mut count = 0;
                 for (code, available) in &levels {
-                    count += stock::set_by_outer_code(conn, shop_id, code, *available)?;
+                    count += stock::set_by_outer_code(
+                        conn,
+                        shop_id,
+                        code,
+                        *available,
+                        stock::StockSource::Jushuitan,
+                    )?;
                 }
                 Ok::<_, ShopError>(count)
             })

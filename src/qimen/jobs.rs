@@ -457,7 +457,13 @@ pub async fn pull_stock(sync: &WmsSync) -> Result<usize, WmsSyncError> {
             .run(move |conn| {
                 let mut count = 0;
                 for (code, available) in &levels {
-                    count += stock::set_by_outer_code(conn, shop_id, code, *available)?;
+                    count += stock::set_by_outer_code(
+                        conn,
+                        shop_id,
+                        code,
+                        *available,
+                        stock::StockSource::Warehouse,
+                    )?;
                 }
                 Ok::<_, ShopError>(count)
             })

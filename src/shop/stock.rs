@@ -10,6 +10,49 @@ use crate::db::{write_transaction, DbConnection};
 /// Largest quantity accepted, far above any real stock and far below overflow.
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
 
+/// Where a stock level came from; kept with each SKU (or SKU-less product) so the
+/// operator sees who set it last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockSource {
+    /// The ERP, through Polyapi SyncStock.
+    Polyapi,
+    /// Pulled from Jushuitan.
+    Jushuitan,
+    /// Pulled from the warehouse (inventory.query).
+    Warehouse,
+    /// The storefront's product post (admin API or import).
+    Admin,
+    /// An operator, in the console.
+    Console,
+}
+
+impl StockSource {
+    /// Every source.
+    pub const ALL: [StockSource; 5] = [
+        Self::Polyapi,
+        Self::Jushuitan,
+        Self::Warehouse,
+        Self::Admin,
+        Self::Console,
+    ];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Polyapi => "polyapi",
+            Self::Jushuitan => "jushuitan",
+            Self::Warehouse => "wms",
+            Self::Admin => "admin",
+            Self::Console => "console",
+        }
+    }
+
+    /// Reads a stored code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|source| source.code() == code)
+    }
+}
+
 /// How to apply a quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StockChange {
@@ -48,12 +91,28 @@ pub struct StockTarget {
     pub out_sku_id: Option<String>,
 }
 
-/// Applies `change` and answers the quantity after it.
+/// Applies `change` from `source` in a transaction of its own and answers the quantity
+/// after it.
 pub fn sync(
     conn: &mut DbConnection,
     shop_id: i64,
     target: &StockTarget,
     change: StockChange,
+    source: StockSource,
+) -> Result<i64, ShopError> {
+    write_transaction(conn, |conn| {
+        sync_within(conn, shop_id, target, change, source)
+    })
+}
+
+/// [`sync`] inside the caller's write transaction (an operator's change is recorded
+/// with its audit entry).
+pub fn sync_within(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    target: &StockTarget,
+    change: StockChange,
+    source: StockSource,
 ) -> Result<i64, ShopError> {
     let amount = match change {
         StockChange::Set(n) | StockChange::Add(n) => n,
@@ -64,7 +123,7 @@ pub fn sync(
             format!("{amount} is not between 0 and {MAX_QUANTITY}"),
         ));
     }
-    write_transaction(conn, |conn| {
+    {
         let now = now_utc();
         let product_id = find_product(conn, shop_id, &target.product)?;
         let sku_count: i64 = skus::table
@@ -74,13 +133,17 @@ pub fn sync(
             .get_result(conn)?;
         let quantity = if sku_count == 0 {
             let row = products::table.find(product_id);
+            let marked = (
+                products::stock_source.eq(source.code()),
+                products::stock_changed_at.eq(Some(now)),
+            );
             let updated = match change {
                 StockChange::Set(n) => diesel::update(row)
-                    .set(products::quantity.eq(n))
+                    .set((products::quantity.eq(n), marked))
                     .execute(conn)?,
                 StockChange::Add(n) => diesel::update(row)
                     .filter(products::quantity.le(MAX_QUANTITY - n))
-                    .set(products::quantity.eq(products::quantity + n))
+                    .set((products::quantity.eq(products::quantity + n), marked))
                     .execute(conn)?,
             };
             if updated != 1 {
@@ -96,16 +159,18 @@ pub fn sync(
         } else {
             let sku_row_id = find_sku(conn, shop_id, product_id, target)?;
             let row = skus::table.find(sku_row_id);
+            let marked = (
+                skus::modified_at.eq(now),
+                skus::stock_source.eq(source.code()),
+                skus::stock_changed_at.eq(Some(now)),
+            );
             let updated = match change {
                 StockChange::Set(n) => diesel::update(row)
-                    .set((skus::quantity.eq(n), skus::modified_at.eq(now)))
+                    .set((skus::quantity.eq(n), marked))
                     .execute(conn)?,
                 StockChange::Add(n) => diesel::update(row)
                     .filter(skus::quantity.le(MAX_QUANTITY - n))
-                    .set((
-                        skus::quantity.eq(skus::quantity + n),
-                        skus::modified_at.eq(now),
-                    ))
+                    .set((skus::quantity.eq(skus::quantity + n), marked))
                     .execute(conn)?,
             };
             if updated != 1 {
@@ -123,7 +188,7 @@ pub fn sync(
             .set(products::modified_at.eq(now))
             .execute(conn)?;
         Ok(quantity)
-    })
+    }
 }
 
 /// The product the key names; an `OuterID` must name exactly one.
@@ -232,13 +297,14 @@ pub fn outer_codes(conn: &mut DbConnection, shop_id: i64) -> Result<Vec<String>,
     Ok(codes)
 }
 
-/// Sets the stock of every SKU (or SKU-less product) with this merchant code; answers
-/// how many were changed.
+/// Sets the stock of every SKU (or SKU-less product) with this merchant code, as
+/// pulled from `source`; answers how many were changed.
 pub fn set_by_outer_code(
     conn: &mut DbConnection,
     shop_id: i64,
     code: &str,
     quantity: i64,
+    source: StockSource,
 ) -> Result<usize, ShopError> {
     let quantity = quantity.clamp(0, MAX_QUANTITY);
     write_transaction(conn, |conn| {
@@ -249,7 +315,12 @@ pub fn set_by_outer_code(
                 .filter(skus::outer_id.eq(code))
                 .filter(skus::quantity.ne(quantity)),
         )
-        .set((skus::quantity.eq(quantity), skus::modified_at.eq(now)))
+        .set((
+            skus::quantity.eq(quantity),
+            skus::modified_at.eq(now),
+            skus::stock_source.eq(source.code()),
+            skus::stock_changed_at.eq(Some(now)),
+        ))
         .execute(conn)?;
         let with_skus = skus::table
             .filter(skus::shop_id.eq(shop_id))
@@ -264,6 +335,8 @@ pub fn set_by_outer_code(
         .set((
             products::quantity.eq(quantity),
             products::modified_at.eq(now),
+            products::stock_source.eq(source.code()),
+            products::stock_changed_at.eq(Some(now)),
         ))
         .execute(conn)?;
         Ok(skus_changed + products_changed)
