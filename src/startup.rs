@@ -9,12 +9,15 @@ use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
-use crate::db::{Database, DbError};
+use crate::console::ConsoleSettings;
+use crate::db::{Backend, Database, DbError};
+use crate::http::metrics::record_requests;
 use crate::http::polyapi::deadline_from_millis;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{routes, AppState, RequestSpan};
 use crate::jushuitan::jobs::ShopSync;
 use crate::jushuitan::scheduler::spawn_shop_jobs;
+use crate::polling::CallLog;
 use crate::polyapi::credentials::Credentials;
 use crate::shop::{shops, ShopError};
 
@@ -40,6 +43,9 @@ pub enum StartupError {
     },
 }
 
+/// How often this process's Polyapi call counts are added to the database.
+const CALL_COUNT_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How often pending order count changes are folded into the day counts.
 const ORDER_COUNT_FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -50,12 +56,15 @@ pub struct Application {
     db: Database,
     jobs: Vec<tokio::task::JoinHandle<()>>,
     stop_jobs: tokio::sync::watch::Sender<bool>,
+    polling: Arc<CallLog>,
 }
 
 impl Application {
     /// Opens the database, applies pending migrations, stores the configured shops and
     /// binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        log_start(&config);
+        crate::metrics::install();
         let db_config = config.database.clone();
         let declared_shops = config.shops.clone();
         let (db, applied, stored) =
@@ -137,6 +146,19 @@ impl Application {
                 stop_receiver.clone(),
             ));
         }
+        let polling = Arc::new(CallLog::default());
+        jobs.push(crate::schedule::every(
+            "store-polyapi-call-counts",
+            "*".to_owned(),
+            CALL_COUNT_FLUSH_INTERVAL,
+            stop_receiver.clone(),
+            Arc::new((db.clone(), polling.clone())),
+            |both: Arc<(Database, Arc<CallLog>)>| async move {
+                let (db, log) = (both.0.clone(), both.1.clone());
+                db.run(move |conn| log.flush(conn).map(|_| String::new()))
+                    .await
+            },
+        ));
         let wms = crate::http::qimen::directory(&config, &declared);
         let state = web::Data::new(AppState {
             db: db.clone(),
@@ -147,10 +169,14 @@ impl Application {
             wms: Arc::new(wms),
             limit_per_ip: Arc::new(RateLimiter::new(config.server.rate_limit_per_ip)),
             limit_per_appkey: Arc::new(RateLimiter::new(config.server.rate_limit_per_appkey)),
+            polling: polling.clone(),
+            console: Arc::new(ConsoleSettings::new(&config.console)),
+            metrics_token: config.metrics.token.clone(),
         });
         let configure = routes(config.server.polyapi_path.clone());
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(record_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .configure(configure.clone())
@@ -174,6 +200,7 @@ impl Application {
             db,
             jobs,
             stop_jobs,
+            polling,
         })
     }
 
@@ -206,6 +233,10 @@ impl Application {
         for job in self.jobs {
             let _ = job.await;
         }
+        let polling = self.polling;
+        if let Err(error) = self.db.run(move |conn| polling.flush(conn)).await {
+            tracing::warn!(%error, "the last Polyapi call counts were not stored");
+        }
         tracing::info!("stopped");
         Ok(())
     }
@@ -217,6 +248,36 @@ impl Application {
         tokio::spawn(self.server);
         handle
     }
+}
+
+/// One line saying what is starting: version, configuration file, database (without
+/// secrets), shops and the integrations each uses.
+fn log_start(config: &Config) {
+    let file = config.source.as_deref().map_or_else(
+        || "(built-in defaults)".to_owned(),
+        |path| path.display().to_string(),
+    );
+    let backend = match Backend::of_url(config.database.url.expose()) {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let shops = config
+        .shops
+        .iter()
+        .map(|shop| {
+            let integrations = shop.integrations();
+            format!("{} ({})", shop.code, integrations.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %file,
+        database = backend,
+        location = %config.database.location(),
+        shops = %shops,
+        "polymall starting"
+    );
 }
 
 fn notify_systemd(states: &[sd_notify::NotifyState<'_>]) {

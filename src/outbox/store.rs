@@ -315,24 +315,9 @@ pub enum RetryWhich {
 /// that do not exist, or are not dead or held, refuse the whole request.
 pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, OutboxError> {
     if let RetryWhich::Ids(ids) = which {
-        let found: std::collections::HashMap<i64, String> = outbox::table
-            .filter(outbox::id.eq_any(ids))
-            .select((outbox::id, outbox::state))
-            .load::<(i64, String)>(conn)?
-            .into_iter()
-            .collect();
-        for id in ids {
-            match found.get(id).map(String::as_str) {
-                None => return Err(OutboxError::NoSuchRow(*id)),
-                Some("dead" | "held") => {}
-                Some(state) => {
-                    return Err(OutboxError::NotRetryable {
-                        id: *id,
-                        state: state.to_owned(),
-                    })
-                }
-            }
-        }
+        require_states(conn, ids, &["dead", "held"], |id, state| {
+            OutboxError::NotRetryable { id, state }
+        })?;
     }
     let now = now_utc();
     let changes = (
@@ -361,6 +346,52 @@ pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, Outbo
             .execute(conn)?,
     };
     Ok(count)
+}
+
+/// An operator holds pending or dead rows with `reason` until they are retried or their
+/// subject changes; answers how many. The version moves on, so an attempt in flight
+/// cannot settle a held row. Named rows that do not exist, or are done or held, refuse
+/// the whole request.
+pub fn hold_rows(conn: &mut DbConnection, ids: &[i64], reason: &str) -> Result<usize, OutboxError> {
+    require_states(conn, ids, &["pending", "dead"], |id, state| {
+        OutboxError::NotHoldable { id, state }
+    })?;
+    let reason: String = reason.chars().take(MAX_ERROR).collect();
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::state.eq_any(["pending", "dead"])),
+    )
+    .set((
+        outbox::state.eq("held"),
+        outbox::version.eq(outbox::version + 1),
+        outbox::last_error.eq(Some(reason)),
+        outbox::modified_at.eq(now_utc()),
+    ))
+    .execute(conn)?)
+}
+
+/// Refuses unless every row of `ids` exists and is in one of the `allowed` states.
+fn require_states(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    allowed: &[&str],
+    refusal: fn(i64, String) -> OutboxError,
+) -> Result<(), OutboxError> {
+    let found: std::collections::HashMap<i64, String> = outbox::table
+        .filter(outbox::id.eq_any(ids))
+        .select((outbox::id, outbox::state))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    for id in ids {
+        match found.get(id) {
+            None => return Err(OutboxError::NoSuchRow(*id)),
+            Some(state) if allowed.contains(&state.as_str()) => {}
+            Some(state) => return Err(refusal(*id, state.clone())),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

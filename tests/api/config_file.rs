@@ -42,6 +42,8 @@ fn import_then_list_shops_from_the_command_line() {
     std::fs::write(dir.path().join("polymall.toml"), CONFIG).expect("write");
     let lines = format!("{}\n{}\n", full_order("CLI-1"), full_order("CLI-2"));
     std::fs::write(dir.path().join("orders.jsonl"), lines).expect("write");
+    // Only serve and migrate create the database.
+    assert!(polymall(dir.path(), &["migrate"]).status.success());
     let output = polymall(
         dir.path(),
         &["import", "--shop", "demo", "orders", "orders.jsonl"],
@@ -152,6 +154,7 @@ fn placeholder_secrets_are_refused_when_listening_beyond_loopback() {
 fn retrying_an_outbox_row_that_does_not_exist_fails() {
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("polymall.toml"), CONFIG).expect("write");
+    assert!(polymall(dir.path(), &["migrate"]).status.success());
     let output = polymall(dir.path(), &["outbox", "retry", "--id", "4242"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);

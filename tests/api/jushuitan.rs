@@ -651,6 +651,7 @@ async fn the_sync_command_pushes_once() {
             .expect("run")
     };
     let imported = tokio::task::spawn_blocking(move || {
+        assert!(run(&["migrate"]).status.success());
         let import = run(&["import", "--shop", "demo", "orders", "orders.json"]);
         assert!(
             import.status.success(),

@@ -6,6 +6,8 @@
 
 mod admin;
 mod config_file;
+mod console;
+mod console_client;
 mod crash;
 mod deadline;
 mod fake_jst;
@@ -13,6 +15,7 @@ mod fake_wms;
 mod helpers;
 mod hostile;
 mod jushuitan;
+mod metrics;
 mod migrations;
 mod polyapi_catalogue;
 mod polyapi_client;
