@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 mod admin;
+mod browser;
 mod config_file;
 mod console;
 mod console_client;
