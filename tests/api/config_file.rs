@@ -227,6 +227,26 @@ fn sighup_is_ignored_and_log_lines_cannot_be_forged() {
     assert!(status.success(), "exits cleanly after SIGTERM: {status}");
     let text = std::fs::read_to_string(dir.path().join("stderr.log")).expect("log");
     assert!(text.contains("SIGHUP ignored"), "{text}");
+    // One line says what started, from which file, on which database, with which shops.
+    let start = text
+        .lines()
+        .find(|line| line.contains("polymall starting"))
+        .expect("the startup line");
+    let database = dir.path().canonicalize().expect("dir").join("shop.db");
+    for part in [
+        format!("version=\"{}\"", env!("CARGO_PKG_VERSION")),
+        "config=polymall.toml".to_owned(),
+        "database=\"sqlite\"".to_owned(),
+        format!("location={}", database.display()),
+        "shops=demo (polyapi)".to_owned(),
+    ] {
+        assert!(start.contains(&part), "{part} in {start}");
+    }
+    assert!(!start.contains("secret"), "{start}");
+    assert!(
+        text.contains("created a new, empty SQLite database"),
+        "{text}"
+    );
     assert!(
         text.contains("GetOrder\\n2026"),
         "the value escaped: {text}"

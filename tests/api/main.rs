@@ -29,4 +29,5 @@ mod qimen_outbound;
 mod refusals;
 mod shutdown;
 mod soak;
+mod tools;
 mod trust_boundary;
