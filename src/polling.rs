@@ -75,6 +75,10 @@ impl CallLog {
     pub fn flush(&self, conn: &mut DbConnection) -> Result<usize, DbError> {
         let taken: Vec<(Bucket, Tally)> = self.pending.lock().drain().collect();
         let written = taken.len();
+        // Nothing counted, nothing to write (and no write lock taken).
+        if taken.is_empty() {
+            return Ok(0);
+        }
         let result = write_transaction(conn, |conn| {
             for (bucket, tally) in &taken {
                 add(conn, bucket, tally)?;

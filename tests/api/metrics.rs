@@ -2,6 +2,7 @@
 //! and gauges that move with the calls made.
 
 use polymall::config::Secret;
+use polymall::polling::{self, CallLog};
 use serde_json::json;
 
 use crate::admin::full_order;
@@ -12,6 +13,39 @@ use crate::polyapi_client::{ok, PolyClient};
 
 on_both_backends! {
     metrics_move_with_the_calls_made => scraped;
+    polyapi_call_counts_of_several_processes_add_up => call_counts_add_up;
+}
+
+/// Two processes count calls of the same shop, method and minute; the database holds
+/// their sum, and a failed flush loses nothing.
+async fn call_counts_add_up(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (mut conn, shop) = crate::helpers::demo_shop(&app.db.url);
+    let (first, second) = (CallLog::default(), CallLog::default());
+    for _ in 0..2 {
+        first.record(Some(shop.id), "GetOrder", "10000");
+    }
+    for _ in 0..3 {
+        second.record(Some(shop.id), "GetOrder", "10000");
+    }
+    second.record(None, "unknown", "GSE.APPKEY_FAILURE");
+    assert_eq!(first.flush(&mut conn).expect("flush"), 1);
+    assert_eq!(second.flush(&mut conn).expect("flush"), 2);
+    assert_eq!(second.flush(&mut conn).expect("flush"), 0, "nothing twice");
+    let since = polymall::shop::now_utc() - chrono::Duration::hours(1);
+    let counts = polling::calls_since(&mut conn, since).expect("counts");
+    let of = |shop_id: i64, outcome: &str| {
+        counts
+            .iter()
+            .find(|c| c.shop_id == shop_id && c.outcome == outcome)
+            .map(|c| c.calls)
+    };
+    assert_eq!(of(shop.id, "10000"), Some(5));
+    assert_eq!(of(polling::NO_SHOP, "GSE.APPKEY_FAILURE"), Some(1));
+    let last = polling::last_calls(&mut conn).expect("last");
+    assert!(last.contains_key(&shop.id) && !last.contains_key(&polling::NO_SHOP));
 }
 
 const METRICS_TOKEN: &str = "metrics-token-0123456789";
