@@ -15,14 +15,15 @@ use super::session::{Session, SyncError};
 use crate::config::JushuitanShopConfig;
 use crate::db::schema::{orders, outbox as outbox_rows, sync_cursors};
 use crate::db::{Database, DbError};
-use crate::intake::shop_offset;
 use crate::outbox::{self, Claimed, Kind, Target};
 use crate::shop::after_sales::{self, AfterSale};
 use crate::shop::codes::TradeStatus;
 use crate::shop::parcels::{ship_parcels, Parcel, ParcelItem};
 use crate::shop::shipments::ShipmentSource;
 use crate::shop::shops::Shop;
-use crate::shop::{carriers, now_utc, orders as shop_orders, stock, ShopError};
+use crate::shop::time::now_utc;
+use crate::shop::time::shop_offset;
+use crate::shop::{carriers, orders as shop_orders, stock, ShopError};
 
 /// Orders per orders.upload call.
 const UPLOAD_BATCH: i64 = 50;

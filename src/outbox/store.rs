@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::{Kind, OutboxError, Target};
 use crate::db::schema::{outbox, shops};
 use crate::db::{write_transaction, DbConnection};
-use crate::shop::now_utc;
+use crate::shop::time::now_utc;
 
 /// Longest error text kept on a row.
 const MAX_ERROR: usize = 2000;

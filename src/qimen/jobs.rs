@@ -15,7 +15,6 @@ use super::requests::{
 };
 use crate::config::{WmsShopConfig, WMS_MAX_ADDRESS as MAX_ADDRESS, WMS_MAX_REGION as MAX_REGION};
 use crate::db::Database;
-use crate::intake::shop_offset;
 use crate::outbox::{self, Claimed, Kind, Target};
 use crate::shop::amounts::{own_amounts, paid_amounts};
 use crate::shop::codes::RefundStatus;
@@ -23,7 +22,9 @@ use crate::shop::orders::{self, OrderRecord};
 use crate::shop::products::{self, ProductRecord};
 use crate::shop::shops::Shop;
 use crate::shop::time::format_shop_time;
-use crate::shop::{now_utc, stock, ShopError};
+use crate::shop::time::now_utc;
+use crate::shop::time::shop_offset;
+use crate::shop::{stock, ShopError};
 
 /// Rows claimed per step.
 const BATCH: i64 = 20;

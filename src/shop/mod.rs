@@ -28,11 +28,3 @@ pub struct UpsertCounts {
     /// Records that existed and were replaced.
     pub updated: usize,
 }
-
-/// The current time as stored: UTC, microsecond precision (what both backends keep).
-pub fn now_utc() -> chrono::NaiveDateTime {
-    use chrono::Timelike;
-    let now = chrono::Utc::now().naive_utc();
-    let micros = now.nanosecond() / 1_000 * 1_000;
-    now.with_nanosecond(micros).unwrap_or(now)
-}

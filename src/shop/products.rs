@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{now_utc, Page, PageOf, ShopError, UpsertCounts};
+use super::time::now_utc;
+use super::{Page, PageOf, ShopError, UpsertCounts};
 use crate::db::schema::{products, skus};
 use crate::db::{write_transaction, DbBackend, DbConnection};
 use crate::outbox::{self, Kind, Target};

@@ -3,7 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{now_utc, ShopError};
+use super::time::now_utc;
+use super::ShopError;
 use crate::config::ShopConfig;
 use crate::db::schema::shops;
 use crate::db::{write_transaction, DbConnection};

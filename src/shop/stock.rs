@@ -3,7 +3,8 @@
 
 use diesel::prelude::*;
 
-use super::{now_utc, ShopError};
+use super::time::now_utc;
+use super::ShopError;
 use crate::db::schema::{products, skus};
 use crate::db::{write_transaction, DbConnection};
 
