@@ -180,12 +180,10 @@ pub fn outbox_list(
     limit: i64,
 ) -> anyhow::Result<()> {
     use crate::outbox::{self, OutboxFilter};
-    if let Some(state) = &state {
-        anyhow::ensure!(
-            ["pending", "held", "dead", "done"].contains(&state.as_str()),
-            "--state `{state}` is not one of pending, held, dead, done"
-        );
-    }
+    let state = state
+        .map(|text| text.parse::<outbox::State>())
+        .transpose()
+        .map_err(|why| anyhow::anyhow!("--state {why}"))?;
     let db = open(config)?;
     let filter = OutboxFilter {
         shop_id: shop_id_of(&db, shop)?,

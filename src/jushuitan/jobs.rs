@@ -265,7 +265,7 @@ pub async fn pull_shipping(sync: &ShopSync) -> Result<usize, SyncError> {
                 .filter(outbox_rows::shop_id.eq(shop_id))
                 .filter(outbox_rows::target.eq(Target::Jushuitan.code()))
                 .filter(outbox_rows::kind.eq(Kind::Order.code()))
-                .filter(outbox_rows::state.eq("done"))
+                .filter(outbox_rows::state.eq(outbox::State::Done.code()))
                 .select(outbox_rows::subject);
             orders::table
                 .filter(orders::shop_id.eq(shop_id))

@@ -33,6 +33,64 @@ impl Target {
     }
 }
 
+/// Where a row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Waiting to be sent (now or after its backoff).
+    Pending,
+    /// Breaks the target's rules as it is; sent again when the subject changes.
+    Held,
+    /// Refused, or failed too often; waits for an operator's retry.
+    Dead,
+    /// Taken by the target.
+    Done,
+}
+
+impl State {
+    /// Every state.
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Held, Self::Dead, Self::Done];
+
+    /// Stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Held => "held",
+            Self::Dead => "dead",
+            Self::Done => "done",
+        }
+    }
+
+    /// The state a stored code names.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.code() == code)
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for State {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::from_code(text.trim())
+            .ok_or_else(|| format!("`{text}` is not one of pending, held, dead, done"))
+    }
+}
+
+/// Read from the database, where a CHECK keeps the codes to the four.
+impl TryFrom<String> for State {
+    type Error = String;
+
+    fn try_from(code: String) -> Result<Self, String> {
+        code.parse()
+    }
+}
+
 /// What a row asks the target to do with its subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -73,7 +131,7 @@ pub enum OutboxError {
         /// The row.
         id: i64,
         /// Its state.
-        state: String,
+        state: State,
     },
 }
 

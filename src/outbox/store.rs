@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Kind, OutboxError, Target};
+use super::{Kind, OutboxError, State, Target};
 use crate::db::schema::{outbox, shops};
 use crate::db::{write_transaction, DbConnection};
 use crate::shop::time::now_utc;
@@ -43,7 +43,7 @@ pub fn enqueue(
         .filter(outbox::subject.eq(subject));
     let updated = diesel::update(row)
         .set((
-            outbox::state.eq("pending"),
+            outbox::state.eq(State::Pending.code()),
             outbox::version.eq(outbox::version + 1),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(now),
@@ -58,7 +58,7 @@ pub fn enqueue(
                 outbox::target.eq(target.code()),
                 outbox::kind.eq(kind.code()),
                 outbox::subject.eq(subject),
-                outbox::state.eq("pending"),
+                outbox::state.eq(State::Pending.code()),
                 outbox::version.eq(1_i64),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(now),
@@ -103,7 +103,7 @@ pub fn claim(
             .filter(outbox::shop_id.eq(shop_id))
             .filter(outbox::target.eq(target.code()))
             .filter(outbox::kind.eq(kind.code()))
-            .filter(outbox::state.eq("pending"))
+            .filter(outbox::state.eq(State::Pending.code()))
             .filter(outbox::next_attempt_at.le(now))
             .filter(
                 outbox::lease_until
@@ -150,7 +150,7 @@ pub fn complete(conn: &mut DbConnection, claimed: &Claimed) -> Result<(), Outbox
             .filter(outbox::version.eq(claimed.version)),
     )
     .set((
-        outbox::state.eq("done"),
+        outbox::state.eq(State::Done.code()),
         outbox::attempts.eq(claimed.attempts + 1),
         outbox::lease_owner.eq(None::<String>),
         outbox::lease_until.eq(None::<NaiveDateTime>),
@@ -197,7 +197,7 @@ pub fn fail(
             .filter(outbox::version.eq(claimed.version)),
     )
     .set((
-        outbox::state.eq(if dead { "dead" } else { "pending" }),
+        outbox::state.eq(if dead { State::Dead } else { State::Pending }.code()),
         outbox::attempts.eq(attempts),
         outbox::next_attempt_at.eq(now + wait),
         outbox::lease_owner.eq(None::<String>),
@@ -223,7 +223,7 @@ pub fn hold(conn: &mut DbConnection, claimed: &Claimed, reason: &str) -> Result<
             .filter(outbox::version.eq(claimed.version)),
     )
     .set((
-        outbox::state.eq("held"),
+        outbox::state.eq(State::Held.code()),
         outbox::lease_owner.eq(None::<String>),
         outbox::lease_until.eq(None::<NaiveDateTime>),
         outbox::last_error.eq(Some(reason)),
@@ -263,8 +263,9 @@ pub struct OutboxRow {
     pub kind: String,
     /// Subject.
     pub subject: String,
-    /// pending, held, dead or done.
-    pub state: String,
+    /// Where it stands.
+    #[diesel(deserialize_as = String)]
+    pub state: State,
     /// Attempts so far.
     pub attempts: i32,
     /// When it is due.
@@ -281,7 +282,7 @@ pub struct OutboxFilter {
     /// Only this shop.
     pub shop_id: Option<i64>,
     /// Only this state.
-    pub state: Option<String>,
+    pub state: Option<State>,
     /// At most this many.
     pub limit: i64,
 }
@@ -292,8 +293,8 @@ pub fn list(conn: &mut DbConnection, filter: &OutboxFilter) -> Result<Vec<Outbox
     if let Some(shop_id) = filter.shop_id {
         query = query.filter(outbox::shop_id.eq(shop_id));
     }
-    if let Some(state) = &filter.state {
-        query = query.filter(outbox::state.eq(state.clone()));
+    if let Some(state) = filter.state {
+        query = query.filter(outbox::state.eq(state.code()));
     }
     Ok(query
         .order(outbox::id.asc())
@@ -322,13 +323,13 @@ pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, Outbo
             .into_iter()
             .collect();
         for id in ids {
-            match found.get(id).map(String::as_str) {
+            match found.get(id).map(|code| State::from_code(code)) {
                 None => return Err(OutboxError::NoSuchRow(*id)),
-                Some("dead" | "held") => {}
+                Some(Some(State::Dead | State::Held)) => {}
                 Some(state) => {
                     return Err(OutboxError::NotRetryable {
                         id: *id,
-                        state: state.to_owned(),
+                        state: state.unwrap_or(State::Pending),
                     })
                 }
             }
@@ -336,7 +337,7 @@ pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, Outbo
     }
     let now = now_utc();
     let changes = (
-        outbox::state.eq("pending"),
+        outbox::state.eq(State::Pending.code()),
         outbox::attempts.eq(0),
         outbox::next_attempt_at.eq(now),
         outbox::modified_at.eq(now),
@@ -345,20 +346,22 @@ pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, Outbo
         RetryWhich::Ids(ids) => diesel::update(
             outbox::table
                 .filter(outbox::id.eq_any(ids))
-                .filter(outbox::state.eq_any(["dead", "held"])),
+                .filter(outbox::state.eq_any([State::Dead.code(), State::Held.code()])),
         )
         .set(changes)
         .execute(conn)?,
         RetryWhich::AllDead(Some(shop_id)) => diesel::update(
             outbox::table
                 .filter(outbox::shop_id.eq(*shop_id))
-                .filter(outbox::state.eq("dead")),
+                .filter(outbox::state.eq(State::Dead.code())),
         )
         .set(changes)
         .execute(conn)?,
-        RetryWhich::AllDead(None) => diesel::update(outbox::table.filter(outbox::state.eq("dead")))
-            .set(changes)
-            .execute(conn)?,
+        RetryWhich::AllDead(None) => {
+            diesel::update(outbox::table.filter(outbox::state.eq(State::Dead.code())))
+                .set(changes)
+                .execute(conn)?
+        }
     };
     Ok(count)
 }

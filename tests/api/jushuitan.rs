@@ -148,7 +148,7 @@ async fn push_open(backend: Backend) {
     assert!(outbox_rows(&s.sync)
         .await
         .iter()
-        .all(|row| row.state == "done"));
+        .all(|row| row.state == outbox::State::Done));
     assert_eq!(s.fake.state().bad_signs, 0);
 
     // Nothing due: a second run sends nothing. A memo change re-arms only that order.
@@ -177,7 +177,7 @@ async fn push_open(backend: Backend) {
         .into_iter()
         .find(|row| row.subject == "J-3")
         .expect("row");
-    assert_eq!(held.state, "held");
+    assert_eq!(held.state.code(), "held");
     assert!(held.last_error.unwrap_or_default().contains("pay_amount"));
 }
 
@@ -207,7 +207,7 @@ async fn refused_order(backend: Backend) {
     assert_eq!((report.sent, report.refused), (2, 1), "{report:?}");
     let rows = outbox_rows(&s.sync).await;
     let refused = rows.iter().find(|row| row.subject == "R-2").expect("row");
-    assert_eq!(refused.state, "pending");
+    assert_eq!(refused.state.code(), "pending");
     assert_eq!(refused.attempts, 1);
     assert!(refused
         .last_error
@@ -228,7 +228,7 @@ async fn refused_order(backend: Backend) {
         .into_iter()
         .find(|row| row.subject == "R-2")
         .expect("row");
-    assert_eq!((dead.state.as_str(), dead.attempts), ("dead", 3));
+    assert_eq!((dead.state.code(), dead.attempts), ("dead", 3));
     s.fake.state().reject_so_ids.clear();
     let shop_id = s.sync.shop.id;
     let rearmed = s
@@ -272,7 +272,7 @@ async fn back_off(backend: Backend) {
     let rows = outbox_rows(&s.sync).await;
     let now = chrono::Utc::now().naive_utc();
     for row in &rows {
-        assert_eq!((row.state.as_str(), row.attempts), ("pending", 1));
+        assert_eq!((row.state.code(), row.attempts), ("pending", 1));
         assert!(
             row.last_error
                 .clone()
@@ -303,9 +303,8 @@ async fn back_off(backend: Backend) {
     // Third failure with max_attempts = 3: dead, with the last error kept.
     let dead = outbox_rows(&s.sync).await;
     assert!(
-        dead.iter()
-            .all(|row| row.state == "dead"
-                && row.last_error.clone().unwrap_or_default().contains("502")),
+        dead.iter().all(|row| row.state.code() == "dead"
+            && row.last_error.clone().unwrap_or_default().contains("502")),
         "{dead:?}"
     );
     assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 0);
@@ -1090,7 +1089,7 @@ async fn legacy_token(backend: Backend) {
         .into_iter()
         .find(|row| row.subject == "LT-2")
         .expect("row");
-    assert_eq!(row.state, "pending");
+    assert_eq!(row.state.code(), "pending");
     assert!(
         row.last_error
             .clone()

@@ -180,7 +180,7 @@ async fn delivery_orders(backend: Backend) {
         .into_iter()
         .find(|r| r.subject == "W-2")
         .expect("row");
-    assert_eq!(held.state, "held");
+    assert_eq!(held.state.code(), "held");
     assert!(held.last_error.unwrap_or_default().contains("province"));
 }
 
@@ -200,7 +200,8 @@ async fn refusals(backend: Backend) {
     let refused = all.iter().find(|r| r.subject == "X-2").expect("row");
     let outage = all.iter().find(|r| r.subject == "X-1").expect("row");
     assert_eq!(
-        refused.state, "dead",
+        refused.state.code(),
+        "dead",
         "a business refusal is not retried blindly"
     );
     assert!(refused
@@ -208,7 +209,7 @@ async fn refusals(backend: Backend) {
         .clone()
         .unwrap_or_default()
         .contains("收件人地址无法识别"));
-    assert_eq!((outage.state.as_str(), outage.attempts), ("pending", 1));
+    assert_eq!((outage.state.code(), outage.attempts), ("pending", 1));
     // A gateway error is an outage too.
     s.fake.state().script.push_back(WmsScripted::ServiceBusy);
     s.app.admin_post("products", &json!([product()])).await;
@@ -255,7 +256,7 @@ async fn isv_error(backend: Backend) {
     let all = rows(&s.sync).await;
     let wrong = all.iter().find(|r| r.subject == "V-1").expect("row");
     assert_eq!(
-        (wrong.state.as_str(), wrong.attempts),
+        (wrong.state.code(), wrong.attempts),
         ("dead", 1),
         "not retried for hours: {wrong:?}"
     );
@@ -265,7 +266,7 @@ async fn isv_error(backend: Backend) {
         "{error}"
     );
     let busy = all.iter().find(|r| r.subject == "V-2").expect("row");
-    assert_eq!((busy.state.as_str(), busy.attempts), ("pending", 1));
+    assert_eq!((busy.state.code(), busy.attempts), ("pending", 1));
 }
 
 async fn delivery_fields(backend: Backend) {
