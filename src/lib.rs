@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod intake;
+pub mod integrations;
 pub mod jushuitan;
 pub mod outbox;
 pub mod polyapi;

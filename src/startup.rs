@@ -13,8 +13,6 @@ use crate::db::{Database, DbError};
 use crate::http::polyapi::deadline_from_millis;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{routes, AppState, RequestSpan};
-use crate::jushuitan::jobs::ShopSync;
-use crate::jushuitan::scheduler::spawn_shop_jobs;
 use crate::polyapi::credentials::Credentials;
 use crate::shop::{shops, ShopError};
 
@@ -27,9 +25,12 @@ pub enum StartupError {
     /// The configured shops could not be stored.
     #[error(transparent)]
     Shops(#[from] ShopError),
-    /// The Polyapi credentials are inconsistent, or an integration cannot start.
+    /// The Polyapi credentials are inconsistent.
     #[error("{0}")]
     Polyapi(String),
+    /// An integration's client cannot be set up.
+    #[error(transparent)]
+    Integration(#[from] crate::integrations::IntegrationError),
     /// The listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -39,9 +40,6 @@ pub enum StartupError {
         source: std::io::Error,
     },
 }
-
-/// How often pending order count changes are folded into the day counts.
-const ORDER_COUNT_FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -100,43 +98,11 @@ impl Application {
             );
         }
         let (stop_jobs, stop_receiver) = tokio::sync::watch::channel(false);
-        let mut jobs = Vec::new();
-        jobs.push(crate::schedule::every(
-            "fold-order-counts",
-            "*".to_owned(),
-            ORDER_COUNT_FOLD_INTERVAL,
-            stop_receiver.clone(),
-            Arc::new(db.clone()),
-            |db: Arc<Database>| async move {
-                db.run(|conn| crate::shop::orders::fold_order_counts(conn).map(|_| String::new()))
-                    .await
-            },
-        ));
-        for shop_config in &config.shops {
-            let (Some(jushuitan), Some(shop)) =
-                (&shop_config.jushuitan, declared.get(&shop_config.code))
-            else {
-                continue;
-            };
-            let sync = ShopSync::new(db.clone(), shop.clone(), jushuitan.clone()).map_err(|e| {
-                StartupError::Polyapi(format!("shop `{}`: jushuitan client: {e}", shop.code))
-            })?;
-            jobs.extend(spawn_shop_jobs(sync, stop_receiver.clone()));
-        }
-        for shop_config in &config.shops {
-            let (Some(wms), Some(shop)) = (&shop_config.wms, declared.get(&shop_config.code))
-            else {
-                continue;
-            };
-            let sync = crate::qimen::jobs::WmsSync::new(db.clone(), shop.clone(), wms.clone())
-                .map_err(|e| {
-                    StartupError::Polyapi(format!("shop `{}`: warehouse client: {e}", shop.code))
-                })?;
-            jobs.extend(crate::qimen::jobs::spawn_shop_jobs(
-                sync,
-                stop_receiver.clone(),
-            ));
-        }
+        let jobs = crate::schedule::spawn(
+            db.clone(),
+            crate::integrations::jobs(&db, &config, &declared)?,
+            stop_receiver,
+        );
         let wms = crate::http::qimen::directory(&config, &declared);
         let state = web::Data::new(AppState {
             db: db.clone(),

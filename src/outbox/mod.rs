@@ -7,11 +7,13 @@
 //! Workers claim due rows with a lease; a crash leaves the lease to expire and the row
 //! is claimed again (at-least-once delivery).
 
+mod drain;
 mod store;
 
+pub use drain::{drain, lease, Adapter, DrainReport, Verdict};
 pub use store::{
-    backoff, claim, complete, enqueue, fail, hold, list, retry, Claimed, OutboxFilter, OutboxRow,
-    RetryWhich,
+    backoff, claim, complete, enqueue, fail, hold, list, retry, settle, Claimed, OutboxFilter,
+    OutboxRow, RetryWhich,
 };
 
 /// Which system a row is for.
@@ -30,6 +32,12 @@ impl Target {
             Self::Jushuitan => "jushuitan",
             Self::Wms => "wms",
         }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
     }
 }
 

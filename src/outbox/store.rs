@@ -13,6 +13,15 @@ use crate::shop::time::now_utc;
 /// Longest error text kept on a row.
 const MAX_ERROR: usize = 2000;
 
+/// A message as kept on a row: bounded, and without NUL, which PostgreSQL text cannot
+/// hold (a partner's error may carry one).
+fn kept_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| *c != '\0')
+        .take(MAX_ERROR)
+        .collect()
+}
+
 /// Re-arms (or creates) the row for `subject` when the shop uses `target`. Call it
 /// inside the transaction that makes the change.
 pub fn enqueue(
@@ -189,7 +198,7 @@ pub fn fail(
     let dead = !retryable || attempts >= max_attempts;
     let wait = chrono::Duration::from_std(backoff(attempts, claimed.id))
         .unwrap_or(chrono::Duration::hours(1));
-    let error: String = error.chars().take(MAX_ERROR).collect();
+    let error = kept_text(error);
     // Only the version that was tried: a newer change keeps its own fresh row state.
     let updated = diesel::update(
         outbox::table
@@ -216,7 +225,7 @@ pub fn fail(
 /// reason until the subject changes again.
 pub fn hold(conn: &mut DbConnection, claimed: &Claimed, reason: &str) -> Result<(), OutboxError> {
     let now = now_utc();
-    let reason: String = reason.chars().take(MAX_ERROR).collect();
+    let reason = kept_text(reason);
     let updated = diesel::update(
         outbox::table
             .find(claimed.id)
@@ -234,6 +243,24 @@ pub fn hold(conn: &mut DbConnection, claimed: &Claimed, reason: &str) -> Result<
         release(conn, claimed.id)?;
     }
     Ok(())
+}
+
+/// Settles a claimed row by the verdict on it (see [`super::Verdict`]); a refusal is
+/// dead at once unless `retry_refusals`.
+pub fn settle(
+    conn: &mut DbConnection,
+    claimed: &Claimed,
+    verdict: &super::Verdict,
+    max_attempts: i32,
+    retry_refusals: bool,
+) -> Result<(), OutboxError> {
+    use super::Verdict;
+    match verdict {
+        Verdict::Done => complete(conn, claimed),
+        Verdict::Hold(reason) => hold(conn, claimed, reason),
+        Verdict::Retry(error) => fail(conn, claimed, error, true, max_attempts),
+        Verdict::Refuse(message) => fail(conn, claimed, message, retry_refusals, max_attempts),
+    }
 }
 
 /// Exponential backoff with jitter: 30 s doubling per attempt, at most an hour, ±20 %.

@@ -3,9 +3,16 @@
 
 pub mod client;
 pub mod confirm;
+pub mod documents;
 pub mod jobs;
+pub mod pulls;
+pub mod push;
 pub mod requests;
 pub mod sign;
+pub mod sync;
+
+pub use jobs::jobs;
+pub use sync::{WmsSync, WmsSyncError};
 
 /// The `<response>` a Qimen endpoint answers.
 pub fn response(success: bool, code: &str, message: &str) -> String {

@@ -5,6 +5,7 @@ pub mod after_sales;
 pub mod amounts;
 pub mod carriers;
 pub mod codes;
+pub mod cursors;
 mod error;
 pub mod orders;
 mod paging;
