@@ -19,5 +19,6 @@ pub mod schedule;
 pub mod shop;
 pub mod startup;
 pub mod telemetry;
+pub mod xml_text;
 
 pub use startup::{Application, StartupError};

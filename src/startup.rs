@@ -103,7 +103,7 @@ impl Application {
             crate::integrations::jobs(&db, &config, &declared)?,
             stop_receiver,
         );
-        let wms = crate::http::qimen::directory(&config, &declared);
+        let wms = crate::qimen::callback::Warehouses::from_config(&config, &declared);
         let state = web::Data::new(AppState {
             db: db.clone(),
             shops: Arc::new(declared),

@@ -39,7 +39,7 @@ pub struct AppState {
     /// Polyapi calls per appkey.
     pub limit_per_appkey: Arc<rate_limit::RateLimiter>,
     /// Warehouse customers (`customerId`) that may call back, with their shop.
-    pub wms: Arc<HashMap<String, qimen::WmsShop>>,
+    pub wms: Arc<crate::qimen::callback::Warehouses>,
 }
 
 /// Registers every route on an actix `App`; the Polyapi endpoint at `polyapi_path`
