@@ -12,6 +12,7 @@ mod fake_jst;
 mod fake_wms;
 mod helpers;
 mod hostile;
+mod instances;
 mod jushuitan;
 mod migrations;
 mod polyapi_catalogue;
