@@ -109,6 +109,8 @@ pub struct FakeState {
     /// The next orders.upload is taken but answered only after this long (a slow
     /// Jushuitan, so a caller can be killed in the middle of its call).
     pub stall_next_upload: Option<std::time::Duration>,
+    /// The hold of the answer being made.
+    stalling: Option<std::time::Duration>,
 }
 
 /// An order as Jushuitan holds it after an upload.
@@ -453,9 +455,20 @@ async fn open(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let params: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let mut state = state.lock().expect("state");
-    if let Some(answer) = scripted(&mut state) {
+    let (answer, stall) = {
+        let mut state = state.lock().expect("state");
+        let answer = open_answer(&mut state, &request, &body);
+        (answer, state.stalling.take())
+    };
+    if let Some(stall) = stall {
+        tokio::time::sleep(stall).await;
+    }
+    answer
+}
+
+fn open_answer(state: &mut FakeState, request: &HttpRequest, body: &[u8]) -> HttpResponse {
+    let params: HashMap<String, String> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    if let Some(answer) = scripted(state) {
         return answer;
     }
     if params.get("sign").map(String::as_str)
@@ -493,10 +506,7 @@ async fn open(
                 .or_else(|| biz["orders"].as_array().cloned())
                 .unwrap_or_default();
             let datas = state.upload(&orders);
-            if let Some(stall) = state.stall_next_upload.take() {
-                drop(state);
-                tokio::time::sleep(stall).await;
-            }
+            state.stalling = state.stall_next_upload.take();
             json!({"datas": datas})
         }
         "/open/orders/single/query" => match state.query_orders(&biz) {
@@ -616,6 +626,7 @@ impl FakeJushuitan {
             orders: HashMap::new(),
             calls: Vec::new(),
             stall_next_upload: None,
+            stalling: None,
         }));
         let data = web::Data::new(state.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
