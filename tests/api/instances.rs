@@ -62,7 +62,7 @@ struct Instance {
     base: String,
 }
 
-fn start(config_path: &std::path::Path) -> Instance {
+fn start(config_path: &std::path::Path, log: &std::path::Path) -> Instance {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_polymall"))
         .arg("--config")
@@ -71,7 +71,7 @@ fn start(config_path: &std::path::Path) -> Instance {
         .env("POLYMALL__SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
         .spawn()
         .expect("start polymall");
     Instance {
@@ -104,7 +104,10 @@ async fn three_instances_share_the_jobs_and_take_over_a_killed_one() {
     jst.state().inventory.insert("88954".to_owned(), (7, 2));
     wms.state().inventory.insert("88954".to_owned(), (9, 0));
 
-    let mut instances: Vec<Instance> = (0..3).map(|_| start(&config_path)).collect();
+    let logs: Vec<_> = (0..3)
+        .map(|i| dir.path().join(format!("instance-{i}.log")))
+        .collect();
+    let mut instances: Vec<Instance> = logs.iter().map(|log| start(&config_path, log)).collect();
     let client = reqwest::Client::new();
     for instance in &instances {
         // Three processes migrate and start at once on a busy machine.
