@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
@@ -115,24 +115,21 @@ impl Application {
             limit_per_appkey: Arc::new(RateLimiter::new(config.server.rate_limit_per_appkey)),
         });
         let configure = routes(config.server.polyapi_path.clone());
-        let mut server = HttpServer::new(move || {
+        let settings = crate::http::server::Settings {
+            workers: config.server.workers,
+            shutdown_timeout_secs: config.server.shutdown_timeout_secs,
+            polyapi_path: config.server.polyapi_path.clone(),
+        };
+        let server = crate::http::server::serve(listener, settings, move || {
             App::new()
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .configure(configure.clone())
         })
-        .disable_signals()
-        .shutdown_timeout(config.server.shutdown_timeout_secs);
-        if config.server.workers > 0 {
-            server = server.workers(config.server.workers);
-        }
-        let server = server
-            .listen(listener)
-            .map_err(|source| StartupError::Bind {
-                address: config.server.listen.clone(),
-                source,
-            })?
-            .run();
+        .map_err(|source| StartupError::Bind {
+            address: config.server.listen.clone(),
+            source,
+        })?;
         tracing::info!(address = %config.server.listen, port, backend = ?db.backend(), "polymall listening");
         Ok(Self {
             port,

@@ -7,6 +7,7 @@ pub mod polyapi;
 pub mod qimen;
 pub mod rate_limit;
 mod request_span;
+pub mod server;
 
 pub use request_span::RequestSpan;
 
