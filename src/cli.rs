@@ -129,16 +129,33 @@ pub enum JushuitanJob {
     PullRefunds,
 }
 
-/// `polymall sync jushuitan JOB --shop CODE`
-pub fn sync_jushuitan(config: &Config, shop_code: &str, job: JushuitanJob) -> anyhow::Result<()> {
-    use crate::jushuitan::jobs::{self, ShopSync};
+/// The warehouse jobs runnable from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WmsJob {
+    /// Send changed products (singleitem.synchronize).
+    PushItems,
+    /// Send paid orders and cancellations (deliveryorder.create, order.cancel).
+    PushOrders,
+    /// Pull stock (inventory.query).
+    PullStock,
+}
+
+/// The scheduled name of a job picked on the command line, e.g. `jushuitan.pull-stock`.
+pub fn job_name(integration: &str, job: impl clap::ValueEnum) -> String {
+    let name = job
+        .to_possible_value()
+        .map(|value| value.get_name().to_owned())
+        .unwrap_or_default();
+    format!("{integration}.{name}")
+}
+
+/// `polymall sync INTEGRATION JOB --shop CODE`: runs one of the shop's periodic jobs
+/// now, as `serve` would (unless a server is running it this moment); it is next due
+/// one interval later.
+pub fn sync(config: &Config, shop_code: &str, job: &str) -> anyhow::Result<()> {
     let shop_config = config
         .shop(shop_code)
         .with_context(|| format!("shop `{shop_code}` is not in the configuration"))?;
-    let jushuitan = shop_config
-        .jushuitan
-        .clone()
-        .with_context(|| format!("shop `{shop_code}` has no [shops.jushuitan] section"))?;
     let db = open(config)?;
     let shop = {
         let mut conn = db.get()?;
@@ -149,26 +166,31 @@ pub fn sync_jushuitan(config: &Config, shop_code: &str, job: JushuitanJob) -> an
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let sync = ShopSync::new(db, shop, jushuitan)?;
-        let summary = match job {
-            JushuitanJob::PushOrders => {
-                let report = jobs::push_orders(&sync).await?;
-                format!(
-                    "{} sent, {} refused, {} held, {} deferred",
-                    report.sent, report.refused, report.held, report.deferred
-                )
-            }
-            JushuitanJob::PullStock => {
-                format!("{} stock codes updated", jobs::pull_stock(&sync).await?)
-            }
-            JushuitanJob::PullShipping => {
-                format!("{} orders shipped", jobs::pull_shipping(&sync).await?)
-            }
-            JushuitanJob::PullRefunds => {
-                format!("{} refunds stored", jobs::pull_refunds(&sync).await?)
-            }
+        let shops = std::collections::HashMap::from([(shop.code.clone(), shop)]);
+        let mut only = config.clone();
+        only.shops = vec![shop_config.clone()];
+        let jobs = crate::integrations::jobs(&db, &only, &shops)?;
+        let found = jobs.iter().find(|candidate| candidate.name == job);
+        let Some(found) = found else {
+            let configured: Vec<&str> = jobs
+                .iter()
+                .filter(|candidate| candidate.shop_id != crate::schedule::HOUSEKEEPING)
+                .map(|candidate| candidate.name)
+                .collect();
+            anyhow::bail!(
+                "shop `{shop_code}` has no job `{job}`; its jobs are: {}",
+                if configured.is_empty() {
+                    "none (no integration is configured)".to_owned()
+                } else {
+                    configured.join(", ")
+                }
+            );
         };
-        println!("{shop_code}: {summary}");
+        let summary = crate::schedule::run_now(&db, found).await?;
+        println!(
+            "{shop_code}: {job}: {}",
+            if summary.is_empty() { "done" } else { &summary }
+        );
         Ok(())
     })
 }
@@ -191,12 +213,10 @@ pub fn outbox_list(
     limit: i64,
 ) -> anyhow::Result<()> {
     use crate::outbox::{self, OutboxFilter};
-    if let Some(state) = &state {
-        anyhow::ensure!(
-            ["pending", "held", "dead", "done"].contains(&state.as_str()),
-            "--state `{state}` is not one of pending, held, dead, done"
-        );
-    }
+    let state = state
+        .map(|text| text.parse::<outbox::State>())
+        .transpose()
+        .map_err(|why| anyhow::anyhow!("--state {why}"))?;
     let db = open(config)?;
     let filter = OutboxFilter {
         shop_id: shop_id_of(&db, shop)?,
@@ -247,45 +267,4 @@ pub fn outbox_retry(
     let count = outbox::retry(&mut conn, &which)?;
     println!("{count} rows re-armed");
     Ok(())
-}
-
-/// The warehouse jobs runnable from the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum WmsJob {
-    /// Send changed products (singleitem.synchronize).
-    PushItems,
-    /// Send paid orders and cancellations (deliveryorder.create, order.cancel).
-    PushOrders,
-    /// Pull stock (inventory.query).
-    PullStock,
-}
-
-/// `polymall sync wms JOB --shop CODE`
-pub fn sync_wms(config: &Config, shop_code: &str, job: WmsJob) -> anyhow::Result<()> {
-    use crate::qimen::jobs::{self, WmsSync};
-    let wms = config
-        .shop(shop_code)
-        .with_context(|| format!("shop `{shop_code}` is not in the configuration"))?
-        .wms
-        .clone()
-        .with_context(|| format!("shop `{shop_code}` has no [shops.wms] section"))?;
-    let db = open(config)?;
-    let shop = {
-        let mut conn = db.get()?;
-        shops::find_by_code(&mut conn, shop_code)?
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let sync = WmsSync::new(db, shop, wms)?;
-        let summary = match job {
-            WmsJob::PushItems => format!("{:?}", jobs::push_items(&sync).await?),
-            WmsJob::PushOrders => format!("{:?}", jobs::push_orders(&sync).await?),
-            WmsJob::PullStock => format!("{} stock codes updated", jobs::pull_stock(&sync).await?),
-        };
-        println!("{shop_code}: {summary}");
-        Ok(())
-    })
 }

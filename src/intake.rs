@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use crate::db::Database;
 use crate::polyapi::wire::{FieldError, GoodsItem, OrderItem, RefundItem};
 use crate::shop::shops::Shop;
+use crate::shop::time::shop_offset;
 use crate::shop::{orders, products, refunds, ShopError, UpsertCounts};
 
 /// What kind of document a batch holds.
@@ -142,13 +143,6 @@ pub async fn ingest(
             .await
         }
     }
-}
-
-/// The shop's zone as a chrono offset.
-pub fn shop_offset(shop: &Shop) -> chrono::FixedOffset {
-    crate::config::UtcOffset::from_minutes(shop.utc_offset_minutes)
-        .unwrap_or_default()
-        .fixed()
 }
 
 fn convert<D, T>(

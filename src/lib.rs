@@ -11,6 +11,7 @@ pub mod console;
 pub mod db;
 pub mod http;
 pub mod intake;
+pub mod integrations;
 pub mod jushuitan;
 pub mod metrics;
 pub mod operators;
@@ -23,5 +24,6 @@ pub mod schedule;
 pub mod shop;
 pub mod startup;
 pub mod telemetry;
+pub mod xml_text;
 
 pub use startup::{Application, StartupError};

@@ -172,10 +172,10 @@ fn main() -> ExitCode {
         } => cli::shop_list(&config),
         Command::Sync {
             target: SyncTarget::Jushuitan { job, shop },
-        } => cli::sync_jushuitan(&config, &shop, job),
+        } => cli::sync(&config, &shop, &cli::job_name("jushuitan", job)),
         Command::Sync {
             target: SyncTarget::Wms { job, shop },
-        } => cli::sync_wms(&config, &shop, job),
+        } => cli::sync(&config, &shop, &cli::job_name("wms", job)),
         Command::Outbox {
             command: OutboxCommand::List { shop, state, limit },
         } => cli::outbox_list(&config, shop.as_deref(), state, limit),

@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use crate::db::schema::polyapi_calls;
 use crate::db::{write_transaction, DbConnection, DbError};
-use crate::shop::now_utc;
+use crate::shop::time::now_utc;
 
 /// How long counts are kept: long enough to show when an ERP that stopped polling last
 /// called.
@@ -144,6 +144,33 @@ fn add(conn: &mut DbConnection, bucket: &Bucket, tally: &Tally) -> Result<(), Db
         DbConnection::Sqlite(sqlite) => upsert!(sqlite)?,
     };
     Ok(())
+}
+
+/// How often a process adds its counts to the database.
+const STORE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Adds this process's counts to the database every few seconds until `stop` turns
+/// true. Every process runs its own (each holds its own counts), unlike the leased jobs.
+pub fn spawn_storing(
+    db: crate::db::Database,
+    log: std::sync::Arc<CallLog>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(STORE_EVERY) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+            let log = log.clone();
+            if let Err(error) = db.run(move |conn| log.flush(conn)).await {
+                tracing::warn!(%error, "Polyapi call counts not stored; kept for the next try");
+            }
+        }
+    })
 }
 
 /// Calls of one shop, method and outcome in a window.

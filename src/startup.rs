@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
@@ -15,8 +15,6 @@ use crate::http::metrics::record_requests;
 use crate::http::polyapi::deadline_from_millis;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{routes, AppState, RequestSpan};
-use crate::jushuitan::jobs::ShopSync;
-use crate::jushuitan::scheduler::spawn_shop_jobs;
 use crate::polling::CallLog;
 use crate::polyapi::credentials::Credentials;
 use crate::shop::{shops, ShopError};
@@ -30,9 +28,12 @@ pub enum StartupError {
     /// The configured shops could not be stored.
     #[error(transparent)]
     Shops(#[from] ShopError),
-    /// The Polyapi credentials are inconsistent, or an integration cannot start.
+    /// The Polyapi credentials are inconsistent.
     #[error("{0}")]
     Polyapi(String),
+    /// An integration's client cannot be set up.
+    #[error(transparent)]
+    Integration(#[from] crate::integrations::IntegrationError),
     /// The listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -42,12 +43,6 @@ pub enum StartupError {
         source: std::io::Error,
     },
 }
-
-/// How often this process's Polyapi call counts are added to the database.
-const CALL_COUNT_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// How often pending order count changes are folded into the day counts.
-const ORDER_COUNT_FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -109,57 +104,19 @@ impl Application {
             );
         }
         let (stop_jobs, stop_receiver) = tokio::sync::watch::channel(false);
-        let mut jobs = Vec::new();
-        jobs.push(crate::schedule::every(
-            "fold-order-counts",
-            "*".to_owned(),
-            ORDER_COUNT_FOLD_INTERVAL,
+        let mut jobs = crate::schedule::spawn(
+            db.clone(),
+            crate::integrations::jobs(&db, &config, &declared)?,
             stop_receiver.clone(),
-            Arc::new(db.clone()),
-            |db: Arc<Database>| async move {
-                db.run(|conn| crate::shop::orders::fold_order_counts(conn).map(|_| String::new()))
-                    .await
-            },
-        ));
-        for shop_config in &config.shops {
-            let (Some(jushuitan), Some(shop)) =
-                (&shop_config.jushuitan, declared.get(&shop_config.code))
-            else {
-                continue;
-            };
-            let sync = ShopSync::new(db.clone(), shop.clone(), jushuitan.clone()).map_err(|e| {
-                StartupError::Polyapi(format!("shop `{}`: jushuitan client: {e}", shop.code))
-            })?;
-            jobs.extend(spawn_shop_jobs(sync, stop_receiver.clone()));
-        }
-        for shop_config in &config.shops {
-            let (Some(wms), Some(shop)) = (&shop_config.wms, declared.get(&shop_config.code))
-            else {
-                continue;
-            };
-            let sync = crate::qimen::jobs::WmsSync::new(db.clone(), shop.clone(), wms.clone())
-                .map_err(|e| {
-                    StartupError::Polyapi(format!("shop `{}`: warehouse client: {e}", shop.code))
-                })?;
-            jobs.extend(crate::qimen::jobs::spawn_shop_jobs(
-                sync,
-                stop_receiver.clone(),
-            ));
-        }
+        );
+        // Every process stores its own Polyapi call counts (not a shared, leased job).
         let polling = Arc::new(CallLog::default());
-        jobs.push(crate::schedule::every(
-            "store-polyapi-call-counts",
-            "*".to_owned(),
-            CALL_COUNT_FLUSH_INTERVAL,
-            stop_receiver.clone(),
-            Arc::new((db.clone(), polling.clone())),
-            |both: Arc<(Database, Arc<CallLog>)>| async move {
-                let (db, log) = (both.0.clone(), both.1.clone());
-                db.run(move |conn| log.flush(conn).map(|_| String::new()))
-                    .await
-            },
+        jobs.push(crate::polling::spawn_storing(
+            db.clone(),
+            polling.clone(),
+            stop_receiver,
         ));
-        let wms = crate::http::qimen::directory(&config, &declared);
+        let wms = crate::qimen::callback::Warehouses::from_config(&config, &declared);
         let state = web::Data::new(AppState {
             db: db.clone(),
             shops: Arc::new(declared),
@@ -174,25 +131,22 @@ impl Application {
             metrics_token: config.metrics.token.clone(),
         });
         let configure = routes(config.server.polyapi_path.clone());
-        let mut server = HttpServer::new(move || {
+        let settings = crate::http::server::Settings {
+            workers: config.server.workers,
+            shutdown_timeout_secs: config.server.shutdown_timeout_secs,
+            polyapi_path: config.server.polyapi_path.clone(),
+        };
+        let server = crate::http::server::serve(listener, settings, move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(record_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .configure(configure.clone())
         })
-        .disable_signals()
-        .shutdown_timeout(config.server.shutdown_timeout_secs);
-        if config.server.workers > 0 {
-            server = server.workers(config.server.workers);
-        }
-        let server = server
-            .listen(listener)
-            .map_err(|source| StartupError::Bind {
-                address: config.server.listen.clone(),
-                source,
-            })?
-            .run();
+        .map_err(|source| StartupError::Bind {
+            address: config.server.listen.clone(),
+            source,
+        })?;
         tracing::info!(address = %config.server.listen, port, backend = ?db.backend(), "polymall listening");
         Ok(Self {
             port,
@@ -264,10 +218,7 @@ fn log_start(config: &Config) {
     let shops = config
         .shops
         .iter()
-        .map(|shop| {
-            let integrations = shop.integrations();
-            format!("{} ({})", shop.code, integrations.join(", "))
-        })
+        .map(|shop| format!("{} ({})", shop.code, shop.integrations().join(", ")))
         .collect::<Vec<_>>()
         .join("; ");
     tracing::info!(

@@ -1,4 +1,10 @@
 //! `POLYMALL__SECTION__KEY` environment overrides, applied to the parsed TOML tree.
+//!
+//! Written here rather than taken from a layered-configuration crate such as figment:
+//! a shop is addressed by its code as well as its index (`POLYMALL__SHOPS__DEMO__…`),
+//! a value takes the type of the value it replaces (a token of digits stays text), and
+//! an unknown variable is refused with its name — none of which figment's environment
+//! provider does.
 
 use super::{Config, ConfigError};
 

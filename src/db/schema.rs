@@ -461,6 +461,24 @@ diesel::joinable!(refund_goods -> refunds (refund_id));
 diesel::joinable!(after_sale_lines -> after_sales (after_sale_id));
 diesel::joinable!(after_sale_batches -> after_sale_lines (line_id));
 
+diesel::table! {
+    /// The `scheduled_jobs` table.
+    scheduled_jobs (shop_id, job) {
+        shop_id -> BigInt,
+        job -> Text,
+        interval_secs -> BigInt,
+        next_due_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_started_at -> Nullable<Timestamp>,
+        last_finished_at -> Nullable<Timestamp>,
+        last_outcome -> Nullable<Text>,
+        last_summary -> Nullable<Text>,
+        last_success_at -> Nullable<Timestamp>,
+        runs -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     shops,
     products,
@@ -484,6 +502,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     after_sales,
     after_sale_lines,
     after_sale_batches,
+    scheduled_jobs,
     operators,
     operator_sessions,
     audit_log,

@@ -8,11 +8,12 @@ use serde_json::json;
 
 use super::body::{read_capped, BodyError};
 use super::AppState;
-use crate::intake::{self, shop_offset, DocumentKind, IntakeError};
+use crate::intake::{self, DocumentKind, IntakeError};
 use crate::polyapi::wire::{GoodsItem, OrderItem, RefundItem};
 use crate::shop::codes::TradeStatus;
 use crate::shop::orders::OrderFilter;
 use crate::shop::shops::Shop;
+use crate::shop::time::shop_offset;
 use crate::shop::{orders, products, refunds, Page, ShopError};
 
 /// Documents accepted in one request.

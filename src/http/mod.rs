@@ -8,6 +8,7 @@ pub mod polyapi;
 pub mod qimen;
 pub mod rate_limit;
 mod request_span;
+pub mod server;
 
 pub use request_span::RequestSpan;
 
@@ -40,7 +41,7 @@ pub struct AppState {
     /// Polyapi calls per appkey.
     pub limit_per_appkey: Arc<rate_limit::RateLimiter>,
     /// Warehouse customers (`customerId`) that may call back, with their shop.
-    pub wms: Arc<HashMap<String, qimen::WmsShop>>,
+    pub wms: Arc<crate::qimen::callback::Warehouses>,
     /// Polyapi calls counted and not yet stored.
     pub polling: Arc<crate::polling::CallLog>,
     /// The operators' console.

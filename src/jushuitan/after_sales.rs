@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::client::value_text;
 use crate::shop::after_sales::{AfterSale, AfterSaleBatch, AfterSaleLine};
 use crate::shop::codes::{GoodsStatus, RefundStatus};
-use crate::shop::now_utc;
+use crate::shop::time::now_utc;
 use crate::shop::time::parse_shop_time;
 
 /// A field of a record as trimmed text.

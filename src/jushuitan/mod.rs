@@ -4,9 +4,13 @@ pub mod after_sales;
 pub mod client;
 pub mod jobs;
 pub mod mapping;
-pub mod scheduler;
+pub mod pulls;
+pub mod push;
 pub mod session;
 pub mod sign;
+pub mod sync;
 
 pub use client::{JstError, JushuitanClient, Operation, Tokens};
-pub use session::{Session, SyncError};
+pub use jobs::jobs;
+pub use session::{JstSyncError, Session};
+pub use sync::JstSync;

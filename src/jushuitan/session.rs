@@ -9,11 +9,11 @@ use super::client::{JstError, JushuitanClient, Operation, Tokens};
 use crate::config::JushuitanApi;
 use crate::db::schema::jushuitan_tokens;
 use crate::db::{Database, DbError};
-use crate::shop::now_utc;
+use crate::shop::time::now_utc;
 
 /// Failures of a job step: Jushuitan's or the database's.
 #[derive(Debug, thiserror::Error)]
-pub enum SyncError {
+pub enum JstSyncError {
     /// Jushuitan failed or refused.
     #[error("jushuitan: {0}")]
     Remote(#[from] JstError),
@@ -28,7 +28,7 @@ pub enum SyncError {
     Outbox(#[from] crate::outbox::OutboxError),
 }
 
-impl From<diesel::result::Error> for SyncError {
+impl From<diesel::result::Error> for JstSyncError {
     fn from(error: diesel::result::Error) -> Self {
         Self::Db(DbError::from(error))
     }
@@ -60,7 +60,7 @@ impl Session {
         }
     }
 
-    async fn current_tokens(&self) -> Result<Tokens, SyncError> {
+    async fn current_tokens(&self) -> Result<Tokens, JstSyncError> {
         let mut guard = self.tokens.lock().await;
         if let Some(tokens) = guard.as_ref() {
             return Ok(tokens.clone());
@@ -95,7 +95,7 @@ impl Session {
     /// the new tokens and tries again. On a timed-out legacy token, asks for refresh.token
     /// (at most once per hold period) and answers a transient error: Jushuitan applies
     /// the refreshed token minutes later, so the work is retried then.
-    pub async fn call(&self, operation: Operation, biz: &Value) -> Result<Value, SyncError> {
+    pub async fn call(&self, operation: Operation, biz: &Value) -> Result<Value, JstSyncError> {
         let tokens = self.current_tokens().await?;
         match self.client.call(operation, biz, &tokens).await {
             Err(JstError::TokenExpired(msg)) if self.client.api() == JushuitanApi::Open => {
@@ -130,7 +130,7 @@ impl Session {
         }
     }
 
-    async fn refresh(&self, stale: &Tokens) -> Result<Tokens, SyncError> {
+    async fn refresh(&self, stale: &Tokens) -> Result<Tokens, JstSyncError> {
         let mut guard = self.tokens.lock().await;
         // Another call may have refreshed while this one waited.
         if let Some(current) = guard.as_ref() {

@@ -7,11 +7,13 @@
 //! Workers claim due rows with a lease; a crash leaves the lease to expire and the row
 //! is claimed again (at-least-once delivery).
 
+mod drain;
 mod store;
 
+pub use drain::{drain, lease, Adapter, DrainReport, Verdict};
 pub use store::{
-    backoff, claim, complete, enqueue, fail, hold, hold_rows, list, retry, Claimed, OutboxFilter,
-    OutboxRow, RetryWhich,
+    backoff, claim, complete, enqueue, fail, hold, hold_rows, list, retry, settle, Claimed,
+    OutboxFilter, OutboxRow, RetryWhich,
 };
 
 /// Which system a row is for.
@@ -30,6 +32,70 @@ impl Target {
             Self::Jushuitan => "jushuitan",
             Self::Wms => "wms",
         }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Where a row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Waiting to be sent (now or after its backoff).
+    Pending,
+    /// Breaks the target's rules as it is; sent again when the subject changes.
+    Held,
+    /// Refused, or failed too often; waits for an operator's retry.
+    Dead,
+    /// Taken by the target.
+    Done,
+}
+
+impl State {
+    /// Every state.
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Held, Self::Dead, Self::Done];
+
+    /// Stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Held => "held",
+            Self::Dead => "dead",
+            Self::Done => "done",
+        }
+    }
+
+    /// The state a stored code names.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.code() == code)
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for State {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::from_code(text.trim())
+            .ok_or_else(|| format!("`{text}` is not one of pending, held, dead, done"))
+    }
+}
+
+/// Read from the database, where a CHECK keeps the codes to the four.
+impl TryFrom<String> for State {
+    type Error = String;
+
+    fn try_from(code: String) -> Result<Self, String> {
+        code.parse()
     }
 }
 
@@ -73,7 +139,7 @@ pub enum OutboxError {
         /// The row.
         id: i64,
         /// Its state.
-        state: String,
+        state: State,
     },
     /// A row named by id is done or already held, so it cannot be held.
     #[error("outbox row {id} is {state}; only pending or dead rows can be held")]
@@ -81,7 +147,7 @@ pub enum OutboxError {
         /// The row.
         id: i64,
         /// Its state.
-        state: String,
+        state: State,
     },
 }
 

@@ -5,13 +5,22 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Kind, OutboxError, Target};
+use super::{Kind, OutboxError, State, Target};
 use crate::db::schema::{outbox, shops};
 use crate::db::{write_transaction, DbConnection};
-use crate::shop::now_utc;
+use crate::shop::time::now_utc;
 
 /// Longest error text kept on a row.
 const MAX_ERROR: usize = 2000;
+
+/// A message as kept on a row: bounded, and without NUL, which PostgreSQL text cannot
+/// hold (a partner's error may carry one).
+fn kept_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| *c != '\0')
+        .take(MAX_ERROR)
+        .collect()
+}
 
 /// Re-arms (or creates) the row for `subject` when the shop uses `target`. Call it
 /// inside the transaction that makes the change.
@@ -43,7 +52,7 @@ pub fn enqueue(
         .filter(outbox::subject.eq(subject));
     let updated = diesel::update(row)
         .set((
-            outbox::state.eq("pending"),
+            outbox::state.eq(State::Pending.code()),
             outbox::version.eq(outbox::version + 1),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(now),
@@ -58,7 +67,7 @@ pub fn enqueue(
                 outbox::target.eq(target.code()),
                 outbox::kind.eq(kind.code()),
                 outbox::subject.eq(subject),
-                outbox::state.eq("pending"),
+                outbox::state.eq(State::Pending.code()),
                 outbox::version.eq(1_i64),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(now),
@@ -103,7 +112,7 @@ pub fn claim(
             .filter(outbox::shop_id.eq(shop_id))
             .filter(outbox::target.eq(target.code()))
             .filter(outbox::kind.eq(kind.code()))
-            .filter(outbox::state.eq("pending"))
+            .filter(outbox::state.eq(State::Pending.code()))
             .filter(outbox::next_attempt_at.le(now))
             .filter(
                 outbox::lease_until
@@ -150,7 +159,7 @@ pub fn complete(conn: &mut DbConnection, claimed: &Claimed) -> Result<(), Outbox
             .filter(outbox::version.eq(claimed.version)),
     )
     .set((
-        outbox::state.eq("done"),
+        outbox::state.eq(State::Done.code()),
         outbox::attempts.eq(claimed.attempts + 1),
         outbox::lease_owner.eq(None::<String>),
         outbox::lease_until.eq(None::<NaiveDateTime>),
@@ -189,7 +198,7 @@ pub fn fail(
     let dead = !retryable || attempts >= max_attempts;
     let wait = chrono::Duration::from_std(backoff(attempts, claimed.id))
         .unwrap_or(chrono::Duration::hours(1));
-    let error: String = error.chars().take(MAX_ERROR).collect();
+    let error = kept_text(error);
     // Only the version that was tried: a newer change keeps its own fresh row state.
     let updated = diesel::update(
         outbox::table
@@ -197,7 +206,7 @@ pub fn fail(
             .filter(outbox::version.eq(claimed.version)),
     )
     .set((
-        outbox::state.eq(if dead { "dead" } else { "pending" }),
+        outbox::state.eq(if dead { State::Dead } else { State::Pending }.code()),
         outbox::attempts.eq(attempts),
         outbox::next_attempt_at.eq(now + wait),
         outbox::lease_owner.eq(None::<String>),
@@ -216,14 +225,14 @@ pub fn fail(
 /// reason until the subject changes again.
 pub fn hold(conn: &mut DbConnection, claimed: &Claimed, reason: &str) -> Result<(), OutboxError> {
     let now = now_utc();
-    let reason: String = reason.chars().take(MAX_ERROR).collect();
+    let reason = kept_text(reason);
     let updated = diesel::update(
         outbox::table
             .find(claimed.id)
             .filter(outbox::version.eq(claimed.version)),
     )
     .set((
-        outbox::state.eq("held"),
+        outbox::state.eq(State::Held.code()),
         outbox::lease_owner.eq(None::<String>),
         outbox::lease_until.eq(None::<NaiveDateTime>),
         outbox::last_error.eq(Some(reason)),
@@ -234,6 +243,24 @@ pub fn hold(conn: &mut DbConnection, claimed: &Claimed, reason: &str) -> Result<
         release(conn, claimed.id)?;
     }
     Ok(())
+}
+
+/// Settles a claimed row by the verdict on it (see [`super::Verdict`]); a refusal is
+/// dead at once unless `retry_refusals`.
+pub fn settle(
+    conn: &mut DbConnection,
+    claimed: &Claimed,
+    verdict: &super::Verdict,
+    max_attempts: i32,
+    retry_refusals: bool,
+) -> Result<(), OutboxError> {
+    use super::Verdict;
+    match verdict {
+        Verdict::Done => complete(conn, claimed),
+        Verdict::Hold(reason) => hold(conn, claimed, reason),
+        Verdict::Retry(error) => fail(conn, claimed, error, true, max_attempts),
+        Verdict::Refuse(message) => fail(conn, claimed, message, retry_refusals, max_attempts),
+    }
 }
 
 /// Exponential backoff with jitter: 30 s doubling per attempt, at most an hour, ±20 %.
@@ -263,8 +290,9 @@ pub struct OutboxRow {
     pub kind: String,
     /// Subject.
     pub subject: String,
-    /// pending, held, dead or done.
-    pub state: String,
+    /// Where it stands.
+    #[diesel(deserialize_as = String)]
+    pub state: State,
     /// Attempts so far.
     pub attempts: i32,
     /// When it is due.
@@ -281,7 +309,7 @@ pub struct OutboxFilter {
     /// Only this shop.
     pub shop_id: Option<i64>,
     /// Only this state.
-    pub state: Option<String>,
+    pub state: Option<State>,
     /// At most this many.
     pub limit: i64,
 }
@@ -292,8 +320,8 @@ pub fn list(conn: &mut DbConnection, filter: &OutboxFilter) -> Result<Vec<Outbox
     if let Some(shop_id) = filter.shop_id {
         query = query.filter(outbox::shop_id.eq(shop_id));
     }
-    if let Some(state) = &filter.state {
-        query = query.filter(outbox::state.eq(state.clone()));
+    if let Some(state) = filter.state {
+        query = query.filter(outbox::state.eq(state.code()));
     }
     Ok(query
         .order(outbox::id.asc())
@@ -315,13 +343,13 @@ pub enum RetryWhich {
 /// that do not exist, or are not dead or held, refuse the whole request.
 pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, OutboxError> {
     if let RetryWhich::Ids(ids) = which {
-        require_states(conn, ids, &["dead", "held"], |id, state| {
+        require_states(conn, ids, &[State::Dead, State::Held], |id, state| {
             OutboxError::NotRetryable { id, state }
         })?;
     }
     let now = now_utc();
     let changes = (
-        outbox::state.eq("pending"),
+        outbox::state.eq(State::Pending.code()),
         outbox::attempts.eq(0),
         outbox::next_attempt_at.eq(now),
         outbox::modified_at.eq(now),
@@ -330,20 +358,22 @@ pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, Outbo
         RetryWhich::Ids(ids) => diesel::update(
             outbox::table
                 .filter(outbox::id.eq_any(ids))
-                .filter(outbox::state.eq_any(["dead", "held"])),
+                .filter(outbox::state.eq_any([State::Dead.code(), State::Held.code()])),
         )
         .set(changes)
         .execute(conn)?,
         RetryWhich::AllDead(Some(shop_id)) => diesel::update(
             outbox::table
                 .filter(outbox::shop_id.eq(*shop_id))
-                .filter(outbox::state.eq("dead")),
+                .filter(outbox::state.eq(State::Dead.code())),
         )
         .set(changes)
         .execute(conn)?,
-        RetryWhich::AllDead(None) => diesel::update(outbox::table.filter(outbox::state.eq("dead")))
-            .set(changes)
-            .execute(conn)?,
+        RetryWhich::AllDead(None) => {
+            diesel::update(outbox::table.filter(outbox::state.eq(State::Dead.code())))
+                .set(changes)
+                .execute(conn)?
+        }
     };
     Ok(count)
 }
@@ -353,19 +383,18 @@ pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, Outbo
 /// cannot settle a held row. Named rows that do not exist, or are done or held, refuse
 /// the whole request.
 pub fn hold_rows(conn: &mut DbConnection, ids: &[i64], reason: &str) -> Result<usize, OutboxError> {
-    require_states(conn, ids, &["pending", "dead"], |id, state| {
+    require_states(conn, ids, &[State::Pending, State::Dead], |id, state| {
         OutboxError::NotHoldable { id, state }
     })?;
-    let reason: String = reason.chars().take(MAX_ERROR).collect();
     Ok(diesel::update(
         outbox::table
             .filter(outbox::id.eq_any(ids))
-            .filter(outbox::state.eq_any(["pending", "dead"])),
+            .filter(outbox::state.eq_any([State::Pending.code(), State::Dead.code()])),
     )
     .set((
-        outbox::state.eq("held"),
+        outbox::state.eq(State::Held.code()),
         outbox::version.eq(outbox::version + 1),
-        outbox::last_error.eq(Some(reason)),
+        outbox::last_error.eq(Some(kept_text(reason))),
         outbox::modified_at.eq(now_utc()),
     ))
     .execute(conn)?)
@@ -375,8 +404,8 @@ pub fn hold_rows(conn: &mut DbConnection, ids: &[i64], reason: &str) -> Result<u
 fn require_states(
     conn: &mut DbConnection,
     ids: &[i64],
-    allowed: &[&str],
-    refusal: fn(i64, String) -> OutboxError,
+    allowed: &[State],
+    refusal: fn(i64, State) -> OutboxError,
 ) -> Result<(), OutboxError> {
     let found: std::collections::HashMap<i64, String> = outbox::table
         .filter(outbox::id.eq_any(ids))
@@ -385,10 +414,10 @@ fn require_states(
         .into_iter()
         .collect();
     for id in ids {
-        match found.get(id) {
+        match found.get(id).map(|code| State::from_code(code)) {
             None => return Err(OutboxError::NoSuchRow(*id)),
-            Some(state) if allowed.contains(&state.as_str()) => {}
-            Some(state) => return Err(refusal(*id, state.clone())),
+            Some(Some(state)) if allowed.contains(&state) => {}
+            Some(state) => return Err(refusal(*id, state.unwrap_or(State::Pending))),
         }
     }
     Ok(())

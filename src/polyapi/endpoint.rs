@@ -13,7 +13,7 @@ use super::methods::{dispatch, Call, Method};
 use super::params::Params;
 use super::sign;
 use crate::db::Database;
-use crate::intake::shop_offset;
+use crate::shop::time::shop_offset;
 
 /// What a call did, for the log line.
 #[derive(Debug, Clone)]

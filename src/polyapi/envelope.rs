@@ -214,7 +214,7 @@ fn write_element(out: &mut String, name: &str, value: &Value) {
         }
         Value::String(text) => {
             open(out, name);
-            escape_into(out, text);
+            out.push_str(&crate::xml_text::escape(text));
             close(out, name);
         }
         Value::Bool(_) | Value::Number(_) => {
@@ -235,20 +235,6 @@ fn close(out: &mut String, name: &str) {
     out.push_str("</");
     out.push_str(name);
     out.push('>');
-}
-
-/// Escapes text content with quick-xml; characters XML 1.0 cannot carry are dropped
-/// first.
-fn escape_into(out: &mut String, text: &str) {
-    let unrepresentable = |c: char| {
-        (c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
-    };
-    if text.contains(unrepresentable) {
-        let kept: String = text.chars().filter(|c| !unrepresentable(*c)).collect();
-        out.push_str(&quick_xml::escape::escape(kept.as_str()));
-    } else {
-        out.push_str(&quick_xml::escape::escape(text));
-    }
 }
 
 #[cfg(test)]

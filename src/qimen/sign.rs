@@ -27,13 +27,10 @@ pub fn qimen_sign(secret: &str, params: &[(String, String)], body: &[u8]) -> Str
 
 /// Checks a received sign (any case) in constant time.
 pub fn verify(secret: &str, params: &[(String, String)], body: &[u8], given: &str) -> bool {
+    use subtle::ConstantTimeEq;
     let expected = qimen_sign(secret, params, body);
     let given = given.trim().to_ascii_uppercase();
-    let mut difference = expected.len() ^ given.len();
-    for (i, byte) in given.bytes().enumerate() {
-        difference |= usize::from(expected.as_bytes().get(i).copied().unwrap_or(0) ^ byte);
-    }
-    difference == 0
+    expected.as_bytes().ct_eq(given.as_bytes()).into()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod after_sales;
 pub mod amounts;
 pub mod carriers;
 pub mod codes;
+pub mod cursors;
 mod error;
 pub mod orders;
 mod paging;
@@ -27,12 +28,4 @@ pub struct UpsertCounts {
     pub created: usize,
     /// Records that existed and were replaced.
     pub updated: usize,
-}
-
-/// The current time as stored: UTC, microsecond precision (what both backends keep).
-pub fn now_utc() -> chrono::NaiveDateTime {
-    use chrono::Timelike;
-    let now = chrono::Utc::now().naive_utc();
-    let micros = now.nanosecond() / 1_000 * 1_000;
-    now.with_nanosecond(micros).unwrap_or(now)
 }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 
 use super::shipments::{self, Line, ShipOutcome, ShipmentRequest, ShipmentSource};
-use super::{now_utc, ShopError};
+use super::time::now_utc;
+use super::ShopError;
 use crate::db::schema::{orders, shipments as shipment_rows, wms_confirmations};
 use crate::db::{write_transaction, DbConnection};
 

@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::codes::TradeStatus;
-use super::{now_utc, ShopError};
+use super::time::now_utc;
+use super::ShopError;
 use crate::db::schema::{orders, pickup_codes};
 use crate::db::{write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};

@@ -7,7 +7,8 @@ use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-use super::{now_utc, Page, PageOf, ShopError, UpsertCounts};
+use super::time::now_utc;
+use super::{Page, PageOf, ShopError, UpsertCounts};
 use crate::db::schema::{products, skus};
 use crate::db::{write_transaction, DbBackend, DbConnection};
 use crate::outbox::{self, Kind, Target};

@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{now_utc, Page, PageOf, ShopError, UpsertCounts};
+use super::time::now_utc;
+use super::{Page, PageOf, ShopError, UpsertCounts};
 use crate::db::schema::{order_lines, orders, refund_goods, refunds};
 use crate::db::{write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};

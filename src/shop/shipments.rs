@@ -7,7 +7,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::codes::{RefundStatus, TradeStatus};
-use super::{now_utc, ShopError};
+use super::time::now_utc;
+use super::ShopError;
 use crate::db::schema::{order_lines, orders, shipment_lines, shipments};
 use crate::db::{write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};

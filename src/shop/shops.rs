@@ -3,10 +3,15 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{now_utc, ShopError};
+use super::time::now_utc;
+use super::ShopError;
 use crate::config::ShopConfig;
 use crate::db::schema::shops;
 use crate::db::{write_transaction, DbConnection};
+
+/// Arbitrary constant naming the lock that serialises shop declarations among
+/// PostgreSQL advisory locks.
+const DECLARE_LOCK: i64 = 0x706f_6c79_7368_6f70;
 
 /// A shop as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -33,6 +38,12 @@ pub fn sync_declared(
     declared: &[ShopConfig],
 ) -> Result<Vec<Shop>, ShopError> {
     write_transaction(conn, |conn| {
+        // Several servers starting at once on one PostgreSQL declare the same shops:
+        // one at a time, so none trips over another's insert.
+        if let DbConnection::Pg(pg) = conn {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({DECLARE_LOCK})"))
+                .execute(pg)?;
+        }
         let now = now_utc();
         for shop in declared {
             let existing: Option<Shop> = shops::table

@@ -3,7 +3,8 @@
 
 use diesel::prelude::*;
 
-use super::{now_utc, ShopError};
+use super::time::now_utc;
+use super::ShopError;
 use crate::db::schema::{products, skus};
 use crate::db::{write_transaction, DbConnection};
 
@@ -297,48 +298,78 @@ pub fn outer_codes(conn: &mut DbConnection, shop_id: i64) -> Result<Vec<String>,
     Ok(codes)
 }
 
-/// Sets the stock of every SKU (or SKU-less product) with this merchant code, as
-/// pulled from `source`; answers how many were changed.
-pub fn set_by_outer_code(
+/// Pulls stock from a partner: every merchant code of the shop, `chunk` codes at a time,
+/// asked of `fetch`, which answers (code, available quantity) levels; each chunk's
+/// levels are set as it comes ([`set_levels`]). Answers how many SKUs and products
+/// changed. The first failure ends the pull; what was set stays.
+pub async fn pull_levels<F, Fut, E>(
+    db: &crate::db::Database,
+    shop_id: i64,
+    chunk: usize,
+    source: StockSource,
+    fetch: F,
+) -> Result<usize, E>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(String, i64)>, E>>,
+    E: From<ShopError>,
+{
+    let codes = db.run(move |conn| outer_codes(conn, shop_id)).await?;
+    let mut changed = 0;
+    for codes in codes.chunks(chunk.max(1)) {
+        let levels = fetch(codes.to_vec()).await?;
+        changed += db
+            .run(move |conn| set_levels(conn, shop_id, &levels, source))
+            .await?;
+    }
+    Ok(changed)
+}
+
+/// Sets the stock levels a partner (`source`) reports, (merchant code, available
+/// quantity), in one transaction: every SKU, and every product without SKUs, with that code. Answers
+/// how many SKUs and products changed.
+pub fn set_levels(
     conn: &mut DbConnection,
     shop_id: i64,
-    code: &str,
-    quantity: i64,
+    levels: &[(String, i64)],
     source: StockSource,
 ) -> Result<usize, ShopError> {
-    let quantity = quantity.clamp(0, MAX_QUANTITY);
     write_transaction(conn, |conn| {
         let now = now_utc();
-        let skus_changed = diesel::update(
-            skus::table
+        let mut changed = 0;
+        for (code, quantity) in levels {
+            let quantity = (*quantity).clamp(0, MAX_QUANTITY);
+            changed += diesel::update(
+                skus::table
+                    .filter(skus::shop_id.eq(shop_id))
+                    .filter(skus::outer_id.eq(code))
+                    .filter(skus::quantity.ne(quantity)),
+            )
+            .set((
+                skus::quantity.eq(quantity),
+                skus::modified_at.eq(now),
+                skus::stock_source.eq(source.code()),
+                skus::stock_changed_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
+            let with_skus = skus::table
                 .filter(skus::shop_id.eq(shop_id))
-                .filter(skus::outer_id.eq(code))
-                .filter(skus::quantity.ne(quantity)),
-        )
-        .set((
-            skus::quantity.eq(quantity),
-            skus::modified_at.eq(now),
-            skus::stock_source.eq(source.code()),
-            skus::stock_changed_at.eq(Some(now)),
-        ))
-        .execute(conn)?;
-        let with_skus = skus::table
-            .filter(skus::shop_id.eq(shop_id))
-            .select(skus::product_id);
-        let products_changed = diesel::update(
-            products::table
-                .filter(products::shop_id.eq(shop_id))
-                .filter(products::outer_id.eq(code))
-                .filter(products::quantity.ne(quantity))
-                .filter(diesel::dsl::not(products::id.eq_any(with_skus))),
-        )
-        .set((
-            products::quantity.eq(quantity),
-            products::modified_at.eq(now),
-            products::stock_source.eq(source.code()),
-            products::stock_changed_at.eq(Some(now)),
-        ))
-        .execute(conn)?;
-        Ok(skus_changed + products_changed)
+                .select(skus::product_id);
+            changed += diesel::update(
+                products::table
+                    .filter(products::shop_id.eq(shop_id))
+                    .filter(products::outer_id.eq(code))
+                    .filter(products::quantity.ne(quantity))
+                    .filter(diesel::dsl::not(products::id.eq_any(with_skus))),
+            )
+            .set((
+                products::quantity.eq(quantity),
+                products::modified_at.eq(now),
+                products::stock_source.eq(source.code()),
+                products::stock_changed_at.eq(Some(now)),
+            ))
+            .execute(conn)?;
+        }
+        Ok(changed)
     })
 }

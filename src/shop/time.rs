@@ -2,6 +2,8 @@
 
 use chrono::{FixedOffset, NaiveDateTime, TimeZone};
 
+use super::shops::Shop;
+
 /// The wire's time format.
 const WIRE_TIME: &str = "%Y-%m-%d %H:%M:%S";
 
@@ -47,4 +49,19 @@ pub fn parse_shop_time(text: &str, offset: FixedOffset) -> Result<NaiveDateTime,
 /// Writes a UTC time as `yyyy-MM-dd HH:mm:ss` in the shop's zone.
 pub fn format_shop_time(utc: NaiveDateTime, offset: FixedOffset) -> String {
     offset.from_utc_datetime(&utc).format(WIRE_TIME).to_string()
+}
+
+/// The current time as stored: UTC, microsecond precision (what both backends keep).
+pub fn now_utc() -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    let now = chrono::Utc::now().naive_utc();
+    let micros = now.nanosecond() / 1_000 * 1_000;
+    now.with_nanosecond(micros).unwrap_or(now)
+}
+
+/// The shop's zone as a chrono offset.
+pub fn shop_offset(shop: &Shop) -> chrono::FixedOffset {
+    crate::config::UtcOffset::from_minutes(shop.utc_offset_minutes)
+        .unwrap_or_default()
+        .fixed()
 }

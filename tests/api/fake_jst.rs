@@ -104,6 +104,13 @@ pub struct FakeState {
     /// The orders as Jushuitan holds them, by (shop_id, so_id): one order per shop and
     /// online number (FAQ 4 and 12), so two shops may hold the same so_id.
     pub orders: HashMap<(i64, String), ErpOrder>,
+    /// Every well-signed open-API call: its path and when it arrived.
+    pub calls: Vec<(String, std::time::Instant)>,
+    /// The next orders.upload is taken but answered only after this long (a slow
+    /// Jushuitan, so a caller can be killed in the middle of its call).
+    pub stall_next_upload: Option<std::time::Duration>,
+    /// The hold of the answer being made.
+    stalling: Option<std::time::Duration>,
 }
 
 /// An order as Jushuitan holds it after an upload.
@@ -448,9 +455,20 @@ async fn open(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let params: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let mut state = state.lock().expect("state");
-    if let Some(answer) = scripted(&mut state) {
+    let (answer, stall) = {
+        let mut state = state.lock().expect("state");
+        let answer = open_answer(&mut state, &request, &body);
+        (answer, state.stalling.take())
+    };
+    if let Some(stall) = stall {
+        tokio::time::sleep(stall).await;
+    }
+    answer
+}
+
+fn open_answer(state: &mut FakeState, request: &HttpRequest, body: &[u8]) -> HttpResponse {
+    let params: HashMap<String, String> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    if let Some(answer) = scripted(state) {
         return answer;
     }
     if params.get("sign").map(String::as_str)
@@ -461,6 +479,7 @@ async fn open(
         return json_answer(json!({"code": 10, "msg": "签名错误", "data": null}));
     }
     let path = request.path().to_owned();
+    state.calls.push((path.clone(), std::time::Instant::now()));
     if path == "/openWeb/auth/refreshToken" {
         if params.get("refresh_token") != Some(&state.refresh_token)
             || params.get("grant_type").map(String::as_str) != Some("refresh_token")
@@ -486,7 +505,9 @@ async fn open(
                 .cloned()
                 .or_else(|| biz["orders"].as_array().cloned())
                 .unwrap_or_default();
-            json!({"datas": state.upload(&orders)})
+            let datas = state.upload(&orders);
+            state.stalling = state.stall_next_upload.take();
+            json!({"datas": datas})
         }
         "/open/orders/single/query" => match state.query_orders(&biz) {
             Ok(page) => page,
@@ -603,6 +624,9 @@ impl FakeJushuitan {
             inventory: HashMap::new(),
             refunds: Vec::new(),
             orders: HashMap::new(),
+            calls: Vec::new(),
+            stall_next_upload: None,
+            stalling: None,
         }));
         let data = web::Data::new(state.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -84,6 +84,8 @@ pub struct WmsState {
     pub script: VecDeque<WmsScripted>,
     /// itemCode → (quantity, lockQuantity).
     pub inventory: HashMap<String, (i64, i64)>,
+    /// Every well-signed call: its method and when it arrived.
+    pub calls: Vec<(String, std::time::Instant)>,
 }
 
 /// The running fake.
@@ -246,6 +248,9 @@ async fn handle(
         return xml(format!("<response><flag>failure</flag><code>400</code><message>missing {field}</message></response>"));
     }
     state.received.push((method.clone(), body.clone()));
+    state
+        .calls
+        .push((method.clone(), std::time::Instant::now()));
     if method == "deliveryorder.create" {
         let code = between(&body, "<deliveryOrderCode>", "</deliveryOrderCode>")
             .first()

@@ -250,6 +250,11 @@ pub fn note_postgres_skipped() {
 
 /// Runs a `SELECT COUNT(*) …` on the test server's database and answers the count.
 pub fn count_sql(app: &TestApp, sql: &str) -> i64 {
+    count_sql_at(&app.db.url, sql)
+}
+
+/// Counts the rows `sql` selects on the database at `url`.
+pub fn count_sql_at(url: &str, sql: &str) -> i64 {
     use diesel::sql_types::BigInt;
     use diesel::{QueryableByName, RunQueryDsl};
     #[derive(QueryableByName)]
@@ -260,7 +265,7 @@ pub fn count_sql(app: &TestApp, sql: &str) -> i64 {
     let counted: Count = diesel::sql_query(format!(
         "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({sql}) AS counted"
     ))
-    .get_result(&mut connect(&app.db.url))
+    .get_result(&mut connect(url))
     .expect("count");
     counted.n
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use polymall::config::{DatabaseConfig, JushuitanApi, JushuitanShopConfig, Secret};
 use polymall::db::Database;
-use polymall::jushuitan::jobs::{self, ShopSync};
+use polymall::jushuitan::{pulls, push, JstSync};
 use polymall::outbox::{self, Kind, OutboxFilter, Target};
 use polymall::shop::shops;
 use serde_json::{json, Value};
@@ -62,7 +62,7 @@ fn jst_order(no: &str) -> Value {
 struct Setup {
     app: TestApp,
     fake: FakeJushuitan,
-    sync: ShopSync,
+    sync: JstSync,
 }
 
 async fn setup(backend: Backend, api: FakeApi) -> Option<Setup> {
@@ -93,11 +93,11 @@ async fn setup_with(
         let mut conn = database.get().expect("conn");
         shops::find_by_code(&mut conn, "demo").expect("shop")
     };
-    let sync = ShopSync::new(database, shop, config).expect("sync");
+    let sync = JstSync::new(database, shop, config).expect("sync");
     Some(Setup { app, fake, sync })
 }
 
-async fn outbox_rows(sync: &ShopSync) -> Vec<outbox::OutboxRow> {
+async fn outbox_rows(sync: &JstSync) -> Vec<outbox::OutboxRow> {
     let shop_id = sync.shop.id;
     sync.db
         .run(move |conn| {
@@ -133,7 +133,7 @@ async fn push_open(backend: Backend) {
         .admin_post("orders", &json!([jst_order("J-1"), jst_order("J-2")]))
         .await;
     assert_eq!(status, 200, "{body}");
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!(report.sent, 2, "{report:?}");
     let uploaded = latest_upload(&s.fake, "J-1");
     assert_eq!(uploaded["shop_id"], 10_001);
@@ -148,12 +148,12 @@ async fn push_open(backend: Backend) {
     assert!(outbox_rows(&s.sync)
         .await
         .iter()
-        .all(|row| row.state == "done"));
+        .all(|row| row.state == outbox::State::Done));
     assert_eq!(s.fake.state().bad_signs, 0);
 
     // Nothing due: a second run sends nothing. A memo change re-arms only that order.
     let calls = s.fake.state().upload_calls;
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 0);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 0);
     assert_eq!(s.fake.state().upload_calls, calls);
     let client = PolyClient::demo(&s.app);
     ok(client
@@ -162,7 +162,7 @@ async fn push_open(backend: Backend) {
             json!({"PlatOrderNo": "J-2", "SellerMemo": "加急", "SellerFlag": "JH_Red"}),
         )
         .await);
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!(report.sent, 1);
     assert_eq!(latest_upload(&s.fake, "J-2")["remark"], "加急");
 
@@ -170,14 +170,14 @@ async fn push_open(backend: Backend) {
     let mut broken = jst_order("J-3");
     broken["realMoney"] = json!(1);
     s.app.admin_post("orders", &json!([broken])).await;
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!((report.sent, report.held), (0, 1));
     let held = outbox_rows(&s.sync)
         .await
         .into_iter()
         .find(|row| row.subject == "J-3")
         .expect("row");
-    assert_eq!(held.state, "held");
+    assert_eq!(held.state.code(), "held");
     assert!(held.last_error.unwrap_or_default().contains("pay_amount"));
 }
 
@@ -186,7 +186,7 @@ async fn push_legacy(backend: Backend) {
         return;
     };
     s.app.admin_post("orders", &json!([jst_order("L-1")])).await;
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!(report.sent, 1, "{report:?}");
     assert_eq!(latest_upload(&s.fake, "L-1")["so_id"], "L-1");
     assert_eq!(s.fake.state().bad_signs, 0);
@@ -203,11 +203,11 @@ async fn refused_order(backend: Backend) {
             &json!([jst_order("R-1"), jst_order("R-2"), jst_order("R-3")]),
         )
         .await;
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!((report.sent, report.refused), (2, 1), "{report:?}");
     let rows = outbox_rows(&s.sync).await;
     let refused = rows.iter().find(|row| row.subject == "R-2").expect("row");
-    assert_eq!(refused.state, "pending");
+    assert_eq!(refused.state.code(), "pending");
     assert_eq!(refused.attempts, 1);
     assert!(refused
         .last_error
@@ -216,19 +216,19 @@ async fn refused_order(backend: Backend) {
         .contains("refused"));
     // Backing off: the next run sends nothing, and the accepted ones are not resent.
     let uploads = s.fake.state().uploaded.len();
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 0);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 0);
     assert_eq!(s.fake.state().uploaded.len(), uploads);
     // After max_attempts (3) the row is dead; the operator re-arms it once fixed.
     for _ in 0..2 {
         force_due(&s.sync).await;
-        jobs::push_orders(&s.sync).await.expect("push");
+        push::push_orders(&s.sync).await.expect("push");
     }
     let dead = outbox_rows(&s.sync)
         .await
         .into_iter()
         .find(|row| row.subject == "R-2")
         .expect("row");
-    assert_eq!((dead.state.as_str(), dead.attempts), ("dead", 3));
+    assert_eq!((dead.state.code(), dead.attempts), ("dead", 3));
     s.fake.state().reject_so_ids.clear();
     let shop_id = s.sync.shop.id;
     let rearmed = s
@@ -238,11 +238,11 @@ async fn refused_order(backend: Backend) {
         .await
         .expect("retry");
     assert_eq!(rearmed, 1);
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 1);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 1);
 }
 
 /// Makes every pending row due now (instead of waiting out the backoff).
-async fn force_due(sync: &ShopSync) {
+async fn force_due(sync: &JstSync) {
     use diesel::prelude::*;
     use polymall::db::schema::outbox as rows;
     sync.db
@@ -267,12 +267,12 @@ async fn back_off(backend: Backend) {
         .admin_post("orders", &json!([jst_order("B-1"), jst_order("B-2")]))
         .await;
     s.fake.state().script.push_back(Scripted::RateLimit);
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!((report.sent, report.deferred), (0, 2), "{report:?}");
     let rows = outbox_rows(&s.sync).await;
     let now = chrono::Utc::now().naive_utc();
     for row in &rows {
-        assert_eq!((row.state.as_str(), row.attempts), ("pending", 1));
+        assert_eq!((row.state.code(), row.attempts), ("pending", 1));
         assert!(
             row.last_error
                 .clone()
@@ -287,7 +287,7 @@ async fn back_off(backend: Backend) {
     }
     force_due(&s.sync).await;
     s.fake.state().script.push_back(Scripted::Garbage);
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!(report.deferred, 2);
     let second: Vec<_> = outbox_rows(&s.sync).await;
     assert!(second.iter().all(|row| row.attempts == 2));
@@ -299,23 +299,22 @@ async fn back_off(backend: Backend) {
     );
     force_due(&s.sync).await;
     s.fake.state().script.push_back(Scripted::ServerError);
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").deferred, 2);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").deferred, 2);
     // Third failure with max_attempts = 3: dead, with the last error kept.
     let dead = outbox_rows(&s.sync).await;
     assert!(
-        dead.iter()
-            .all(|row| row.state == "dead"
-                && row.last_error.clone().unwrap_or_default().contains("502")),
+        dead.iter().all(|row| row.state.code() == "dead"
+            && row.last_error.clone().unwrap_or_default().contains("502")),
         "{dead:?}"
     );
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 0);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 0);
     let shop_id = s.sync.shop.id;
     s.sync
         .db
         .run(move |conn| outbox::retry(conn, &outbox::RetryWhich::AllDead(Some(shop_id))))
         .await
         .expect("retry");
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 2);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 2);
 }
 
 async fn token_refresh(backend: Backend) {
@@ -324,19 +323,19 @@ async fn token_refresh(backend: Backend) {
     };
     s.app.admin_post("orders", &json!([jst_order("T-1")])).await;
     s.fake.state().script.push_back(Scripted::TokenExpired);
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 1);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 1);
     assert_eq!(s.fake.state().refreshes, 1);
     // The new tokens are stored: a fresh session (a restart) uses them.
     let current = s.fake.state().access_token.clone();
     assert_ne!(current, "at-1");
-    let restarted = ShopSync::new(
+    let restarted = JstSync::new(
         s.sync.db.clone(),
         s.sync.shop.clone(),
         s.sync.config.clone(),
     )
     .expect("sync");
     s.app.admin_post("orders", &json!([jst_order("T-2")])).await;
-    assert_eq!(jobs::push_orders(&restarted).await.expect("push").sent, 1);
+    assert_eq!(push::push_orders(&restarted).await.expect("push").sent, 1);
     assert_eq!(s.fake.state().refreshes, 1, "no second refresh needed");
 }
 
@@ -368,7 +367,7 @@ async fn lease_takeover(backend: Backend) {
     assert_eq!(claimed.len(), 2);
     tokio::time::sleep(Duration::from_millis(5)).await;
     // Its lease has run out: the next worker sends both, nothing is lost.
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 2);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 2);
     // A live lease is respected: nothing is claimed twice.
     s.app.admin_post("orders", &json!([jst_order("K-3")])).await;
     let held = s
@@ -388,7 +387,7 @@ async fn lease_takeover(backend: Backend) {
         .await
         .expect("claim");
     assert_eq!(held.len(), 1);
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 0);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 0);
 }
 
 async fn pulls(backend: Backend) {
@@ -405,7 +404,7 @@ async fn pulls(backend: Backend) {
         fake.inventory.insert("sd0001".to_owned(), (30, 4));
         fake.inventory.insert("sd0002".to_owned(), (2, 7));
     }
-    let updated = jobs::pull_stock(&s.sync).await.expect("pull stock");
+    let updated = pulls::pull_stock(&s.sync).await.expect("pull stock");
     assert_eq!(updated, 2);
     let client = PolyClient::demo(&s.app);
     let listed = ok(client
@@ -423,7 +422,7 @@ async fn pulls(backend: Backend) {
     s.app
         .admin_post("orders", &json!([jst_order("SH-1"), jst_order("SH-2")]))
         .await;
-    jobs::push_orders(&s.sync).await.expect("push");
+    push::push_orders(&s.sync).await.expect("push");
     s.fake.state().set_status(
         10_001,
         "SH-1",
@@ -431,7 +430,7 @@ async fn pulls(backend: Backend) {
         Some(Waybill::new("SF123", "SF", "顺丰")),
     );
     assert_eq!(
-        jobs::pull_shipping(&s.sync).await.expect("pull shipping"),
+        pulls::pull_shipping(&s.sync).await.expect("pull shipping"),
         1
     );
     let order = ok(client
@@ -444,7 +443,7 @@ async fn pulls(backend: Backend) {
     assert_eq!(other["orders"][0]["tradeStatus"], "JH_02");
     // Pulled again: recorded once.
     assert_eq!(
-        jobs::pull_shipping(&s.sync).await.expect("pull shipping"),
+        pulls::pull_shipping(&s.sync).await.expect("pull shipping"),
         0
     );
 }
@@ -584,7 +583,7 @@ async fn refund_pull(backend: Backend) {
         "items": [{"sku_id": "sd0001", "shop_sku_id": "1964645294", "name": "套装", "qty": 2, "amount": 95.5,
                    "outer_oi_id": "RF-1-1", "properties_value": "大号"}]
     }));
-    assert_eq!(jobs::pull_refunds(&s.sync).await.expect("pull refunds"), 1);
+    assert_eq!(pulls::pull_refunds(&s.sync).await.expect("pull refunds"), 1);
     let client = PolyClient::demo(&s.app);
     let window = json!({"BeginTime": (now - chrono::Duration::days(1)).format("%Y-%m-%d %H:%M:%S").to_string(),
                         "EndTime": (now + chrono::Duration::days(1)).format("%Y-%m-%d %H:%M:%S").to_string(), "PageIndex": 1});
@@ -727,7 +726,7 @@ async fn discounts(backend: Backend) {
     ]);
     let (status, body) = s.app.admin_post("orders", &orders).await;
     assert_eq!(status, 200, "{body}");
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!((report.sent, report.held), (4, 0), "{report:?}");
     for (no, amounts, paid, base) in [
         ("D-COUPON", vec![54.0, 36.0], 100.0, vec![30.0, 40.0]),
@@ -763,7 +762,7 @@ async fn discounts(backend: Backend) {
             ]),
         )
         .await;
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!((report.sent, report.held), (0, 2), "{report:?}");
     let rows = outbox_rows(&s.sync).await;
     let reason = |no: &str| {
@@ -815,7 +814,7 @@ async fn parcels(backend: Backend) {
             &json!([jst_order("SP-A"), jst_order("SP-B"), jst_order("SP-C")]),
         )
         .await;
-    jobs::push_orders(&s.sync).await.expect("push");
+    push::push_orders(&s.sync).await.expect("push");
     // A printed waybill is not a shipment: Delivering and Question change nothing.
     s.fake.state().set_status(
         10_001,
@@ -823,14 +822,14 @@ async fn parcels(backend: Backend) {
         "Delivering",
         Some(Waybill::new("YT1", "YTO", "圆通")),
     );
-    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 0);
     s.fake.state().set_status(
         10_001,
         "SP-A",
         "Question",
         Some(Waybill::new("YT1", "YTO", "圆通")),
     );
-    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 0);
     assert_eq!(trade_status(&s.app, "SP-A").await, "JH_02");
 
     // SP-B is split: the first parcel leaves, the second is still being packed.
@@ -849,7 +848,7 @@ async fn parcels(backend: Backend) {
         ]
     };
     s.fake.state().split(10_001, "SP-B", split_b("Delivering"));
-    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
     assert_eq!(
         trade_status(&s.app, "SP-B").await,
         "JH_02",
@@ -869,7 +868,7 @@ async fn parcels(backend: Backend) {
     assert_eq!(count_sql(&s.app, "SELECT id FROM shipment_lines"), 1);
     // The second parcel leaves; its item is matched by SKU.
     s.fake.state().split(10_001, "SP-B", split_b("Sent"));
-    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
     assert_eq!(trade_status(&s.app, "SP-B").await, "JH_03");
     assert_eq!(
         count_sql(
@@ -885,7 +884,7 @@ async fn parcels(backend: Backend) {
         "Sent",
         Some(Waybill::new("YD3", "YUNDA", "韵达快递(网点)")),
     );
-    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
     assert_eq!(trade_status(&s.app, "SP-C").await, "JH_03");
     assert_eq!(
         count_sql(
@@ -895,7 +894,7 @@ async fn parcels(backend: Backend) {
         1
     );
     // Pulled again: nothing recorded twice.
-    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 0);
     assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 3);
 }
 
@@ -906,7 +905,7 @@ async fn other_shop(backend: Backend) {
     s.app
         .admin_post("orders", &json!([jst_order("OS-1")]))
         .await;
-    jobs::push_orders(&s.sync).await.expect("push");
+    push::push_orders(&s.sync).await.expect("push");
     // Another shop of the same company uploaded the same online number and shipped it.
     let mut theirs = latest_upload(&s.fake, "OS-1");
     theirs["shop_id"] = json!(20_002);
@@ -920,7 +919,7 @@ async fn other_shop(backend: Backend) {
             Some(Waybill::new("SF9", "SF", "顺丰")),
         );
     }
-    assert_eq!(jobs::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 0);
     assert_eq!(trade_status(&s.app, "OS-1").await, "JH_02");
     assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 0);
 }
@@ -978,7 +977,7 @@ async fn after_sales(backend: Backend) {
         fake.refunds.push(record("AS-OTHER", 20_002, json!([
             {"asi_id": 6, "type": "退货", "sku_id": "sku-2", "outer_oi_id": "AS-1-2", "qty": 1, "r_qty": 1, "amount": 10}])));
     }
-    assert_eq!(jobs::pull_refunds(&s.sync).await.expect("pull refunds"), 3);
+    assert_eq!(pulls::pull_refunds(&s.sync).await.expect("pull refunds"), 3);
 
     let client = PolyClient::demo(&s.app);
     let check = ok(client
@@ -1052,7 +1051,7 @@ async fn after_sales(backend: Backend) {
         })
         .await
         .expect("reset cursor");
-    assert_eq!(jobs::pull_refunds(&s.sync).await.expect("pull again"), 3);
+    assert_eq!(pulls::pull_refunds(&s.sync).await.expect("pull again"), 3);
     assert_eq!(kept("SELECT id FROM after_sale_lines"), 5);
     assert_eq!(kept("SELECT id FROM after_sale_batches"), 1);
 }
@@ -1071,7 +1070,7 @@ async fn legacy_token(backend: Backend) {
     s.app
         .admin_post("orders", &json!([jst_order("LT-1")]))
         .await;
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 1);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 1);
     assert_eq!(s.fake.state().bad_signs, 0);
 
     // The token times out; Jushuitan applies a refreshed one minutes later (FAQ 3).
@@ -1083,7 +1082,7 @@ async fn legacy_token(backend: Backend) {
     s.app
         .admin_post("orders", &json!([jst_order("LT-2")]))
         .await;
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!((report.sent, report.deferred), (0, 1), "{report:?}");
     assert_eq!(s.fake.state().legacy_refreshes, 1);
     let row = outbox_rows(&s.sync)
@@ -1091,7 +1090,7 @@ async fn legacy_token(backend: Backend) {
         .into_iter()
         .find(|row| row.subject == "LT-2")
         .expect("row");
-    assert_eq!(row.state, "pending");
+    assert_eq!(row.state.code(), "pending");
     assert!(
         row.last_error
             .clone()
@@ -1101,11 +1100,11 @@ async fn legacy_token(backend: Backend) {
     );
     // Still timed out: retried later, without asking for another refresh.
     force_due(&s.sync).await;
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").deferred, 1);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").deferred, 1);
     assert_eq!(s.fake.state().legacy_refreshes, 1);
     // Applied: the same token works again.
     s.fake.state().legacy_valid_from = Some(std::time::Instant::now());
     force_due(&s.sync).await;
-    assert_eq!(jobs::push_orders(&s.sync).await.expect("push").sent, 1);
+    assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 1);
     assert_eq!(latest_upload(&s.fake, "LT-2")["so_id"], "LT-2");
 }

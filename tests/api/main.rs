@@ -15,6 +15,7 @@ mod fake_jst;
 mod fake_wms;
 mod helpers;
 mod hostile;
+mod instances;
 mod jushuitan;
 mod metrics;
 mod migrations;

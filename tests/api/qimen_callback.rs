@@ -21,6 +21,7 @@ on_both_backends! {
     an_unknown_status_is_refused_and_leaves_its_out_biz_code_unused => unknown_status;
     an_item_not_on_the_order_is_named_so => unknown_item;
     the_package_carrier_code_sets_the_shipment_carrier => carrier_code;
+    a_repeated_query_parameter_is_refused => repeated_parameter;
 }
 
 /// The sign as the Qimen standard defines it, written here independently.
@@ -101,6 +102,45 @@ async fn post(app: &TestApp, body: &str, sign: Option<String>) -> String {
         .expect("request");
     assert_eq!(response.status().as_u16(), 200);
     response.text().await.expect("body")
+}
+
+/// A repeated `customerId` with an empty value leaves the sign valid (the Qimen sign
+/// skips empty values), so which of the two selects the warehouse would be a guess: the
+/// callback is refused and nothing is recorded.
+async fn repeated_parameter(backend: Backend) {
+    let Some(app) = app_with_wms(backend).await else {
+        return;
+    };
+    app.admin_post("orders", &json!([seed_order()])).await;
+    let params = [
+        ("app_key", "testerp_appkey"),
+        ("customerId", "75245869527465985"),
+        ("format", "xml"),
+        ("method", "deliveryorder.confirm"),
+        ("sign_method", "md5"),
+        ("timestamp", "2020-09-26 14:02:17"),
+        ("v", "2.0"),
+    ];
+    let sign = qimen_sign("wms-secret", &params, SEED_CONFIRM);
+    let mut query: Vec<(&str, String)> = vec![("customerId", String::new())];
+    query.extend(params.iter().map(|(k, v)| (*k, v.to_string())));
+    query.push(("sign", sign));
+    let answer = app
+        .client
+        .post(format!("{}/qimen/callback", app.address))
+        .query(&query)
+        .body(SEED_CONFIRM)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        answer.contains("<flag>failure</flag>") && answer.contains("more than once"),
+        "{answer}"
+    );
+    assert_eq!(order(&app, "JY2009260440").await["tradeStatus"], "JH_02");
 }
 
 pub async fn order(app: &TestApp, no: &str) -> Value {

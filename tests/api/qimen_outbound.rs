@@ -3,7 +3,7 @@
 use polymall::config::{DatabaseConfig, Secret};
 use polymall::db::Database;
 use polymall::outbox::{self, OutboxFilter};
-use polymall::qimen::jobs::{self, WmsSync};
+use polymall::qimen::{pulls, push, WmsSync};
 use polymall::shop::shops;
 use serde_json::{json, Value};
 
@@ -74,7 +74,7 @@ async fn items(backend: Backend) {
         return;
     };
     s.app.admin_post("products", &json!([product()])).await;
-    let report = jobs::push_items(&s.sync).await.expect("push");
+    let report = push::push_items(&s.sync).await.expect("push");
     assert_eq!(report.sent, 1, "{report:?}");
     {
         let fake = s.fake.state();
@@ -103,7 +103,7 @@ async fn items(backend: Backend) {
     let mut renamed = product();
     renamed["name"] = json!("新款连衣裙");
     s.app.admin_post("products", &json!([renamed])).await;
-    jobs::push_items(&s.sync).await.expect("push");
+    push::push_items(&s.sync).await.expect("push");
     let fake = s.fake.state();
     let last = &fake.received.last().expect("request").1;
     assert!(
@@ -121,7 +121,7 @@ async fn delivery_orders(backend: Backend) {
     s.app
         .admin_post("orders", &json!([full_order("W-1"), unpaid]))
         .await;
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!(report.sent, 1, "only the paid order goes: {report:?}");
     {
         let fake = s.fake.state();
@@ -154,7 +154,7 @@ async fn delivery_orders(backend: Backend) {
     closed["tradeStatus"] = json!("JH_05");
     closed["tradeStatusdescription"] = json!("交易关闭");
     s.app.admin_post("orders", &json!([paid, closed])).await;
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!(report.sent, 2, "{report:?}");
     {
         let fake = s.fake.state();
@@ -173,14 +173,14 @@ async fn delivery_orders(backend: Backend) {
     let mut long = full_order("W-2");
     long["province"] = json!("省".repeat(80));
     s.app.admin_post("orders", &json!([long])).await;
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!(report.held, 1);
     let held = rows(&s.sync)
         .await
         .into_iter()
         .find(|r| r.subject == "W-2")
         .expect("row");
-    assert_eq!(held.state, "held");
+    assert_eq!(held.state.code(), "held");
     assert!(held.last_error.unwrap_or_default().contains("province"));
 }
 
@@ -194,13 +194,14 @@ async fn refusals(backend: Backend) {
     s.app
         .admin_post("orders", &json!([full_order("X-1"), full_order("X-2")]))
         .await;
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!((report.deferred, report.refused), (1, 1), "{report:?}");
     let all = rows(&s.sync).await;
     let refused = all.iter().find(|r| r.subject == "X-2").expect("row");
     let outage = all.iter().find(|r| r.subject == "X-1").expect("row");
     assert_eq!(
-        refused.state, "dead",
+        refused.state.code(),
+        "dead",
         "a business refusal is not retried blindly"
     );
     assert!(refused
@@ -208,11 +209,11 @@ async fn refusals(backend: Backend) {
         .clone()
         .unwrap_or_default()
         .contains("收件人地址无法识别"));
-    assert_eq!((outage.state.as_str(), outage.attempts), ("pending", 1));
+    assert_eq!((outage.state.code(), outage.attempts), ("pending", 1));
     // A gateway error is an outage too.
     s.fake.state().script.push_back(WmsScripted::ServiceBusy);
     s.app.admin_post("products", &json!([product()])).await;
-    let report = jobs::push_items(&s.sync).await.expect("push");
+    let report = push::push_items(&s.sync).await.expect("push");
     assert_eq!(report.deferred, 1, "{report:?}");
     let item = rows(&s.sync)
         .await
@@ -232,7 +233,7 @@ async fn stock(backend: Backend) {
         .inventory
         .insert("sd0001".to_owned(), (40, 3));
     s.fake.state().inventory.insert("sd0002".to_owned(), (1, 4));
-    assert_eq!(jobs::pull_stock(&s.sync).await.expect("pull"), 2);
+    assert_eq!(pulls::pull_stock(&s.sync).await.expect("pull"), 2);
     let listed = ok(PolyClient::demo(&s.app)
         .call("DownloadProduct", json!({"PageIndex": 1}))
         .await);
@@ -250,12 +251,12 @@ async fn isv_error(backend: Backend) {
     s.app
         .admin_post("orders", &json!([full_order("V-1"), full_order("V-2")]))
         .await;
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!((report.refused, report.deferred), (1, 1), "{report:?}");
     let all = rows(&s.sync).await;
     let wrong = all.iter().find(|r| r.subject == "V-1").expect("row");
     assert_eq!(
-        (wrong.state.as_str(), wrong.attempts),
+        (wrong.state.code(), wrong.attempts),
         ("dead", 1),
         "not retried for hours: {wrong:?}"
     );
@@ -265,7 +266,7 @@ async fn isv_error(backend: Backend) {
         "{error}"
     );
     let busy = all.iter().find(|r| r.subject == "V-2").expect("row");
-    assert_eq!((busy.state.as_str(), busy.attempts), ("pending", 1));
+    assert_eq!((busy.state.code(), busy.attempts), ("pending", 1));
 }
 
 async fn delivery_fields(backend: Backend) {
@@ -283,7 +284,7 @@ async fn delivery_fields(backend: Backend) {
     order["realMoney"] = json!(19.01);
     s.app.admin_post("orders", &json!([order])).await;
     let before = chrono::Utc::now();
-    let report = jobs::push_orders(&s.sync).await.expect("push");
+    let report = push::push_orders(&s.sync).await.expect("push");
     assert_eq!(report.sent, 1, "{report:?}");
     let fake = s.fake.state();
     assert!(fake.missing.is_empty(), "{:?}", fake.missing);

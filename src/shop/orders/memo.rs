@@ -6,7 +6,8 @@ use crate::db::schema::orders;
 use crate::db::{write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};
 use crate::shop::codes::SellerFlag;
-use crate::shop::{now_utc, ShopError};
+use crate::shop::time::now_utc;
+use crate::shop::ShopError;
 
 /// Longest memo accepted.
 pub const MAX_MEMO: usize = 1024;

@@ -1,11 +1,13 @@
 //! Orders: what the storefront sells, the ERP downloads, and shipments fulfil.
 
+mod awaiting;
 mod counts;
 mod memo;
 mod model;
 mod read;
 mod write;
 
+pub use awaiting::awaiting_shipment_at;
 pub use counts::fold as fold_order_counts;
 pub use memo::{update_memo, MAX_MEMO};
 pub use model::{

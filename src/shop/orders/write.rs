@@ -12,7 +12,8 @@ use crate::db::schema::{
 use crate::db::{write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};
 use crate::shop::codes::TradeStatus;
-use crate::shop::{now_utc, ShopError, UpsertCounts};
+use crate::shop::time::now_utc;
+use crate::shop::{ShopError, UpsertCounts};
 
 /// Creates or replaces `items` (keyed by platform order number) in one transaction.
 ///

@@ -1,0 +1,79 @@
+//! Every periodic job a configuration asks for: the database's housekeeping and each
+//! shop's integrations. `serve` schedules them all; `polymall sync` runs one now.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::db::Database;
+use crate::schedule::{Job, HOUSEKEEPING};
+use crate::shop::shops::Shop;
+use crate::{jushuitan, qimen};
+
+/// How often pending order count changes are folded into the day counts.
+const ORDER_COUNT_FOLD_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a fold may hold its job before another process may take it over.
+const ORDER_COUNT_FOLD_LEASE: Duration = Duration::from_secs(60);
+
+/// An integration's client could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("shop `{shop}`: {integration} client: {message}")]
+pub struct IntegrationError {
+    /// The shop.
+    pub shop: String,
+    /// Which integration.
+    pub integration: &'static str,
+    /// Why.
+    pub message: String,
+}
+
+/// The jobs of the configured shops found in `shops` (by code), plus housekeeping.
+pub fn jobs(
+    db: &Database,
+    config: &Config,
+    shops: &HashMap<String, Shop>,
+) -> Result<Vec<Job>, IntegrationError> {
+    let mut jobs = vec![fold_order_counts(db)];
+    for shop_config in &config.shops {
+        let Some(shop) = shops.get(&shop_config.code) else {
+            continue;
+        };
+        let failed = |integration, message: String| IntegrationError {
+            shop: shop.code.clone(),
+            integration,
+            message,
+        };
+        if let Some(settings) = &shop_config.jushuitan {
+            let sync = jushuitan::JstSync::new(db.clone(), shop.clone(), settings.clone())
+                .map_err(|e| failed("jushuitan", e.to_string()))?;
+            jobs.extend(jushuitan::jobs(Arc::new(sync)));
+        }
+        if let Some(settings) = &shop_config.wms {
+            let sync = qimen::WmsSync::new(db.clone(), shop.clone(), settings.clone())
+                .map_err(|e| failed("warehouse", e.to_string()))?;
+            jobs.extend(qimen::jobs(Arc::new(sync)));
+        }
+    }
+    Ok(jobs)
+}
+
+/// Folds the order count changes every process writes into the per-day counts.
+fn fold_order_counts(db: &Database) -> Job {
+    Job::new(
+        (HOUSEKEEPING, "*"),
+        "fold-order-counts",
+        ORDER_COUNT_FOLD_INTERVAL,
+        ORDER_COUNT_FOLD_LEASE,
+        Arc::new(db.clone()),
+        |db: Arc<Database>| async move {
+            let folded = db.run(crate::shop::orders::fold_order_counts).await?;
+            // Housekeeping with nothing to report stays out of the log.
+            Ok::<_, crate::shop::ShopError>(if folded == 0 {
+                String::new()
+            } else {
+                format!("{folded} order count changes folded")
+            })
+        },
+    )
+}
