@@ -34,35 +34,30 @@ const MAX_WINDOW_DAYS: i64 = 7;
 /// shop and writes it to the matching SKUs and SKU-less products. Answers how many
 /// changed.
 pub async fn pull_stock(sync: &JstSync) -> Result<usize, JstSyncError> {
-    stock::pull_levels(
-        &sync.db,
-        sync.shop.id,
-        SKU_BATCH,
-        stock::StockSource::Jushuitan,
-        |codes| async move {
-            let data = sync
-                .session
-                .call(
-                    Operation::QueryInventory,
-                    &json!({"sku_ids": codes.join(",")}),
-                )
-                .await?;
-            let rows = data
-                .get("inventorys")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            Ok(rows
-                .iter()
-                .filter_map(|row| {
-                    let sku = row.get("sku_id").map(value_text)?;
-                    let qty = row.get("qty").and_then(Value::as_i64).unwrap_or(0);
-                    let locked = row.get("order_lock").and_then(Value::as_i64).unwrap_or(0);
-                    Some((sku, (qty - locked).max(0)))
-                })
-                .collect())
-        },
-    )
+    let (db, from) = (&sync.db, stock::StockSource::Jushuitan);
+    stock::pull_levels(db, sync.shop.id, SKU_BATCH, from, |codes| async move {
+        let data = sync
+            .session
+            .call(
+                Operation::QueryInventory,
+                &json!({"sku_ids": codes.join(",")}),
+            )
+            .await?;
+        let rows = data
+            .get("inventorys")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let sku = row.get("sku_id").map(value_text)?;
+                let qty = row.get("qty").and_then(Value::as_i64).unwrap_or(0);
+                let locked = row.get("order_lock").and_then(Value::as_i64).unwrap_or(0);
+                Some((sku, (qty - locked).max(0)))
+            })
+            .collect())
+    })
     .await
 }
 

@@ -10,45 +10,40 @@ const STOCK_BATCH: usize = 50;
 
 /// Reads stock (quantity − locked, at least 0) for every merchant code of the shop.
 pub async fn pull_stock(sync: &WmsSync) -> Result<usize, WmsSyncError> {
-    stock::pull_levels(
-        &sync.db,
-        sync.shop.id,
-        STOCK_BATCH,
-        stock::StockSource::Warehouse,
-        |codes| async move {
-            let query = InventoryQuery {
-                criteria_list: CriteriaList {
-                    criteria: codes
-                        .into_iter()
-                        .map(|code| Criteria {
-                            warehouse_code: sync.config.warehouse_code.clone(),
-                            owner_code: sync.config.owner_code.clone(),
-                            item_code: code,
-                            inventory_type: "ZP".to_owned(),
-                        })
-                        .collect(),
-                },
-            };
-            let document = to_document(&query).map_err(WmsError::Garbage)?;
-            let answer = sync
-                .client
-                .call("inventory.query", &document, &sync.timestamp())
-                .await?;
-            Ok(answer
-                .items
-                .map(|items| items.item)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|item| !item.item_code.trim().is_empty())
-                .map(|item| {
-                    let number = |text: &str| text.trim().parse::<i64>().unwrap_or(0);
-                    (
-                        item.item_code.trim().to_owned(),
-                        (number(&item.quantity) - number(&item.lock_quantity)).max(0),
-                    )
-                })
-                .collect())
-        },
-    )
+    let (db, from) = (&sync.db, stock::StockSource::Warehouse);
+    stock::pull_levels(db, sync.shop.id, STOCK_BATCH, from, |codes| async move {
+        let query = InventoryQuery {
+            criteria_list: CriteriaList {
+                criteria: codes
+                    .into_iter()
+                    .map(|code| Criteria {
+                        warehouse_code: sync.config.warehouse_code.clone(),
+                        owner_code: sync.config.owner_code.clone(),
+                        item_code: code,
+                        inventory_type: "ZP".to_owned(),
+                    })
+                    .collect(),
+            },
+        };
+        let document = to_document(&query).map_err(WmsError::Garbage)?;
+        let answer = sync
+            .client
+            .call("inventory.query", &document, &sync.timestamp())
+            .await?;
+        Ok(answer
+            .items
+            .map(|items| items.item)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|item| !item.item_code.trim().is_empty())
+            .map(|item| {
+                let number = |text: &str| text.trim().parse::<i64>().unwrap_or(0);
+                (
+                    item.item_code.trim().to_owned(),
+                    (number(&item.quantity) - number(&item.lock_quantity)).max(0),
+                )
+            })
+            .collect())
+    })
     .await
 }
