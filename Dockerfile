@@ -33,11 +33,14 @@ RUN mkdir src \
     && cargo build --release --locked --bin polymall \
     && rm -rf src
 
-# Real sources. Migrations (embed_migrations!) and data/ (include_str!) are
-# compiled into the binary, so they must be present here.
+# Real sources. Migrations (embed_migrations!), data/ and the console's assets/
+# (include_str!) and templates/ (askama) are compiled into the binary, so they
+# must be present here.
 COPY diesel.toml ./
 COPY migrations ./migrations
 COPY data ./data
+COPY assets ./assets
+COPY templates ./templates
 COPY src ./src
 # Make sure cargo rebuilds the crate itself instead of reusing the dummy.
 RUN touch src/lib.rs src/main.rs \

@@ -1,4 +1,15 @@
 //! What each CLI command does; `main.rs` only parses arguments.
+//!
+//! Only `serve` and `migrate` create a SQLite database; every other command refuses a
+//! file that does not exist, so a wrong or relative path is never a new, empty database.
+
+mod backup;
+mod check;
+mod operator;
+
+pub use backup::backup;
+pub use check::check;
+pub use operator::{operator_add, operator_password};
 
 use std::io::Read;
 use std::path::Path;
@@ -39,7 +50,7 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
 
 /// Opens the database ready for use: migrated, configured shops stored.
 fn open(config: &Config) -> anyhow::Result<Database> {
-    let db = Database::connect(&config.database)?;
+    let db = Database::connect_existing(&config.database)?;
     db.migrate()?;
     let mut conn = db.get()?;
     shops::sync_declared(&mut conn, &config.shops)?;

@@ -73,8 +73,15 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Admin/intake API settings.
     pub admin: AdminConfig,
+    /// The operators' web console.
+    pub console: ConsoleConfig,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsConfig,
     /// The shops this server runs.
     pub shops: Vec<ShopConfig>,
+    /// The file this configuration was read from (`None`: built-in defaults).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// `[server]`
@@ -159,6 +166,69 @@ pub struct AdminConfig {
     pub token: Option<Secret>,
 }
 
+/// `[console]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Marks the console's cookies `Secure`, so browsers send them over HTTPS only. Set it
+    /// when operators reach polymall through HTTPS (a TLS-terminating proxy); a browser
+    /// on plain HTTP then cannot sign in.
+    pub secure_cookies: bool,
+    /// Minutes a session lasts without being used.
+    pub session_idle_minutes: u32,
+    /// Hours a session lasts at most, used or not.
+    pub session_max_hours: u32,
+    /// The time zone of the times the console shows, and of its "today".
+    pub utc_offset: UtcOffset,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_idle_minutes: 60,
+            session_max_hours: 12,
+            utc_offset: UtcOffset::default(),
+        }
+    }
+}
+
+/// `[metrics]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Bearer token `/metrics` asks for (16+ characters); open without it.
+    pub token: Option<Secret>,
+}
+
+impl DatabaseConfig {
+    /// Where the database is, for logs and `polymall check`: the SQLite file as an
+    /// absolute path, or a PostgreSQL URL without its password and parameters.
+    pub fn location(&self) -> String {
+        let url = self.url.expose();
+        if let Some(rest) = url
+            .strip_prefix("postgres://")
+            .or_else(|| url.strip_prefix("postgresql://"))
+        {
+            let rest = rest.split(['?', '#']).next().unwrap_or_default();
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let (user, host) = match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split(':').next().unwrap_or_default();
+                    (format!("{user}@"), host)
+                }
+                None => (String::new(), authority),
+            };
+            return format!("postgres://{user}{host}/{path}");
+        }
+        let file = Path::new(url.strip_prefix("sqlite://").unwrap_or(url));
+        std::path::absolute(file)
+            .unwrap_or_else(|_| file.to_path_buf())
+            .display()
+            .to_string()
+    }
+}
+
 impl Config {
     /// Loads the configuration as the CLI does: explicit path, `$POLYMALL_CONFIG`,
     /// `./polymall.toml`, defaults; then the environment overrides.
@@ -175,7 +245,9 @@ impl Config {
             .as_deref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "(defaults)".to_owned());
-        Self::from_toml_with_env(&text, &origin, std::env::vars())
+        let mut config = Self::from_toml_with_env(&text, &origin, std::env::vars())?;
+        config.source = path;
+        Ok(config)
     }
 
     /// The file [`Config::load`] reads: explicit path, `$POLYMALL_CONFIG`, or
@@ -246,13 +318,31 @@ impl Config {
                 message: "must be at least 1".to_owned(),
             });
         }
-        if let Some(token) = &self.admin.token {
-            if token.expose().len() < 16 {
+        for (key, token) in [
+            ("admin.token", &self.admin.token),
+            ("metrics.token", &self.metrics.token),
+        ] {
+            if token
+                .as_ref()
+                .is_some_and(|token| token.expose().len() < 16)
+            {
                 return Err(ConfigError::Key {
-                    key: "admin.token".to_owned(),
+                    key: key.to_owned(),
                     message: "must be at least 16 characters".to_owned(),
                 });
             }
+        }
+        if !(1..=24 * 60).contains(&self.console.session_idle_minutes) {
+            return Err(ConfigError::Key {
+                key: "console.session_idle_minutes".to_owned(),
+                message: "must be between 1 and 1440".to_owned(),
+            });
+        }
+        if !(1..=24 * 30).contains(&self.console.session_max_hours) {
+            return Err(ConfigError::Key {
+                key: "console.session_max_hours".to_owned(),
+                message: "must be between 1 and 720".to_owned(),
+            });
         }
         let mut seen_codes = std::collections::HashSet::new();
         let mut seen_appkeys = std::collections::HashMap::new();
@@ -324,6 +414,10 @@ impl Config {
         check(
             "admin.token".to_owned(),
             self.admin.token.as_ref().map(Secret::expose),
+        );
+        check(
+            "metrics.token".to_owned(),
+            self.metrics.token.as_ref().map(Secret::expose),
         );
         for (index, shop) in self.shops.iter().enumerate() {
             let key = |name: &str| format!("shops[{index}].{name}");
@@ -480,6 +574,42 @@ mod tests {
         assert!(
             error.contains("shops[1].polyapi.appkey") && error.contains("demo"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn database_location_has_no_password() {
+        let mut config = parse(SAMPLE, &[]).unwrap();
+        config.database.url = Secret::new("postgres://shop:pw@db.internal:5433/shop?password=x");
+        assert_eq!(
+            config.database.location(),
+            "postgres://shop@db.internal:5433/shop"
+        );
+        config.database.url = Secret::new("postgresql://db.internal/shop");
+        assert_eq!(config.database.location(), "postgres://db.internal/shop");
+        config.database.url = Secret::new("sqlite://shop.db");
+        let location = config.database.location();
+        assert!(
+            Path::new(&location).is_absolute() && location.ends_with("shop.db"),
+            "{location}"
+        );
+    }
+
+    #[test]
+    fn console_and_metrics_keys_are_checked() {
+        let config = parse(
+            "[console]\nsecure_cookies = true\nutc_offset = \"+09:00\"\n[metrics]\ntoken = \"0123456789abcdef\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(config.console.secure_cookies);
+        assert_eq!(config.console.utc_offset.minutes(), 540);
+        let short = parse("[metrics]\ntoken = \"short\"\n", &[]).unwrap_err();
+        assert!(short.to_string().contains("metrics.token"), "{short}");
+        let idle = parse("[console]\nsession_idle_minutes = 0\n", &[]).unwrap_err();
+        assert!(
+            idle.to_string().contains("console.session_idle_minutes"),
+            "{idle}"
         );
     }
 

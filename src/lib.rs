@@ -7,14 +7,19 @@
 
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod http;
 pub mod intake;
 pub mod integrations;
 pub mod jushuitan;
+pub mod metrics;
+pub mod operators;
 pub mod outbox;
+pub mod polling;
 pub mod polyapi;
 pub mod qimen;
+pub mod reports;
 pub mod schedule;
 pub mod shop;
 pub mod startup;

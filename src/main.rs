@@ -51,6 +51,35 @@ enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// Check the configuration and that the database answers, without starting.
+    Check,
+    /// Copy the SQLite database to a new FILE, consistently, while it is in use.
+    Backup {
+        /// The copy to write (must not exist).
+        file: PathBuf,
+    },
+    /// Console operator accounts.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Create an operator; the password is asked for (or read from standard input).
+    Add {
+        /// The name they sign in with.
+        name: String,
+        /// What they may do.
+        #[arg(long, value_parser = ["viewer", "operator", "admin"])]
+        role: String,
+    },
+    /// Replace an operator's password (asked for, or read from standard input).
+    Password {
+        /// The operator.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +187,14 @@ fn main() -> ExitCode {
                     shop,
                 },
         } => cli::outbox_retry(&config, ids, all_dead, shop.as_deref()),
+        Command::Check => cli::check(&config),
+        Command::Backup { file } => cli::backup(&config, &file),
+        Command::Operator {
+            command: OperatorCommand::Add { name, role },
+        } => cli::operator_add(&config, &name, &role),
+        Command::Operator {
+            command: OperatorCommand::Password { name },
+        } => cli::operator_password(&config, &name),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,10 +9,13 @@ use actix_web::{web, App};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
-use crate::db::{Database, DbError};
+use crate::console::ConsoleSettings;
+use crate::db::{Backend, Database, DbError};
+use crate::http::metrics::record_requests;
 use crate::http::polyapi::deadline_from_millis;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{routes, AppState, RequestSpan};
+use crate::polling::CallLog;
 use crate::polyapi::credentials::Credentials;
 use crate::shop::{shops, ShopError};
 
@@ -48,12 +51,15 @@ pub struct Application {
     db: Database,
     jobs: Vec<tokio::task::JoinHandle<()>>,
     stop_jobs: tokio::sync::watch::Sender<bool>,
+    polling: Arc<CallLog>,
 }
 
 impl Application {
     /// Opens the database, applies pending migrations, stores the configured shops and
     /// binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        log_start(&config);
+        crate::metrics::install();
         let db_config = config.database.clone();
         let declared_shops = config.shops.clone();
         let (db, applied, stored) =
@@ -98,11 +104,18 @@ impl Application {
             );
         }
         let (stop_jobs, stop_receiver) = tokio::sync::watch::channel(false);
-        let jobs = crate::schedule::spawn(
+        let mut jobs = crate::schedule::spawn(
             db.clone(),
             crate::integrations::jobs(&db, &config, &declared)?,
-            stop_receiver,
+            stop_receiver.clone(),
         );
+        // Every process stores its own Polyapi call counts (not a shared, leased job).
+        let polling = Arc::new(CallLog::default());
+        jobs.push(crate::polling::spawn_storing(
+            db.clone(),
+            polling.clone(),
+            stop_receiver,
+        ));
         let wms = crate::qimen::callback::Warehouses::from_config(&config, &declared);
         let state = web::Data::new(AppState {
             db: db.clone(),
@@ -113,6 +126,9 @@ impl Application {
             wms: Arc::new(wms),
             limit_per_ip: Arc::new(RateLimiter::new(config.server.rate_limit_per_ip)),
             limit_per_appkey: Arc::new(RateLimiter::new(config.server.rate_limit_per_appkey)),
+            polling: polling.clone(),
+            console: Arc::new(ConsoleSettings::new(&config.console)),
+            metrics_token: config.metrics.token.clone(),
         });
         let configure = routes(config.server.polyapi_path.clone());
         let settings = crate::http::server::Settings {
@@ -122,6 +138,7 @@ impl Application {
         };
         let server = crate::http::server::serve(listener, settings, move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(record_requests))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(state.clone())
                 .configure(configure.clone())
@@ -137,6 +154,7 @@ impl Application {
             db,
             jobs,
             stop_jobs,
+            polling,
         })
     }
 
@@ -169,6 +187,10 @@ impl Application {
         for job in self.jobs {
             let _ = job.await;
         }
+        let polling = self.polling;
+        if let Err(error) = self.db.run(move |conn| polling.flush(conn)).await {
+            tracing::warn!(%error, "the last Polyapi call counts were not stored");
+        }
         tracing::info!("stopped");
         Ok(())
     }
@@ -180,6 +202,33 @@ impl Application {
         tokio::spawn(self.server);
         handle
     }
+}
+
+/// One line saying what is starting: version, configuration file, database (without
+/// secrets), shops and the integrations each uses.
+fn log_start(config: &Config) {
+    let file = config.source.as_deref().map_or_else(
+        || "(built-in defaults)".to_owned(),
+        |path| path.display().to_string(),
+    );
+    let backend = match Backend::of_url(config.database.url.expose()) {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let shops = config
+        .shops
+        .iter()
+        .map(|shop| format!("{} ({})", shop.code, shop.integrations().join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %file,
+        database = backend,
+        location = %config.database.location(),
+        shops = %shops,
+        "polymall starting"
+    );
 }
 
 fn notify_systemd(states: &[sd_notify::NotifyState<'_>]) {

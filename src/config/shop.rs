@@ -27,6 +27,18 @@ pub struct ShopConfig {
 }
 
 impl ShopConfig {
+    /// The integrations the shop uses, by name (for logs and `polymall check`).
+    pub fn integrations(&self) -> Vec<&'static str> {
+        [
+            ("polyapi", self.polyapi.is_some()),
+            ("jushuitan", self.jushuitan.is_some()),
+            ("wms", self.wms.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect()
+    }
+
     /// Checks the shop's own keys; `index` names it in the error.
     pub(super) fn validate(&self, index: usize) -> Result<(), ConfigError> {
         let valid_code = !self.code.is_empty()

@@ -36,6 +36,21 @@ pub fn migration_names(backend: MigrationBackend) -> Vec<String> {
     migrations.unwrap_or_default()
 }
 
+/// Names of the migrations not yet applied.
+pub(super) fn pending(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+    match conn {
+        DbConnection::Sqlite(conn) => conn
+            .pending_migrations(SQLITE)
+            .map(|all| all.iter().map(|m| m.name().to_string()).collect())
+            .map_err(failed),
+        DbConnection::Pg(conn) => conn
+            .pending_migrations(POSTGRES)
+            .map(|all| all.iter().map(|m| m.name().to_string()).collect())
+            .map_err(failed),
+    }
+}
+
 /// Applies what is pending and answers the names applied.
 pub(super) fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     let failed = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());

@@ -40,6 +40,11 @@ pub enum DbError {
         /// Its directory.
         directory: String,
     },
+    /// A command that does not create the database found no SQLite file (only `serve`
+    /// and `migrate` create one, so a mistyped or relative path is not silently a new,
+    /// empty database).
+    #[error("database file `{0}` does not exist; `polymall migrate` or `polymall serve` creates it (a relative path is taken from the working directory)")]
+    NoSuchFile(String),
     /// The work's deadline passed before it could finish; nothing of it was written.
     #[error("the deadline passed before the work finished; nothing was written")]
     DeadlinePassed,
@@ -89,6 +94,24 @@ impl Database {
     /// Opens the pool for `config.url` (a file path => SQLite, `postgres://` => PostgreSQL).
     /// The first connection is made here, so a wrong URL fails at start, not at the first request.
     pub fn connect(config: &DatabaseConfig) -> Result<Self, DbError> {
+        let new_file = connection::sqlite_file(config.url.expose()).filter(|file| !file.exists());
+        let db = Self::open(config)?;
+        if new_file.is_some() {
+            tracing::warn!(file = %config.location(), "created a new, empty SQLite database");
+        }
+        Ok(db)
+    }
+
+    /// Opens the pool like [`Database::connect`], but refuses a SQLite file that does not
+    /// exist instead of creating it (every command but `serve` and `migrate`).
+    pub fn connect_existing(config: &DatabaseConfig) -> Result<Self, DbError> {
+        if connection::sqlite_file(config.url.expose()).is_some_and(|file| !file.exists()) {
+            return Err(DbError::NoSuchFile(config.location()));
+        }
+        Self::open(config)
+    }
+
+    fn open(config: &DatabaseConfig) -> Result<Self, DbError> {
         if let Some(file) = connection::sqlite_file(config.url.expose()) {
             let directory = file.parent().filter(|dir| !dir.as_os_str().is_empty());
             if let Some(directory) = directory.filter(|dir| !dir.is_dir()) {
@@ -108,6 +131,7 @@ impl Database {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_millis(config.pool_timeout_ms))
             .test_on_check_out(false)
+            .event_handler(Box::new(crate::metrics::PoolEvents))
             .build(manager)?;
         Ok(Self {
             pool,
@@ -132,6 +156,16 @@ impl Database {
         self.backend
     }
 
+    /// Connections open and idle in the pool, and its largest size.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
+    }
+
     /// A connection for blocking code (CLI, workers already on a blocking thread).
     pub fn get(&self) -> Result<PooledConnection, DbError> {
         Ok(self.pool.get()?)
@@ -141,6 +175,12 @@ impl Database {
     pub fn migrate(&self) -> Result<Vec<String>, DbError> {
         let mut conn = self.get()?;
         migrations::run_pending(&mut conn)
+    }
+
+    /// The migrations not yet applied.
+    pub fn pending_migrations(&self) -> Result<Vec<String>, DbError> {
+        let mut conn = self.get()?;
+        migrations::pending(&mut conn)
     }
 
     /// Runs blocking diesel work on the blocking thread pool, inside the caller's span.

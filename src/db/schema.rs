@@ -29,6 +29,8 @@ diesel::table! {
         on_sale -> Bool,
         created_at -> Timestamp,
         modified_at -> Timestamp,
+        stock_source -> Text,
+        stock_changed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -47,6 +49,8 @@ diesel::table! {
         picture_url -> Text,
         created_at -> Timestamp,
         modified_at -> Timestamp,
+        stock_source -> Text,
+        stock_changed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -389,7 +393,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The `operators` table.
+    operators (id) {
+        id -> BigInt,
+        name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        disabled -> Bool,
+        created_at -> Timestamp,
+        modified_at -> Timestamp,
+        last_sign_in_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The `operator_sessions` table.
+    operator_sessions (id_hash) {
+        id_hash -> Text,
+        operator_id -> BigInt,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `audit_log` table.
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        shop_id -> Nullable<BigInt>,
+        subject -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    /// The `polyapi_calls` table.
+    polyapi_calls (shop_id, minute, method, outcome) {
+        shop_id -> BigInt,
+        minute -> Timestamp,
+        method -> Text,
+        outcome -> Text,
+        calls -> BigInt,
+        last_call_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(products -> shops (shop_id));
+diesel::joinable!(operator_sessions -> operators (operator_id));
 diesel::joinable!(outbox -> shops (shop_id));
 diesel::joinable!(skus -> products (product_id));
 diesel::joinable!(orders -> shops (shop_id));
@@ -448,4 +503,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     after_sale_lines,
     after_sale_batches,
     scheduled_jobs,
+    operators,
+    operator_sessions,
+    audit_log,
+    polyapi_calls,
 );

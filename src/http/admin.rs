@@ -5,7 +5,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use super::body::{read_capped, BodyError};
 use super::AppState;
@@ -181,17 +180,7 @@ impl ResponseError for AdminError {
 /// Checks the bearer token (constant time) and finds the shop.
 fn authorize(state: &AppState, request: &HttpRequest, code: &str) -> Result<Shop, AdminError> {
     let expected = state.admin_token.as_ref().ok_or(AdminError::Disabled)?;
-    let given = request
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let matches: bool = given
-        .trim()
-        .as_bytes()
-        .ct_eq(expected.expose().as_bytes())
-        .into();
+    let matches = super::bearer_matches(request, expected);
     if !matches {
         return Err(AdminError::Unauthorized);
     }
@@ -212,6 +201,9 @@ async fn post(
     let shop = authorize(&state, &request, &code)?;
     let body = read_capped(&request, payload, MAX_BODY).await?;
     let counts = intake::ingest(&state.db, &shop, kind, &body, Some(MAX_BATCH)).await?;
+    if kind == DocumentKind::Orders {
+        crate::metrics::orders_taken(&shop.code, counts.created);
+    }
     tracing::info!(shop = %shop.code, ?kind, created = counts.created, updated = counts.updated, "batch stored");
     Ok(HttpResponse::Ok().json(counts))
 }

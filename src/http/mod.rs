@@ -3,6 +3,7 @@
 mod admin;
 pub mod body;
 mod health;
+pub mod metrics;
 pub mod polyapi;
 pub mod qimen;
 pub mod rate_limit;
@@ -41,6 +42,29 @@ pub struct AppState {
     pub limit_per_appkey: Arc<rate_limit::RateLimiter>,
     /// Warehouse customers (`customerId`) that may call back, with their shop.
     pub wms: Arc<crate::qimen::callback::Warehouses>,
+    /// Polyapi calls counted and not yet stored.
+    pub polling: Arc<crate::polling::CallLog>,
+    /// The operators' console.
+    pub console: Arc<crate::console::ConsoleSettings>,
+    /// Bearer token of `/metrics`; open without one.
+    pub metrics_token: Option<Secret>,
+}
+
+/// Whether the request carries `Authorization: Bearer <expected>` (compared in
+/// constant time).
+pub fn bearer_matches(request: &actix_web::HttpRequest, expected: &Secret) -> bool {
+    use subtle::ConstantTimeEq;
+    let given = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    given
+        .trim()
+        .as_bytes()
+        .ct_eq(expected.expose().as_bytes())
+        .into()
 }
 
 /// Registers every route on an actix `App`; the Polyapi endpoint at `polyapi_path`
@@ -56,6 +80,8 @@ pub fn routes(polyapi_path: String) -> impl Fn(&mut web::ServiceConfig) + Clone 
                 "/qimen/callback/{token}",
                 web::post().to(qimen::callback_with_token),
             )
-            .service(admin::scope());
+            .route("/metrics", web::get().to(metrics::scrape))
+            .service(admin::scope())
+            .service(crate::console::scope());
     }
 }

@@ -17,6 +17,7 @@ use super::body::{read_capped, BodyError};
 use super::AppState;
 use crate::polyapi::endpoint::{self, CallSummary};
 use crate::polyapi::envelope::{envelope, Envelope, PolyError, SubCode};
+use crate::polyapi::methods::Method;
 use crate::polyapi::params::{Params, MAX_PARAMS};
 
 /// Largest request body.
@@ -37,23 +38,23 @@ pub async fn call(
             name.eq_ignore_ascii_case("contenttype") && value.trim().eq_ignore_ascii_case("xml")
         });
     if let Some(refusal) = limited_by_address(&state, &request) {
-        return refuse(&Params::new(), refusal, xml_by_query, started);
+        return refuse(&state, &Params::new(), refusal, xml_by_query, started);
     }
     let read = tokio::time::timeout_at(deadline.into(), read_params(&request, payload)).await;
     let params = match read {
         Ok(Ok(params)) => params,
-        Ok(Err(error)) => return refuse(&Params::new(), error, xml_by_query, started),
+        Ok(Err(error)) => return refuse(&state, &Params::new(), error, xml_by_query, started),
         Err(_) => {
             let error = PolyError::new(
                 SubCode::SystemError,
                 "the request was not received before the deadline; retry later",
             );
-            return refuse(&Params::new(), error, xml_by_query, started);
+            return refuse(&state, &Params::new(), error, xml_by_query, started);
         }
     };
     let xml = params.wants_xml();
     if let Some(refusal) = limited_by_appkey(&state, &params) {
-        return refuse(&params, refusal, xml, started);
+        return refuse(&state, &params, refusal, xml, started);
     }
     let work_state = state.clone();
     let work_params = params.clone();
@@ -81,8 +82,27 @@ pub async fn call(
             (envelope(Err(error)), summary)
         }
     };
-    log_call(&summary, Instant::now() > deadline);
+    finish_call(&state, &summary, Instant::now() > deadline);
     render(document, xml)
+}
+
+/// Counts the call (for the console and `/metrics`) and logs it.
+fn finish_call(state: &AppState, summary: &CallSummary, late: bool) {
+    // Known method names only, so hostile names cannot add series or rows.
+    let method = Method::from_name(&summary.method).map_or("unknown", Method::short_name);
+    let shop = summary
+        .shop
+        .as_deref()
+        .and_then(|code| state.shops.get(code));
+    state
+        .polling
+        .record(shop.map(|shop| shop.id), method, summary.outcome);
+    crate::metrics::polyapi_call(
+        shop.map_or("", |shop| shop.code.as_str()),
+        method,
+        summary.outcome,
+    );
+    log_call(summary, late);
 }
 
 /// One line per call; a call that ran past its deadline is a warning, with its real
@@ -97,8 +117,14 @@ fn log_call(summary: &CallSummary, late: bool) {
     }
 }
 
-fn refuse(params: &Params, error: PolyError, xml: bool, started: Instant) -> HttpResponse {
-    log_call(&CallSummary::refused(params, &error, started), false);
+fn refuse(
+    state: &AppState,
+    params: &Params,
+    error: PolyError,
+    xml: bool,
+    started: Instant,
+) -> HttpResponse {
+    finish_call(state, &CallSummary::refused(params, &error, started), false);
     render(envelope(Err(error)), xml)
 }
 

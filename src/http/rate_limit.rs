@@ -28,7 +28,15 @@ impl RateLimiter {
         }
     }
 
-    /// The configured rate (0 = off).
+    /// A limiter of `count` attempts a minute per key, all of them usable at once (the
+    /// console's sign-in); 0 is off.
+    pub fn per_minute(count: u32) -> Self {
+        let limiter = NonZeroU32::new(count)
+            .map(|count| DefaultKeyedRateLimiter::keyed(Quota::per_minute(count)));
+        Self { rate: 0, limiter }
+    }
+
+    /// The configured rate per second (0 = off, or counted per minute).
     pub fn per_second(&self) -> u32 {
         self.rate
     }
@@ -58,6 +66,13 @@ mod tests {
         assert!(limiter.allow("b"), "keys are independent");
         std::thread::sleep(std::time::Duration::from_millis(450));
         assert!(limiter.allow("a"), "tokens come back with time");
+    }
+
+    #[test]
+    fn per_minute_allows_its_count_at_once() {
+        let limiter = RateLimiter::per_minute(5);
+        assert_eq!((0..20).filter(|_| limiter.allow("a")).count(), 5);
+        assert!(limiter.allow("b"));
     }
 
     #[test]

@@ -34,7 +34,8 @@ const MAX_WINDOW_DAYS: i64 = 7;
 /// shop and writes it to the matching SKUs and SKU-less products. Answers how many
 /// changed.
 pub async fn pull_stock(sync: &JstSync) -> Result<usize, JstSyncError> {
-    stock::pull_levels(&sync.db, sync.shop.id, SKU_BATCH, |codes| async move {
+    let (db, from) = (&sync.db, stock::StockSource::Jushuitan);
+    stock::pull_levels(db, sync.shop.id, SKU_BATCH, from, |codes| async move {
         let data = sync
             .session
             .call(

@@ -12,8 +12,8 @@ mod store;
 
 pub use drain::{drain, lease, Adapter, DrainReport, Verdict};
 pub use store::{
-    backoff, claim, complete, enqueue, fail, hold, list, retry, settle, Claimed, OutboxFilter,
-    OutboxRow, RetryWhich,
+    backoff, claim, complete, enqueue, fail, hold, hold_rows, list, retry, settle, Claimed,
+    OutboxFilter, OutboxRow, RetryWhich,
 };
 
 /// Which system a row is for.
@@ -136,6 +136,14 @@ pub enum OutboxError {
     /// A row named by id is not dead or held, so there is nothing to retry.
     #[error("outbox row {id} is {state}; only dead or held rows can be retried")]
     NotRetryable {
+        /// The row.
+        id: i64,
+        /// Its state.
+        state: State,
+    },
+    /// A row named by id is done or already held, so it cannot be held.
+    #[error("outbox row {id} is {state}; only pending or dead rows can be held")]
+    NotHoldable {
         /// The row.
         id: i64,
         /// Its state.

@@ -343,24 +343,9 @@ pub enum RetryWhich {
 /// that do not exist, or are not dead or held, refuse the whole request.
 pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, OutboxError> {
     if let RetryWhich::Ids(ids) = which {
-        let found: std::collections::HashMap<i64, String> = outbox::table
-            .filter(outbox::id.eq_any(ids))
-            .select((outbox::id, outbox::state))
-            .load::<(i64, String)>(conn)?
-            .into_iter()
-            .collect();
-        for id in ids {
-            match found.get(id).map(|code| State::from_code(code)) {
-                None => return Err(OutboxError::NoSuchRow(*id)),
-                Some(Some(State::Dead | State::Held)) => {}
-                Some(state) => {
-                    return Err(OutboxError::NotRetryable {
-                        id: *id,
-                        state: state.unwrap_or(State::Pending),
-                    })
-                }
-            }
-        }
+        require_states(conn, ids, &[State::Dead, State::Held], |id, state| {
+            OutboxError::NotRetryable { id, state }
+        })?;
     }
     let now = now_utc();
     let changes = (
@@ -391,6 +376,51 @@ pub fn retry(conn: &mut DbConnection, which: &RetryWhich) -> Result<usize, Outbo
         }
     };
     Ok(count)
+}
+
+/// An operator holds pending or dead rows with `reason` until they are retried or their
+/// subject changes; answers how many. The version moves on, so an attempt in flight
+/// cannot settle a held row. Named rows that do not exist, or are done or held, refuse
+/// the whole request.
+pub fn hold_rows(conn: &mut DbConnection, ids: &[i64], reason: &str) -> Result<usize, OutboxError> {
+    require_states(conn, ids, &[State::Pending, State::Dead], |id, state| {
+        OutboxError::NotHoldable { id, state }
+    })?;
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::state.eq_any([State::Pending.code(), State::Dead.code()])),
+    )
+    .set((
+        outbox::state.eq(State::Held.code()),
+        outbox::version.eq(outbox::version + 1),
+        outbox::last_error.eq(Some(kept_text(reason))),
+        outbox::modified_at.eq(now_utc()),
+    ))
+    .execute(conn)?)
+}
+
+/// Refuses unless every row of `ids` exists and is in one of the `allowed` states.
+fn require_states(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    allowed: &[State],
+    refusal: fn(i64, State) -> OutboxError,
+) -> Result<(), OutboxError> {
+    let found: std::collections::HashMap<i64, String> = outbox::table
+        .filter(outbox::id.eq_any(ids))
+        .select((outbox::id, outbox::state))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    for id in ids {
+        match found.get(id).map(|code| State::from_code(code)) {
+            None => return Err(OutboxError::NoSuchRow(*id)),
+            Some(Some(state)) if allowed.contains(&state) => {}
+            Some(state) => return Err(refusal(*id, state.unwrap_or(State::Pending))),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

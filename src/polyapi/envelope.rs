@@ -85,10 +85,13 @@ impl PolyError {
     }
 }
 
+/// The outcome code of a call that succeeded.
+pub const SUCCESS_CODE: &str = "10000";
+
 /// The outcome code of a call, for logs.
 pub fn outcome_code(result: &Result<Answer, PolyError>) -> &'static str {
     match result {
-        Ok(_) => "10000",
+        Ok(_) => SUCCESS_CODE,
         Err(error) => error.subcode.code(),
     }
 }

@@ -10,7 +10,8 @@ const STOCK_BATCH: usize = 50;
 
 /// Reads stock (quantity − locked, at least 0) for every merchant code of the shop.
 pub async fn pull_stock(sync: &WmsSync) -> Result<usize, WmsSyncError> {
-    stock::pull_levels(&sync.db, sync.shop.id, STOCK_BATCH, |codes| async move {
+    let (db, from) = (&sync.db, stock::StockSource::Warehouse);
+    stock::pull_levels(db, sync.shop.id, STOCK_BATCH, from, |codes| async move {
         let query = InventoryQuery {
             criteria_list: CriteriaList {
                 criteria: codes

@@ -3,13 +3,16 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
+use diesel::dsl::case_when;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 
 use super::time::now_utc;
 use super::{Page, PageOf, ShopError, UpsertCounts};
 use crate::db::schema::{products, skus};
 use crate::db::{write_transaction, DbBackend, DbConnection};
 use crate::outbox::{self, Kind, Target};
+use crate::shop::stock::StockSource;
 
 /// A product's own fields, as written by the storefront.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable)]
@@ -129,8 +132,20 @@ pub fn upsert(
                 .optional()?;
             let product_id = match existing {
                 Some(id) => {
+                    let changed = products::quantity.ne(item.fields.quantity);
                     diesel::update(products::table.find(id))
-                        .set((&item.fields, products::modified_at.eq(now)))
+                        .set((
+                            products::stock_source.eq(case_when::<_, _, Text>(
+                                changed,
+                                StockSource::Admin.code(),
+                            )
+                            .otherwise(products::stock_source)),
+                            products::stock_changed_at
+                                .eq(case_when(changed, Some(now))
+                                    .otherwise(products::stock_changed_at)),
+                            &item.fields,
+                            products::modified_at.eq(now),
+                        ))
                         .execute(conn)?;
                     counts.updated += 1;
                     id
@@ -142,6 +157,8 @@ pub fn upsert(
                             &item.fields,
                             products::created_at.eq(now),
                             products::modified_at.eq(now),
+                            products::stock_source.eq(StockSource::Admin.code()),
+                            products::stock_changed_at.eq(Some(now)),
                         ))
                         .execute(conn)?;
                     counts.created += 1;
@@ -215,8 +232,20 @@ fn replace_skus(
     for sku in wanted {
         match stored.get(&sku.sku_id) {
             Some(id) => {
+                // Only a quantity that changes makes the storefront the stock's source.
+                let changed = skus::quantity.ne(sku.quantity);
                 diesel::update(skus::table.find(*id))
-                    .set((sku, skus::modified_at.eq(now)))
+                    .set((
+                        skus::stock_source.eq(case_when::<_, _, Text>(
+                            changed,
+                            StockSource::Admin.code(),
+                        )
+                        .otherwise(skus::stock_source)),
+                        skus::stock_changed_at
+                            .eq(case_when(changed, Some(now)).otherwise(skus::stock_changed_at)),
+                        sku,
+                        skus::modified_at.eq(now),
+                    ))
                     .execute(conn)?;
             }
             None => {
@@ -227,6 +256,8 @@ fn replace_skus(
                         sku,
                         skus::created_at.eq(now),
                         skus::modified_at.eq(now),
+                        skus::stock_source.eq(StockSource::Admin.code()),
+                        skus::stock_changed_at.eq(Some(now)),
                     ))
                     .execute(conn)?;
             }
@@ -297,7 +328,7 @@ fn filtered<'a>(shop_id: i64, filter: &'a ProductFilter) -> products::BoxedQuery
 }
 
 /// A LIKE pattern matching `text` anywhere, with LIKE's own metacharacters escaped.
-fn like_pattern(text: &str) -> String {
+pub(crate) fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for c in text.chars() {

@@ -11,6 +11,49 @@ use crate::db::{write_transaction, DbConnection};
 /// Largest quantity accepted, far above any real stock and far below overflow.
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
 
+/// Where a stock level came from; kept with each SKU (or SKU-less product) so the
+/// operator sees who set it last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockSource {
+    /// The ERP, through Polyapi SyncStock.
+    Polyapi,
+    /// Pulled from Jushuitan.
+    Jushuitan,
+    /// Pulled from the warehouse (inventory.query).
+    Warehouse,
+    /// The storefront's product post (admin API or import).
+    Admin,
+    /// An operator, in the console.
+    Console,
+}
+
+impl StockSource {
+    /// Every source.
+    pub const ALL: [StockSource; 5] = [
+        Self::Polyapi,
+        Self::Jushuitan,
+        Self::Warehouse,
+        Self::Admin,
+        Self::Console,
+    ];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Polyapi => "polyapi",
+            Self::Jushuitan => "jushuitan",
+            Self::Warehouse => "wms",
+            Self::Admin => "admin",
+            Self::Console => "console",
+        }
+    }
+
+    /// Reads a stored code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|source| source.code() == code)
+    }
+}
+
 /// How to apply a quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StockChange {
@@ -49,12 +92,28 @@ pub struct StockTarget {
     pub out_sku_id: Option<String>,
 }
 
-/// Applies `change` and answers the quantity after it.
+/// Applies `change` from `source` in a transaction of its own and answers the quantity
+/// after it.
 pub fn sync(
     conn: &mut DbConnection,
     shop_id: i64,
     target: &StockTarget,
     change: StockChange,
+    source: StockSource,
+) -> Result<i64, ShopError> {
+    write_transaction(conn, |conn| {
+        sync_within(conn, shop_id, target, change, source)
+    })
+}
+
+/// [`sync`] inside the caller's write transaction (an operator's change is recorded
+/// with its audit entry).
+pub fn sync_within(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    target: &StockTarget,
+    change: StockChange,
+    source: StockSource,
 ) -> Result<i64, ShopError> {
     let amount = match change {
         StockChange::Set(n) | StockChange::Add(n) => n,
@@ -65,7 +124,7 @@ pub fn sync(
             format!("{amount} is not between 0 and {MAX_QUANTITY}"),
         ));
     }
-    write_transaction(conn, |conn| {
+    {
         let now = now_utc();
         let product_id = find_product(conn, shop_id, &target.product)?;
         let sku_count: i64 = skus::table
@@ -75,13 +134,17 @@ pub fn sync(
             .get_result(conn)?;
         let quantity = if sku_count == 0 {
             let row = products::table.find(product_id);
+            let marked = (
+                products::stock_source.eq(source.code()),
+                products::stock_changed_at.eq(Some(now)),
+            );
             let updated = match change {
                 StockChange::Set(n) => diesel::update(row)
-                    .set(products::quantity.eq(n))
+                    .set((products::quantity.eq(n), marked))
                     .execute(conn)?,
                 StockChange::Add(n) => diesel::update(row)
                     .filter(products::quantity.le(MAX_QUANTITY - n))
-                    .set(products::quantity.eq(products::quantity + n))
+                    .set((products::quantity.eq(products::quantity + n), marked))
                     .execute(conn)?,
             };
             if updated != 1 {
@@ -97,16 +160,18 @@ pub fn sync(
         } else {
             let sku_row_id = find_sku(conn, shop_id, product_id, target)?;
             let row = skus::table.find(sku_row_id);
+            let marked = (
+                skus::modified_at.eq(now),
+                skus::stock_source.eq(source.code()),
+                skus::stock_changed_at.eq(Some(now)),
+            );
             let updated = match change {
                 StockChange::Set(n) => diesel::update(row)
-                    .set((skus::quantity.eq(n), skus::modified_at.eq(now)))
+                    .set((skus::quantity.eq(n), marked))
                     .execute(conn)?,
                 StockChange::Add(n) => diesel::update(row)
                     .filter(skus::quantity.le(MAX_QUANTITY - n))
-                    .set((
-                        skus::quantity.eq(skus::quantity + n),
-                        skus::modified_at.eq(now),
-                    ))
+                    .set((skus::quantity.eq(skus::quantity + n), marked))
                     .execute(conn)?,
             };
             if updated != 1 {
@@ -124,7 +189,7 @@ pub fn sync(
             .set(products::modified_at.eq(now))
             .execute(conn)?;
         Ok(quantity)
-    })
+    }
 }
 
 /// The product the key names; an `OuterID` must name exactly one.
@@ -241,6 +306,7 @@ pub async fn pull_levels<F, Fut, E>(
     db: &crate::db::Database,
     shop_id: i64,
     chunk: usize,
+    source: StockSource,
     fetch: F,
 ) -> Result<usize, E>
 where
@@ -253,19 +319,20 @@ where
     for codes in codes.chunks(chunk.max(1)) {
         let levels = fetch(codes.to_vec()).await?;
         changed += db
-            .run(move |conn| set_levels(conn, shop_id, &levels))
+            .run(move |conn| set_levels(conn, shop_id, &levels, source))
             .await?;
     }
     Ok(changed)
 }
 
-/// Sets the stock levels a partner reports, (merchant code, available quantity), in
-/// one transaction: every SKU, and every product without SKUs, with that code. Answers
+/// Sets the stock levels a partner (`source`) reports, (merchant code, available
+/// quantity), in one transaction: every SKU, and every product without SKUs, with that code. Answers
 /// how many SKUs and products changed.
 pub fn set_levels(
     conn: &mut DbConnection,
     shop_id: i64,
     levels: &[(String, i64)],
+    source: StockSource,
 ) -> Result<usize, ShopError> {
     write_transaction(conn, |conn| {
         let now = now_utc();
@@ -278,7 +345,12 @@ pub fn set_levels(
                     .filter(skus::outer_id.eq(code))
                     .filter(skus::quantity.ne(quantity)),
             )
-            .set((skus::quantity.eq(quantity), skus::modified_at.eq(now)))
+            .set((
+                skus::quantity.eq(quantity),
+                skus::modified_at.eq(now),
+                skus::stock_source.eq(source.code()),
+                skus::stock_changed_at.eq(Some(now)),
+            ))
             .execute(conn)?;
             let with_skus = skus::table
                 .filter(skus::shop_id.eq(shop_id))
@@ -293,6 +365,8 @@ pub fn set_levels(
             .set((
                 products::quantity.eq(quantity),
                 products::modified_at.eq(now),
+                products::stock_source.eq(source.code()),
+                products::stock_changed_at.eq(Some(now)),
             ))
             .execute(conn)?;
         }

@@ -42,6 +42,8 @@ fn import_then_list_shops_from_the_command_line() {
     std::fs::write(dir.path().join("polymall.toml"), CONFIG).expect("write");
     let lines = format!("{}\n{}\n", full_order("CLI-1"), full_order("CLI-2"));
     std::fs::write(dir.path().join("orders.jsonl"), lines).expect("write");
+    // Only serve and migrate create the database.
+    assert!(polymall(dir.path(), &["migrate"]).status.success());
     let output = polymall(
         dir.path(),
         &["import", "--shop", "demo", "orders", "orders.jsonl"],
@@ -152,6 +154,7 @@ fn placeholder_secrets_are_refused_when_listening_beyond_loopback() {
 fn retrying_an_outbox_row_that_does_not_exist_fails() {
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("polymall.toml"), CONFIG).expect("write");
+    assert!(polymall(dir.path(), &["migrate"]).status.success());
     let output = polymall(dir.path(), &["outbox", "retry", "--id", "4242"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -224,6 +227,26 @@ fn sighup_is_ignored_and_log_lines_cannot_be_forged() {
     assert!(status.success(), "exits cleanly after SIGTERM: {status}");
     let text = std::fs::read_to_string(dir.path().join("stderr.log")).expect("log");
     assert!(text.contains("SIGHUP ignored"), "{text}");
+    // One line says what started, from which file, on which database, with which shops.
+    let start = text
+        .lines()
+        .find(|line| line.contains("polymall starting"))
+        .expect("the startup line");
+    let database = dir.path().canonicalize().expect("dir").join("shop.db");
+    for part in [
+        format!("version=\"{}\"", env!("CARGO_PKG_VERSION")),
+        "config=polymall.toml".to_owned(),
+        "database=\"sqlite\"".to_owned(),
+        format!("location={}", database.display()),
+        "shops=demo (polyapi)".to_owned(),
+    ] {
+        assert!(start.contains(&part), "{part} in {start}");
+    }
+    assert!(!start.contains("secret"), "{start}");
+    assert!(
+        text.contains("created a new, empty SQLite database"),
+        "{text}"
+    );
     assert!(
         text.contains("GetOrder\\n2026"),
         "the value escaped: {text}"

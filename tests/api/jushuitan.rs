@@ -418,6 +418,14 @@ async fn pulls(backend: Backend) {
         listed["goodslist"][0]["skus"][1]["skuQuantity"], 0,
         "clamped at 0"
     );
+    assert_eq!(
+        count_sql(
+            &s.app,
+            "SELECT id FROM skus WHERE stock_source = 'jushuitan'"
+        ),
+        2,
+        "the console shows where the levels came from"
+    );
 
     s.app
         .admin_post("orders", &json!([jst_order("SH-1"), jst_order("SH-2")]))
@@ -650,6 +658,7 @@ async fn the_sync_command_pushes_once() {
             .expect("run")
     };
     let imported = tokio::task::spawn_blocking(move || {
+        assert!(run(&["migrate"]).status.success());
         let import = run(&["import", "--shop", "demo", "orders", "orders.json"]);
         assert!(
             import.status.success(),

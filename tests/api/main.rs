@@ -5,7 +5,10 @@
 #![recursion_limit = "256"]
 
 mod admin;
+mod browser;
 mod config_file;
+mod console;
+mod console_client;
 mod crash;
 mod deadline;
 mod fake_jst;
@@ -14,6 +17,7 @@ mod helpers;
 mod hostile;
 mod instances;
 mod jushuitan;
+mod metrics;
 mod migrations;
 mod polyapi_catalogue;
 mod polyapi_client;
@@ -26,4 +30,5 @@ mod qimen_outbound;
 mod refusals;
 mod shutdown;
 mod soak;
+mod tools;
 mod trust_boundary;

@@ -239,6 +239,11 @@ async fn stock(backend: Backend) {
         .await);
     assert_eq!(listed["goodslist"][0]["skus"][0]["skuQuantity"], 37);
     assert_eq!(listed["goodslist"][0]["skus"][1]["skuQuantity"], 0);
+    assert_eq!(
+        crate::helpers::count_sql(&s.app, "SELECT id FROM skus WHERE stock_source = 'wms'"),
+        2,
+        "the console shows where the levels came from"
+    );
     assert_eq!(s.fake.state().bad_signs, 0);
 }
 

@@ -94,7 +94,7 @@ pub async fn sync_stock(call: &Call, biz: &Biz) -> Result<Map<String, Value>, Po
     let shop_id = call.shop.id;
     let after = call
         .db
-        .run(move |conn| stock::sync(conn, shop_id, &target, change))
+        .run(move |conn| stock::sync(conn, shop_id, &target, change, stock::StockSource::Polyapi))
         .await?;
     let mut answer = Map::new();
     field(&mut answer, "Quantity", after);
