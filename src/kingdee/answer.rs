@@ -57,8 +57,9 @@ pub fn login(answer: &Value) -> Result<(), KingdeeError> {
                 }
             )))
         }
+        // Not quoted: an answer that echoes the request would carry the password.
         None => Err(KingdeeError::Garbage(
-            answer.to_string().chars().take(200).collect(),
+            "the login answer has no LoginResultType".to_owned(),
         )),
     }
 }

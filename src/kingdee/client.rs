@@ -137,7 +137,14 @@ impl KingdeeClient {
                 ))
             }
         };
-        answer::login(&self.post(path, &body).await?)
+        let answer = self.post(path, &body).await.map_err(|error| match error {
+            // Not quoted: an answer that echoes the request would carry the password.
+            KingdeeError::Garbage(_) => {
+                KingdeeError::Garbage("the login answer is not JSON".to_owned())
+            }
+            other => other,
+        })?;
+        answer::login(&answer)
     }
 
     /// Posts JSON and reads the answer, bounded.

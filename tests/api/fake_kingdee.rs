@@ -14,9 +14,12 @@ use serde_json::{json, Value};
 /// Where the fake's WebAPI lives under its address, as on a real server.
 const SITE: &str = "/k3cloud/";
 
-/// A failure to play instead of the next BatchSave's normal answer.
+/// A failure to play instead of the next BatchSave's normal answer (the next login's,
+/// for [`Scripted::EchoLogin`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scripted {
+    /// The next login is answered with its own request as an HTML page (a broken proxy).
+    EchoLogin,
     /// Every session is dropped first, so the call answers "会话信息已丢失".
     ExpireSession,
     /// HTTP 200 with an HTML body.
@@ -338,6 +341,7 @@ fn batch_save(state: &mut FakeState, request: &HttpRequest, body: &Value) -> Htt
                 .body("<html><body>Server Error in '/k3cloud' Application.</body></html>")
         }
         Some(Scripted::ServerError) => return HttpResponse::InternalServerError().finish(),
+        Some(Scripted::EchoLogin) => state.script.push_front(Scripted::EchoLogin),
         Some(Scripted::Huge) => {
             return HttpResponse::Ok()
                 .content_type("application/json")
@@ -473,6 +477,13 @@ fn answer(state: &mut FakeState, request: &HttpRequest, body: &[u8]) -> HttpResp
             "Errors": [{"Message": "请求不是有效的JSON"}]}}}),
         );
     };
+    let login = service.contains(".AuthService.");
+    if login && state.script.front() == Some(&Scripted::EchoLogin) {
+        state.script.pop_front();
+        return HttpResponse::Ok()
+            .content_type("text/html")
+            .body(format!("<html><pre>{body}</pre></html>"));
+    }
     match service {
         "Kingdee.BOS.WebApi.ServicesStub.AuthService.ValidateUser.common.kdsvc" => {
             validate_user(state, &body)

@@ -574,6 +574,15 @@ async fn retried(backend: Backend) {
         "the password is never told: {error}"
     );
     assert_eq!(s.k3.state().refused_logins, 1);
+    s.force_due();
+    s.k3.state().script.push_back(Scripted::EchoLogin);
+    assert_eq!(push::push_returns(&wrong).await.expect("push").deferred, 1);
+    let error = s.row("AS-G").await.last_error.unwrap_or_default();
+    assert!(error.contains("login answer is not JSON"), "{error}");
+    assert!(
+        !error.contains("wrong"),
+        "an echoed login is not quoted: {error}"
+    );
 
     for (attempt, (failure, said)) in [
         (Scripted::Garbage, "unreadable answer"),
@@ -589,7 +598,7 @@ async fn retried(backend: Backend) {
         assert_eq!((report.sent, report.deferred), (0, 1), "{failure:?}");
         let row = s.row("AS-G").await;
         assert_eq!(row.state, State::Pending, "{failure:?}");
-        assert_eq!(row.attempts, attempt as i32 + 2);
+        assert_eq!(row.attempts, attempt as i32 + 3);
         assert!(
             row.last_error.unwrap_or_default().contains(said),
             "{failure:?}"
