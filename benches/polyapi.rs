@@ -122,6 +122,7 @@ fn config(url: &str) -> Config {
         }),
         jushuitan: None,
         wms: None,
+        kingdee: None,
     }];
     config
 }

@@ -140,6 +140,13 @@ pub enum WmsJob {
     PullStock,
 }
 
+/// The 金蝶云星空 (Kingdee) jobs runnable from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KingdeeJob {
+    /// Book confirmed returns as sales returns (drains the outbox).
+    PushReturns,
+}
+
 /// The scheduled name of a job picked on the command line, e.g. `jushuitan.pull-stock`.
 pub fn job_name(integration: &str, job: impl clap::ValueEnum) -> String {
     let name = job

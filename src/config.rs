@@ -7,6 +7,7 @@
 //! key's path, and secrets print as `***` so neither `Debug` nor logs can leak them.
 
 mod env;
+mod kingdee;
 mod secret;
 mod shop;
 
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use kingdee::{KingdeeLogin, KingdeeShopConfig};
 pub use secret::Secret;
 pub use shop::{
     CallbackAuth, JushuitanApi, JushuitanShopConfig, PolyapiShopConfig, ShopConfig, UtcOffset,
@@ -439,6 +441,14 @@ impl Config {
             }
             if let Some(wms) = &shop.wms {
                 check(key("wms.secret"), Some(wms.secret.expose()));
+            }
+            if let Some(kingdee) = &shop.kingdee {
+                for (name, value) in [
+                    ("kingdee.password", &kingdee.password),
+                    ("kingdee.app_secret", &kingdee.app_secret),
+                ] {
+                    check(key(name), value.as_ref().map(Secret::expose));
+                }
             }
         }
         found

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::db::Database;
 use crate::schedule::{Job, HOUSEKEEPING};
 use crate::shop::shops::Shop;
-use crate::{jushuitan, qimen};
+use crate::{jushuitan, kingdee, qimen};
 
 /// How often pending order count changes are folded into the day counts.
 const ORDER_COUNT_FOLD_INTERVAL: Duration = Duration::from_secs(10);
@@ -53,6 +53,12 @@ pub fn jobs(
             let sync = qimen::WmsSync::new(db.clone(), shop.clone(), settings.clone())
                 .map_err(|e| failed("warehouse", e.to_string()))?;
             jobs.extend(qimen::jobs(Arc::new(sync)));
+        }
+        if let Some(settings) = &shop_config.kingdee {
+            let keys = kingdee::BookingKeys::of(shop_config);
+            let sync = kingdee::KingdeeSync::new(db.clone(), shop.clone(), settings.clone(), keys)
+                .map_err(|e| failed("kingdee", e.to_string()))?;
+            jobs.extend(kingdee::jobs(Arc::new(sync)));
         }
     }
     Ok(jobs)

@@ -1,6 +1,6 @@
 //! polymall connects a self-built online shop to China's commerce back-office:
-//! ERPs through the Polyapi contract, Jushuitan, and Qimen-standard warehouses,
-//! all over one shop database (SQLite or PostgreSQL).
+//! ERPs through the Polyapi contract, Jushuitan, Qimen-standard warehouses and the
+//! Kingdee books, all over one shop database (SQLite or PostgreSQL).
 //!
 //! Data flows one way: HTTP or CLI → protocol layer (parse, validate) → `shop` domain
 //! functions (one transaction each) → rows.
@@ -13,6 +13,7 @@ pub mod http;
 pub mod intake;
 pub mod integrations;
 pub mod jushuitan;
+pub mod kingdee;
 pub mod metrics;
 pub mod operators;
 pub mod outbox;

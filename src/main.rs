@@ -100,6 +100,14 @@ enum SyncTarget {
         #[arg(long)]
         shop: String,
     },
+    /// 金蝶云星空 (Kingdee) jobs.
+    Kingdee {
+        /// The job.
+        job: cli::KingdeeJob,
+        /// Code of the shop.
+        #[arg(long)]
+        shop: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,6 +184,9 @@ fn main() -> ExitCode {
         Command::Sync {
             target: SyncTarget::Wms { job, shop },
         } => cli::sync(&config, &shop, &cli::job_name("wms", job)),
+        Command::Sync {
+            target: SyncTarget::Kingdee { job, shop },
+        } => cli::sync(&config, &shop, &cli::job_name("kingdee", job)),
         Command::Outbox {
             command: OutboxCommand::List { shop, state, limit },
         } => cli::outbox_list(&config, shop.as_deref(), state, limit),

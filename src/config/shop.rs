@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{ConfigError, Secret};
+use super::{ConfigError, KingdeeShopConfig, Secret};
 
 /// One `[[shops]]` entry. Declared shops are created or updated in the database at start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,6 +24,9 @@ pub struct ShopConfig {
     /// Qimen-standard warehouse connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wms: Option<WmsShopConfig>,
+    /// 金蝶云星空 (Kingdee K/3 Cloud) connection: where returns are booked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kingdee: Option<KingdeeShopConfig>,
 }
 
 impl ShopConfig {
@@ -106,6 +109,9 @@ impl ShopConfig {
             }
             wms.sender.validate(index)?;
             wms.validate_callback_auth(index)?;
+        }
+        if let Some(kingdee) = &self.kingdee {
+            kingdee.validate(index)?;
         }
         if let Some(polyapi) = &self.polyapi {
             for (key, value) in [

@@ -22,6 +22,12 @@ pub type DbBackend = <DbConnection as Connection>::Backend;
 /// A pooled connection.
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
+/// A text from outside as a row can keep it: without NUL, which PostgreSQL text cannot
+/// hold (a partner's message may carry one), and at most `max` characters.
+pub fn kept_text(text: &str, max: usize) -> String {
+    text.chars().filter(|c| *c != '\0').take(max).collect()
+}
+
 /// Failures of the database layer.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

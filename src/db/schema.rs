@@ -11,6 +11,7 @@ diesel::table! {
         modified_at -> Timestamp,
         jushuitan_enabled -> Bool,
         wms_enabled -> Bool,
+        kingdee_enabled -> Bool,
     }
 }
 
@@ -508,3 +509,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     polyapi_calls,
 );
+
+diesel::table! {
+    /// The `kingdee_bookings` table.
+    kingdee_bookings (shop_id, bill_no) {
+        shop_id -> BigInt,
+        bill_no -> Text,
+        source -> Text,
+        outcome -> Text,
+        kingdee_id -> Text,
+        kingdee_number -> Text,
+        booked_at -> Timestamp,
+    }
+}

@@ -23,6 +23,8 @@ pub enum Target {
     Jushuitan,
     /// The Qimen-standard warehouse.
     Wms,
+    /// 金蝶云星空 (Kingdee K/3 Cloud), the shop's books.
+    Kingdee,
 }
 
 impl Target {
@@ -31,6 +33,7 @@ impl Target {
         match self {
             Self::Jushuitan => "jushuitan",
             Self::Wms => "wms",
+            Self::Kingdee => "kingdee",
         }
     }
 }
@@ -110,6 +113,8 @@ pub enum Kind {
     DeliveryOrder,
     /// Cancel the delivery order (WMS order.cancel).
     Cancel,
+    /// Book a confirmed return as a sales return (Kingdee SAL_RETURNSTOCK).
+    SalesReturn,
 }
 
 impl Kind {
@@ -120,6 +125,7 @@ impl Kind {
             Self::Item => "item",
             Self::DeliveryOrder => "delivery_order",
             Self::Cancel => "cancel",
+            Self::SalesReturn => "sales_return",
         }
     }
 }

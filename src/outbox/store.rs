@@ -7,20 +7,11 @@ use diesel::prelude::*;
 
 use super::{Kind, OutboxError, State, Target};
 use crate::db::schema::{outbox, shops};
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{kept_text, write_transaction, DbConnection};
 use crate::shop::time::now_utc;
 
 /// Longest error text kept on a row.
 const MAX_ERROR: usize = 2000;
-
-/// A message as kept on a row: bounded, and without NUL, which PostgreSQL text cannot
-/// hold (a partner's error may carry one).
-fn kept_text(text: &str) -> String {
-    text.chars()
-        .filter(|c| *c != '\0')
-        .take(MAX_ERROR)
-        .collect()
-}
 
 /// Re-arms (or creates) the row for `subject` when the shop uses `target`. Call it
 /// inside the transaction that makes the change.
@@ -39,6 +30,10 @@ pub fn enqueue(
         Target::Wms => shops::table
             .find(shop_id)
             .select(shops::wms_enabled)
+            .first(conn)?,
+        Target::Kingdee => shops::table
+            .find(shop_id)
+            .select(shops::kingdee_enabled)
             .first(conn)?,
     };
     if !enabled {
@@ -198,7 +193,7 @@ pub fn fail(
     let dead = !retryable || attempts >= max_attempts;
     let wait = chrono::Duration::from_std(backoff(attempts, claimed.id))
         .unwrap_or(chrono::Duration::hours(1));
-    let error = kept_text(error);
+    let error = kept_text(error, MAX_ERROR);
     // Only the version that was tried: a newer change keeps its own fresh row state.
     let updated = diesel::update(
         outbox::table
@@ -225,7 +220,7 @@ pub fn fail(
 /// reason until the subject changes again.
 pub fn hold(conn: &mut DbConnection, claimed: &Claimed, reason: &str) -> Result<(), OutboxError> {
     let now = now_utc();
-    let reason = kept_text(reason);
+    let reason = kept_text(reason, MAX_ERROR);
     let updated = diesel::update(
         outbox::table
             .find(claimed.id)
@@ -394,7 +389,7 @@ pub fn hold_rows(conn: &mut DbConnection, ids: &[i64], reason: &str) -> Result<u
     .set((
         outbox::state.eq(State::Held.code()),
         outbox::version.eq(outbox::version + 1),
-        outbox::last_error.eq(Some(kept_text(reason))),
+        outbox::last_error.eq(Some(kept_text(reason, MAX_ERROR))),
         outbox::modified_at.eq(now_utc()),
     ))
     .execute(conn)?)

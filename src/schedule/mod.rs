@@ -240,6 +240,12 @@ async fn run_claimed(
             }
         }
     };
+    let succeeded = if result.is_ok() {
+        crate::metrics::JobOutcome::Success
+    } else {
+        crate::metrics::JobOutcome::Failure
+    };
+    crate::metrics::job_finished(name, &job.shop_code, succeeded);
     let outcome = match result {
         Ok(summary) => {
             if summary.is_empty() {

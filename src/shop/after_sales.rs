@@ -9,6 +9,7 @@ use diesel::prelude::*;
 
 use super::codes::{GoodsStatus, RefundStatus};
 use super::refunds::{self, NewRefund, RefundFields, RefundGoodsFields};
+use super::sales_returns;
 use super::time::now_utc;
 use super::{ShopError, UpsertCounts};
 use crate::db::schema::{after_sale_batches, after_sale_lines, after_sales, order_lines, orders};
@@ -168,7 +169,8 @@ impl AfterSale {
 
 /// Stores after-sale records in one transaction: each replaces the one of its `as_id`
 /// with all its items and batches; a return also creates or replaces the refund of the
-/// same number, setting the refund status of the lines its items name and no other.
+/// same number, setting the refund status of the lines its items name and no other; a
+/// return that has just become one to book is announced to the books (the outbox).
 pub fn record(
     conn: &mut DbConnection,
     shop_id: i64,
@@ -225,6 +227,10 @@ fn record_one(
         .select(after_sales::id)
         .first(conn)
         .optional()?;
+    let was_bookable = match existing {
+        Some(id) => sales_returns::stored_after_sale_is_bookable(conn, shop_id, id)?,
+        None => false,
+    };
     let values = (
         after_sales::so_id.eq(&record.so_id),
         after_sales::o_id.eq(&record.o_id),
@@ -312,6 +318,10 @@ fn record_one(
                 ))
                 .execute(conn)?;
         }
+    }
+    // Booked once, when it becomes a return to book (see `sales_returns`).
+    if !was_bookable && sales_returns::after_sale_is_bookable(record) {
+        sales_returns::announce_after_sale(conn, shop_id, &record.as_id)?;
     }
     Ok(existing.is_none())
 }

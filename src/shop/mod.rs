@@ -13,6 +13,7 @@ pub mod parcels;
 pub mod pickup;
 pub mod products;
 pub mod refunds;
+pub mod sales_returns;
 pub mod shipments;
 pub mod shops;
 pub mod stock;

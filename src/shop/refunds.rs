@@ -104,7 +104,9 @@ pub struct RefundRecord {
     pub goods: Vec<RefundGoodsFields>,
 }
 
-/// Creates or replaces `items` (keyed by refund number) in one transaction.
+/// Creates or replaces the storefront's `items` (keyed by refund number) in one
+/// transaction; a refund that has just become a return to book is announced to the
+/// books (see `sales_returns`).
 pub fn upsert(
     conn: &mut DbConnection,
     shop_id: i64,
@@ -123,7 +125,17 @@ pub fn upsert(
         let now = now_utc();
         let mut counts = UpsertCounts::default();
         for item in items {
+            // A storefront refund is booked as a sales return once, when it becomes one.
+            let becomes_return = super::sales_returns::refund_is_bookable(item)
+                && !super::sales_returns::stored_refund_is_bookable(
+                    conn,
+                    shop_id,
+                    &item.fields.refund_no,
+                )?;
             let (_, created) = store(conn, shop_id, item, now)?;
+            if becomes_return {
+                super::sales_returns::announce_refund(conn, shop_id, &item.fields.refund_no)?;
+            }
             if created {
                 counts.created += 1;
             } else {

@@ -57,6 +57,7 @@ pub fn sync_declared(
                 .set((
                     shops::jushuitan_enabled.eq(shop.jushuitan.is_some()),
                     shops::wms_enabled.eq(shop.wms.is_some()),
+                    shops::kingdee_enabled.eq(shop.kingdee.is_some()),
                 ))
                 .execute(conn)?;
             match existing {
@@ -74,6 +75,7 @@ pub fn sync_declared(
                         .set((
                             shops::jushuitan_enabled.eq(shop.jushuitan.is_some()),
                             shops::wms_enabled.eq(shop.wms.is_some()),
+                            shops::kingdee_enabled.eq(shop.kingdee.is_some()),
                         ))
                         .execute(conn)?;
                 }

@@ -118,6 +118,7 @@ pub fn test_config(db: &TestDb) -> Config {
         }),
         jushuitan: None,
         wms: None,
+        kingdee: None,
     }];
     config
 }

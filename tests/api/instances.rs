@@ -62,6 +62,14 @@ struct Instance {
     base: String,
 }
 
+/// A failed assertion must not leave servers running.
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start(config_path: &std::path::Path, log: &std::path::Path) -> Instance {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_polymall"))
@@ -235,6 +243,7 @@ async fn three_instances_share_the_jobs_and_take_over_a_killed_one() {
     let mut victim = instances.remove(killed);
     victim.child.kill().expect("SIGKILL");
     victim.child.wait().expect("reaped");
+    drop(victim);
     let killed_at = Instant::now();
 
     // Within the lease (15 s) plus a push interval or two, the survivors re-send.
@@ -283,10 +292,7 @@ async fn three_instances_share_the_jobs_and_take_over_a_killed_one() {
         "no job is still held by the killed process"
     );
 
-    for mut instance in instances {
-        let _ = instance.child.kill();
-        let _ = instance.child.wait();
-    }
+    drop(instances);
 }
 
 /// The pid of the process holding the Jushuitan push job's lease, once one does.

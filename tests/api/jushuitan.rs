@@ -31,7 +31,7 @@ on_both_backends! {
     another_shops_orders_never_ship_this_shops => other_shop;
 }
 
-fn jst_config(fake: &FakeJushuitan, api: JushuitanApi) -> JushuitanShopConfig {
+pub fn jst_config(fake: &FakeJushuitan, api: JushuitanApi) -> JushuitanShopConfig {
     JushuitanShopConfig {
         api,
         base_url: fake.base_url.clone(),
@@ -933,7 +933,7 @@ async fn other_shop(backend: Backend) {
 }
 
 /// A shop time of an hour ago, as Jushuitan writes times.
-fn an_hour_ago() -> String {
+pub fn an_hour_ago() -> String {
     (chrono::Utc::now() - chrono::Duration::hours(1))
         .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("offset"))
         .format("%Y-%m-%d %H:%M:%S")
