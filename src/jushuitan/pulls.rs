@@ -227,7 +227,7 @@ pub async fn pull_refunds(sync: &JstSync) -> Result<usize, JstSyncError> {
                 .filter(|record| {
                     let ours = of_this_shop(record, sync);
                     if !ours {
-                        tracing::warn!(shop = %sync.shop.code, other = ?shop_of(record), "jushuitan answered another shop's after-sale; ignored");
+                        tracing::warn!(shop = %sync.shop.code, other = %shop_of(record).unwrap_or_default(), "jushuitan answered another shop's after-sale; ignored");
                     }
                     ours
                 })
