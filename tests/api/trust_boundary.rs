@@ -17,6 +17,62 @@ on_both_backends! {
     a_repeated_parameter_is_refused_from_any_source => repeated;
     extra_parameters_change_nothing => extra_parameters;
     hostile_forms_are_refused_while_others_are_served => flood;
+    a_sign_lowercased_rune_by_rune_verifies => go_style_sign;
+}
+
+/// A public Go ERP client lowercases rune by rune (Σ → σ even at a word's end, İ → i),
+/// where Java lowercases the whole text (final ς, i̇): its calls verify too, and a sign
+/// made for other content still does not.
+async fn go_style_sign(backend: Backend) {
+    use md5::{Digest, Md5};
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.admin_post("orders", &json!([full_order("GO-1")])).await;
+    let client = PolyClient::demo(&app);
+    let go_sign = |params: &[(&str, String)]| {
+        let mut sorted: Vec<&(&str, String)> = params.iter().collect();
+        sorted.sort();
+        let joined: String = sorted.iter().map(|(k, v)| format!("{k}{v}")).collect();
+        let lowered: String = joined
+            .chars()
+            .map(|c| match c {
+                'Σ' => 'σ',
+                'İ' => 'i',
+                other => other.to_lowercase().next().unwrap_or(other),
+            })
+            .collect();
+        format!(
+            "{:x}",
+            Md5::digest(format!("secret{lowered}secret").as_bytes())
+        )
+    };
+    let memo =
+        json!({"PlatOrderNo": "GO-1", "SellerMemo": "ΟΔΟΣ İstanbul", "SellerFlag": "JH_Red"});
+    let mut params = vec![
+        ("appkey", "k".to_owned()),
+        ("token", "T".to_owned()),
+        ("method", "Differ.JH.Business.UpdateSellerMemo".to_owned()),
+        ("bizcontent", memo.to_string()),
+    ];
+    let signature = go_sign(&params);
+    // The same sign over other content is refused.
+    let mut tampered = params.clone();
+    tampered[3].1 =
+        json!({"PlatOrderNo": "GO-1", "SellerMemo": "ΟΔΟΣ Izmir", "SellerFlag": "JH_Red"})
+            .to_string();
+    tampered.push(("sign", signature.clone()));
+    fails(
+        &client.send_form(&tampered).await,
+        "GSE.VERIFYSIGN_FAILURE",
+        "sign",
+    );
+    params.push(("sign", signature));
+    ok(client.send_form(&params).await);
+    let order = ok(client
+        .call("GetOrder", json!({"PlatOrderNo": "GO-1", "PageIndex": 1}))
+        .await);
+    assert_eq!(order["orders"][0]["sellerremark"], "ΟΔΟΣ İstanbul");
 }
 
 /// A product without SKUs whose stock is 7.
