@@ -2,16 +2,23 @@
 //! embedded migrations, and the bridge that runs diesel work off the async executor.
 
 mod connection;
+mod explain;
 mod migrations;
 pub mod schema;
+mod statement;
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::Connection;
 
 pub use connection::{Backend, ConnectionManager, DbConnection};
+pub use explain::explain;
 pub use migrations::{migration_names, MigrationBackend};
+pub use statement::{Statement, Value};
 
 use crate::config::DatabaseConfig;
 
@@ -38,11 +45,15 @@ pub enum DbError {
     Task(String),
 }
 
+/// State kept beside one database for as long as it is open, one value per type.
+type Shared = Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>;
+
 /// The shop database: a connection pool plus the backend it talks to.
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     backend: Backend,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Database {
@@ -69,12 +80,35 @@ impl Database {
             .connection_timeout(Duration::from_millis(config.pool_timeout_ms))
             .test_on_check_out(false)
             .build(manager)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            shared: Arc::default(),
+        })
     }
 
     /// Which backend this database is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The value of type `T` kept beside this database (created on first use): memory of
+    /// what the database holds, such as where recently served pages begin, shared by every
+    /// request on it and by no other database.
+    pub fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        // A panic while holding the lock cannot leave the map half-changed.
+        let mut shared = self
+            .shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let value = shared
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match Arc::clone(value).downcast::<T>() {
+            Ok(value) => value,
+            // The map is keyed by the type it holds; this arm only satisfies the types.
+            Err(_) => Arc::new(T::default()),
+        }
     }
 
     /// A connection for blocking code (CLI, workers already on a blocking thread).

@@ -17,6 +17,7 @@ mod polyapi_catalogue;
 mod polyapi_client;
 mod polyapi_fulfilment;
 mod polyapi_orders;
+mod polyapi_paging;
 mod polyapi_protocol;
 mod qimen_callback;
 mod qimen_outbound;

@@ -17,7 +17,7 @@ on_both_backends! {
     get_order_totals_match_a_full_count => totals;
 }
 
-fn order_at(no: &str, tradetime: &str, status: &str) -> Value {
+pub fn order_at(no: &str, tradetime: &str, status: &str) -> Value {
     let mut order = full_order(no);
     order["tradetime"] = json!(tradetime);
     order["tradeStatus"] = json!(status);

@@ -1,11 +1,14 @@
 //! Orders: what the storefront sells, the ERP downloads, and shipments fulfil.
 
+mod anchors;
 mod counts;
+mod listing;
 mod memo;
 mod model;
 mod read;
 mod write;
 
+pub use anchors::PageAnchors;
 pub use counts::fold as fold_order_counts;
 pub use memo::{update_memo, MAX_MEMO};
 pub use model::{

@@ -2,9 +2,12 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta, Timelike};
 use diesel::prelude::*;
 
+use super::anchors::PageAnchors;
+use super::counts::{self, Upper};
+use super::listing::{Direction, Key, Listing};
 use super::model::{
     Customs, Invoice, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord, PickupCode,
     Receiver,
@@ -17,7 +20,7 @@ use crate::shop::codes::TradeStatus;
 use crate::shop::{Page, PageOf, ShopError};
 
 /// Which of an order's times a window applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderTime {
     /// Last modification (GetOrder's default, `JH_01`).
     Modified,
@@ -25,15 +28,29 @@ pub enum OrderTime {
     Created,
 }
 
-/// An inclusive time window, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A time window `[from, until)`, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimeWindow {
     /// Which time.
     pub time: OrderTime,
     /// From, inclusive.
-    pub start: NaiveDateTime,
-    /// To, inclusive.
-    pub end: NaiveDateTime,
+    pub from: NaiveDateTime,
+    /// Until, exclusive.
+    pub until: NaiveDateTime,
+}
+
+impl TimeWindow {
+    /// From `start` to the end of the second `end` names, both inclusive: the wire names
+    /// times to the second and shows an order changed at 10:00:00.5 as 10:00:00, so a
+    /// window ending at 10:00:00 holds it (and one starting at 10:00:01 does not).
+    pub fn through_second(time: OrderTime, start: NaiveDateTime, end: NaiveDateTime) -> Self {
+        let whole = end.with_nanosecond(0).unwrap_or(end);
+        Self {
+            time,
+            from: start,
+            until: whole + TimeDelta::seconds(1),
+        }
+    }
 }
 
 /// Which orders a listing wants. Results are ordered by the window's time (modified
@@ -48,42 +65,158 @@ pub struct OrderFilter {
     pub plat_order_no: Option<String>,
 }
 
+/// Rows a check of a remembered anchor is taken to cost (a count of a few hundred
+/// small rows), against rows walked: an anchor nearer than the first or last order by
+/// more than this is used.
+const ANCHOR_CHECK: i64 = 256;
+
 /// One page of orders with the total across pages.
+///
+/// The page costs what its orders cost plus the walk to them: from the first order, from
+/// the last (for late pages) or from an anchor of a page served before (`anchors`),
+/// whichever is nearest. The total comes from the counts the database keeps.
 pub fn page(
     conn: &mut DbConnection,
+    anchors: &PageAnchors,
     shop_id: i64,
     filter: &OrderFilter,
     page: Page,
 ) -> Result<PageOf<OrderRecord>, ShopError> {
-    // One read transaction so the total and the page see the same data; on PostgreSQL
-    // that takes a snapshot for the whole transaction, not one per statement.
+    let Some(listing) = Listing::of(filter) else {
+        return by_number(conn, shop_id, filter, page);
+    };
+    let (found, seen) = read_snapshot(conn, |conn| {
+        let total = counts::count(conn, shop_id, &listing, Upper::End)?;
+        let walked = locate(conn, anchors, shop_id, &listing, page, total)?;
+        let ids: Vec<i64> = walked.keys.iter().map(|key| key.id).collect();
+        let items = assemble(conn, shop_id, &ids)?;
+        Ok((PageOf { total, items }, walked.seen))
+    })?;
+    anchors.record(shop_id, &listing, &seen);
+    Ok(found)
+}
+
+/// Runs `work` in one read transaction, so a total and a page see the same data; on
+/// PostgreSQL that takes a snapshot for the whole transaction, not one per statement.
+fn read_snapshot<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ShopError>,
+) -> Result<T, ShopError> {
     conn.transaction(|conn| {
         if matches!(conn, DbConnection::Pg(_)) {
             diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .execute(conn)?;
         }
-        let total = super::counts::total(conn, shop_id, filter)?;
-        let by_created = matches!(
-            filter.window,
-            Some(TimeWindow {
-                time: OrderTime::Created,
-                ..
-            })
-        );
-        let query = filtered(shop_id, filter);
-        let query = if by_created {
-            query.order((orders::created_at.asc(), orders::id.asc()))
-        } else {
-            query.order((orders::modified_at.asc(), orders::id.asc()))
-        };
-        // Ids first: the offset walks the index alone (an index-only scan), and only the
-        // page's rows are read from the table.
-        let ids: Vec<i64> = query
-            .limit(page.size)
-            .offset(page.offset())
+        work(conn)
+    })
+}
+
+/// A page's keys, and the positions learnt on the way.
+struct Walked {
+    keys: Vec<Key>,
+    seen: Vec<(i64, Key)>,
+}
+
+/// The keys of `page` of `listing`, which holds `total` orders.
+fn locate(
+    conn: &mut DbConnection,
+    anchors: &PageAnchors,
+    shop_id: i64,
+    listing: &Listing,
+    page: Page,
+    total: i64,
+) -> Result<Walked, ShopError> {
+    let (offset, size) = (page.offset(), page.size);
+    if offset >= total {
+        return Ok(Walked {
+            keys: Vec::new(),
+            seen: Vec::new(),
+        });
+    }
+    let from_end = (total - offset - size).max(0);
+    let walk = offset.min(from_end);
+    let anchor = anchors
+        .nearest(shop_id, listing, offset)
+        .filter(|(position, _)| {
+            i64::try_from(position.abs_diff(offset)).unwrap_or(i64::MAX) + ANCHOR_CHECK < walk
+        });
+    if let Some((_, anchor)) = anchor {
+        // The anchor's order, or the first after its key, is at `before` now.
+        let before = counts::count(conn, shop_id, listing, Upper::Before(anchor))?;
+        if offset >= before && offset - before <= walk {
+            let keys = listing.walk(
+                conn,
+                shop_id,
+                Direction::Forward,
+                Some(anchor),
+                offset - before,
+                size + 1,
+            )?;
+            return Ok(forward_page(keys, offset, size));
+        }
+        if offset < before && before - offset <= walk {
+            let first = listing.walk(
+                conn,
+                shop_id,
+                Direction::Backward,
+                Some(anchor),
+                before - offset - 1,
+                1,
+            )?;
+            if let Some(first) = first.first() {
+                let keys =
+                    listing.walk(conn, shop_id, Direction::Forward, Some(*first), 0, size + 1)?;
+                return Ok(forward_page(keys, offset, size));
+            }
+        }
+    }
+    if offset <= from_end {
+        let keys = listing.walk(conn, shop_id, Direction::Forward, None, offset, size + 1)?;
+        return Ok(forward_page(keys, offset, size));
+    }
+    let mut keys = listing.walk(
+        conn,
+        shop_id,
+        Direction::Backward,
+        None,
+        from_end,
+        size.min(total - offset),
+    )?;
+    keys.reverse();
+    let seen = keys.first().map(|key| (offset, *key)).into_iter().collect();
+    Ok(Walked { keys, seen })
+}
+
+/// A page walked forward with one order more than it holds: that one starts the next page.
+fn forward_page(mut keys: Vec<Key>, offset: i64, size: i64) -> Walked {
+    let mut seen: Vec<(i64, Key)> = keys.first().map(|key| (offset, *key)).into_iter().collect();
+    if keys.len() > usize::try_from(size).unwrap_or(usize::MAX) {
+        if let Some(next) = keys.pop() {
+            seen.push((offset + size, next));
+        }
+    }
+    Walked { keys, seen }
+}
+
+/// The page of an exact order-number lookup (at most one order).
+fn by_number(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<PageOf<OrderRecord>, ShopError> {
+    read_snapshot(conn, |conn| {
+        let ids: Vec<i64> = filtered(shop_id, filter)
+            .order(orders::id.asc())
             .select(orders::id)
             .load(conn)?;
-        let items = assemble(conn, shop_id, &ids)?;
+        let total = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+        let on_page: Vec<i64> = ids
+            .into_iter()
+            .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+            .take(usize::try_from(page.size).unwrap_or(0))
+            .collect();
+        let items = assemble(conn, shop_id, &on_page)?;
         Ok(PageOf { total, items })
     })
 }
@@ -119,11 +252,11 @@ pub(super) fn filtered<'a>(
     if let Some(window) = filter.window {
         query = match window.time {
             OrderTime::Modified => query
-                .filter(orders::modified_at.ge(window.start))
-                .filter(orders::modified_at.le(window.end)),
+                .filter(orders::modified_at.ge(window.from))
+                .filter(orders::modified_at.lt(window.until)),
             OrderTime::Created => query
-                .filter(orders::created_at.ge(window.start))
-                .filter(orders::created_at.le(window.end)),
+                .filter(orders::created_at.ge(window.from))
+                .filter(orders::created_at.lt(window.until)),
         };
     }
     query
@@ -164,10 +297,11 @@ fn assemble(
         .load::<(i64, PickupCode)>(conn)?
         .into_iter()
         .collect();
-    let line_rows: Vec<(i64, i64, OrderLineFields, i64)> = order_lines::table
+    // No ORDER BY: without statistics SQLite would walk every line of the shop in id
+    // order rather than sort the page's few; they are put in order here.
+    let mut line_rows: Vec<(i64, i64, OrderLineFields, i64)> = order_lines::table
         .filter(order_lines::shop_id.eq(shop_id))
         .filter(order_lines::order_id.eq_any(ids))
-        .order(order_lines::id.asc())
         .select((
             order_lines::order_id,
             order_lines::id,
@@ -175,6 +309,7 @@ fn assemble(
             order_lines::shipped_count,
         ))
         .load(conn)?;
+    line_rows.sort_unstable_by_key(|(_, id, _, _)| *id);
     let mut lines: HashMap<i64, Vec<OrderLineRecord>> = HashMap::new();
     for (order_id, id, fields, shipped_count) in line_rows {
         lines.entry(order_id).or_default().push(OrderLineRecord {
