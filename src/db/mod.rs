@@ -18,7 +18,7 @@ use diesel::Connection;
 pub use connection::{Backend, ConnectionManager, DbConnection};
 pub use explain::explain;
 pub use migrations::{migration_names, MigrationBackend};
-pub use statement::{Statement, Value};
+pub use statement::{runs, Row, Statement, Value, ROW_RUNS};
 
 use crate::config::DatabaseConfig;
 

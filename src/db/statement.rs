@@ -129,6 +129,37 @@ impl<'a> Statement<'a> {
         self.sql(")")
     }
 
+    /// Appends `(…), (…), …`, one tuple per row, each filled by `values`.
+    pub fn tuples<R>(
+        &mut self,
+        rows: impl IntoIterator<Item = R>,
+        mut values: impl FnMut(&mut Row<'_, 'a>, R),
+    ) -> &mut Self {
+        for (i, item) in rows.into_iter().enumerate() {
+            self.sql(if i == 0 { "(" } else { ", (" });
+            values(
+                &mut Row {
+                    statement: self,
+                    first: true,
+                },
+                item,
+            );
+            self.sql(")");
+        }
+        self
+    }
+
+    /// Appends `a = excluded.a, b = excluded.b, …` for an upsert's `DO UPDATE SET`.
+    pub fn set_excluded(&mut self, columns: &[&str]) -> &mut Self {
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                self.sql(", ");
+            }
+            self.sql(column).sql(" = excluded.").sql(column);
+        }
+        self
+    }
+
     /// The text with `?` where values go, for logs and plans.
     pub fn text(&self) -> String {
         let mut text = String::with_capacity(self.sql.len() + self.binds.len());
@@ -159,6 +190,39 @@ impl<'a> Statement<'a> {
     {
         self.load(conn)
     }
+}
+
+/// One row's values of a multi-row statement, separated by commas.
+pub struct Row<'s, 'a> {
+    statement: &'s mut Statement<'a>,
+    first: bool,
+}
+
+impl<'a> Row<'_, 'a> {
+    /// Binds the next value.
+    pub fn value(&mut self, value: impl Into<Value<'a>>) -> &mut Self {
+        if !std::mem::take(&mut self.first) {
+            self.statement.sql(", ");
+        }
+        self.statement.bind(value);
+        self
+    }
+}
+
+/// Rows per multi-row statement: runs of 64, then 16, 4 and 1 for the rest. A statement
+/// of each size is prepared once per connection, so a batch of any size uses at most
+/// four texts per statement shape.
+pub const ROW_RUNS: [usize; 4] = [64, 16, 4, 1];
+
+/// `items` split into runs of the sizes in [`ROW_RUNS`], in order.
+pub fn runs<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        let size = ROW_RUNS.into_iter().find(|size| rest.len() >= *size)?;
+        let (run, after) = rest.split_at(size);
+        rest = after;
+        Some(run)
+    })
 }
 
 impl QueryFragment<DbBackend> for Statement<'_> {
@@ -211,5 +275,26 @@ mod tests {
             "SELECT id FROM orders WHERE shop_id = ? AND plat_order_no IN (?, ?)"
         );
         assert_eq!(statement.values().count(), 3);
+    }
+
+    #[test]
+    fn rows_and_runs() {
+        let mut statement = Statement::new();
+        statement
+            .sql("INSERT INTO t (a, b) VALUES ")
+            .tuples([(1_i64, "x"), (2, "y")], |row, (a, b)| {
+                row.value(a).value(b);
+            })
+            .sql(" ON CONFLICT (a) DO UPDATE SET ")
+            .set_excluded(&["b"]);
+        assert_eq!(
+            statement.text(),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT (a) DO UPDATE SET b = excluded.b"
+        );
+        let items: Vec<usize> = (0..90).collect();
+        let sizes: Vec<usize> = runs(&items).map(<[usize]>::len).collect();
+        assert_eq!(sizes, vec![64, 16, 4, 4, 1, 1]);
+        assert_eq!(runs(&items).flatten().count(), 90);
+        assert_eq!(runs::<usize>(&[]).count(), 0);
     }
 }

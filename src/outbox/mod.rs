@@ -10,8 +10,8 @@
 mod store;
 
 pub use store::{
-    backoff, claim, complete, enqueue, fail, hold, list, retry, Claimed, OutboxFilter, OutboxRow,
-    RetryWhich,
+    backoff, claim, complete, enqueue, enqueue_many, fail, hold, list, retry, Claimed,
+    OutboxFilter, OutboxRow, RetryWhich,
 };
 
 /// Which system a row is for.
