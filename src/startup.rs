@@ -40,8 +40,13 @@ pub enum StartupError {
     },
 }
 
-/// How often pending order count changes are folded into the day counts.
-const ORDER_COUNT_FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often pending order count changes are folded into the counts: readers sum what
+/// is pending, so it is kept to about a second of writes.
+const ORDER_COUNT_FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How often the query planner's statistics are refreshed (SQLite; PostgreSQL's
+/// autovacuum keeps its own).
+const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3_600);
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -65,8 +70,10 @@ impl Application {
                 let mut conn = db.get()?;
                 let stored = shops::sync_declared(&mut conn, &declared_shops)?;
                 // Changes written while no server ran (an import, a crash) are folded
-                // first, so the first requests do not sum a long list of them.
+                // first, so the first requests do not sum a long list of them, and the
+                // planner learns how the tables grew.
                 crate::shop::orders::fold_order_counts(&mut conn)?;
+                crate::db::refresh_statistics(&mut conn)?;
                 Ok((db, applied, stored))
             })
             .await
@@ -103,6 +110,17 @@ impl Application {
             Arc::new(db.clone()),
             |db: Arc<Database>| async move {
                 db.run(|conn| crate::shop::orders::fold_order_counts(conn).map(|_| String::new()))
+                    .await
+            },
+        ));
+        jobs.push(crate::schedule::every(
+            "refresh-statistics",
+            "*".to_owned(),
+            STATISTICS_INTERVAL,
+            stop_receiver.clone(),
+            Arc::new(db.clone()),
+            |db: Arc<Database>| async move {
+                db.run(|conn| crate::db::refresh_statistics(conn).map(|()| String::new()))
                     .await
             },
         ));

@@ -153,6 +153,20 @@ impl Database {
     }
 }
 
+/// Brings the query planner's statistics up to date where the database leaves that to
+/// its user: SQLite's `PRAGMA optimize` analyses the tables that changed much since they
+/// were last analysed, sampling at most a thousand rows of each index so it stays quick
+/// on a large database. PostgreSQL's autovacuum does this by itself, so there it does
+/// nothing. Run it on a schedule and after large imports. Hot queries do not need it
+/// (each has an index in its own order); it keeps the others sensible.
+pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
+    if let DbConnection::Sqlite(_) = conn {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002")?;
+    }
+    Ok(())
+}
+
 /// Writers of this process to SQLite databases, queued in turn.
 ///
 /// SQLite lets one writer in at a time; one that finds the lock taken waits in

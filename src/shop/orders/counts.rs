@@ -233,6 +233,18 @@ fn ceil(t: NaiveDateTime, seconds: i64) -> Option<NaiveDateTime> {
 /// Adds the pending changes into the counts of every span and removes them; answers how
 /// many changes were folded. Safe to run from several processes at once.
 pub fn fold(conn: &mut DbConnection) -> Result<usize, ShopError> {
+    // Most runs find nothing: a read answers that without queueing for the write lock.
+    #[derive(QueryableByName)]
+    struct Pending {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        pending: bool,
+    }
+    let pending: Vec<Pending> = Statement::new()
+        .sql("SELECT EXISTS (SELECT 1 FROM order_count_changes) AS pending")
+        .rows(conn)?;
+    if !pending.first().is_some_and(|row| row.pending) {
+        return Ok(0);
+    }
     write_transaction(conn, |conn| match conn {
         DbConnection::Sqlite(_) => {
             // BEGIN IMMEDIATE holds every other writer off: the rows summed are the rows
