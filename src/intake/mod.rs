@@ -1,11 +1,21 @@
 //! Intake of the storefront's documents (products, orders, refunds) in the Polyapi
 //! shapes, shared by the admin API and `polymall import`: parse, validate every
-//! document, then write them all in one transaction or none.
+//! document, then write a batch in one transaction or not at all.
 
+mod documents;
+mod import;
+
+use chrono::FixedOffset;
 use serde::de::DeserializeOwned;
 
-use crate::db::Database;
+pub use documents::{read_documents, ReadError};
+pub use import::{import, ImportError, ImportSource, Imported, IMPORT_BATCH};
+
+use crate::db::{Database, DbConnection};
 use crate::polyapi::wire::{FieldError, GoodsItem, OrderItem, RefundItem};
+use crate::shop::orders::NewOrder;
+use crate::shop::products::NewProduct;
+use crate::shop::refunds::NewRefund;
 use crate::shop::shops::Shop;
 use crate::shop::{orders, products, refunds, ShopError, UpsertCounts};
 
@@ -48,57 +58,94 @@ impl From<crate::db::DbError> for IntakeError {
     }
 }
 
+/// One kind of document: its wire shape, how it becomes a record to store, and how a
+/// batch of them is stored.
+trait Document: Sized + Send + 'static {
+    /// The shape on the wire.
+    type Wire: DeserializeOwned;
+    /// The wire field holding the key (for "appears twice").
+    const KEY_FIELD: &'static str;
+    /// Validates and converts one document.
+    fn convert(wire: &Self::Wire, offset: FixedOffset) -> Result<Self, FieldError>;
+    /// The key a batch upserts by.
+    fn key(&self) -> &str;
+    /// The checks a batch makes of each document on its own (as a batch of one).
+    fn check(&self) -> Result<(), ShopError>;
+    /// Stores a batch in one transaction.
+    fn store(
+        conn: &mut DbConnection,
+        shop_id: i64,
+        items: &[Self],
+    ) -> Result<UpsertCounts, ShopError>;
+}
+
+impl Document for NewProduct {
+    type Wire = GoodsItem;
+    const KEY_FIELD: &'static str = "PlatProductID";
+    fn convert(wire: &GoodsItem, _: FixedOffset) -> Result<Self, FieldError> {
+        wire.to_new_product()
+    }
+    fn key(&self) -> &str {
+        &self.fields.plat_product_id
+    }
+    fn check(&self) -> Result<(), ShopError> {
+        products::check_batch(std::slice::from_ref(self))
+    }
+    fn store(
+        conn: &mut DbConnection,
+        shop_id: i64,
+        items: &[Self],
+    ) -> Result<UpsertCounts, ShopError> {
+        products::upsert(conn, shop_id, items)
+    }
+}
+
+impl Document for NewOrder {
+    type Wire = OrderItem;
+    const KEY_FIELD: &'static str = "PlatOrderNo";
+    fn convert(wire: &OrderItem, offset: FixedOffset) -> Result<Self, FieldError> {
+        wire.to_new_order(offset)
+    }
+    fn key(&self) -> &str {
+        &self.header.plat_order_no
+    }
+    fn check(&self) -> Result<(), ShopError> {
+        orders::check_batch(std::slice::from_ref(self))
+    }
+    fn store(
+        conn: &mut DbConnection,
+        shop_id: i64,
+        items: &[Self],
+    ) -> Result<UpsertCounts, ShopError> {
+        orders::upsert(conn, shop_id, items)
+    }
+}
+
+impl Document for NewRefund {
+    type Wire = RefundItem;
+    const KEY_FIELD: &'static str = "refundno";
+    fn convert(wire: &RefundItem, offset: FixedOffset) -> Result<Self, FieldError> {
+        wire.to_new_refund(offset)
+    }
+    fn key(&self) -> &str {
+        &self.fields.refund_no
+    }
+    fn check(&self) -> Result<(), ShopError> {
+        Ok(())
+    }
+    fn store(
+        conn: &mut DbConnection,
+        shop_id: i64,
+        items: &[Self],
+    ) -> Result<UpsertCounts, ShopError> {
+        refunds::upsert(conn, shop_id, items)
+    }
+}
+
 /// Parses a JSON array of documents, or JSON lines (one document per non-empty line).
 /// Errors carry the path of the offending field, starting with the document's index.
 pub fn parse_documents<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, IntakeError> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        IntakeError::Malformed(FieldError::new("", format!("body is not UTF-8: {e}")))
-    })?;
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.is_empty() {
-        return Err(IntakeError::Malformed(FieldError::new(
-            "",
-            "body is empty; send a JSON array",
-        )));
-    }
-    if trimmed.starts_with('[') {
-        let mut deserializer = serde_json::Deserializer::from_str(trimmed);
-        let documents: Vec<T> =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-                let path = e.path().to_string();
-                let path = if path == "." { String::new() } else { path };
-                IntakeError::Malformed(FieldError::new(path, e.inner().to_string()))
-            })?;
-        deserializer.end().map_err(|e| {
-            IntakeError::Malformed(FieldError::new(
-                "",
-                format!("trailing data after the array: {e}"),
-            ))
-        })?;
-        return Ok(documents);
-    }
-    let mut documents = Vec::new();
-    for (number, line) in trimmed.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let index = documents.len();
-        let mut deserializer = serde_json::Deserializer::from_str(line);
-        let document: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            let inner = e.path().to_string();
-            let path = if inner == "." {
-                format!("[{index}]")
-            } else {
-                format!("[{index}].{inner}")
-            };
-            IntakeError::Malformed(FieldError::new(
-                path,
-                format!("line {}: {}", number + 1, e.inner()),
-            ))
-        })?;
-        documents.push(document);
-    }
-    Ok(documents)
+    documents::parse_body(body).map_err(IntakeError::Malformed)
 }
 
 /// Validates and stores one batch for `shop`, all or nothing.
@@ -109,35 +156,44 @@ pub async fn ingest(
     body: &[u8],
     limit: Option<usize>,
 ) -> Result<UpsertCounts, IntakeError> {
-    let offset = shop_offset(shop);
-    let shop_id = shop.id;
-    let check_limit = |count: usize| match limit {
-        Some(limit) if count > limit => Err(IntakeError::TooMany { count, limit }),
-        _ => Ok(()),
-    };
     match kind {
-        DocumentKind::Products => {
-            let documents: Vec<GoodsItem> = parse_documents(body)?;
-            check_limit(documents.len())?;
-            let items = convert(&documents, |d| d.to_new_product())?;
-            db.run(move |conn| products::upsert(conn, shop_id, &items).map_err(IntakeError::from))
-                .await
-        }
-        DocumentKind::Orders => {
-            let documents: Vec<OrderItem> = parse_documents(body)?;
-            check_limit(documents.len())?;
-            let items = convert(&documents, |d| d.to_new_order(offset))?;
-            db.run(move |conn| orders::upsert(conn, shop_id, &items).map_err(IntakeError::from))
-                .await
-        }
-        DocumentKind::Refunds => {
-            let documents: Vec<RefundItem> = parse_documents(body)?;
-            check_limit(documents.len())?;
-            let items = convert(&documents, |d| d.to_new_refund(offset))?;
-            db.run(move |conn| refunds::upsert(conn, shop_id, &items).map_err(IntakeError::from))
-                .await
-        }
+        DocumentKind::Products => ingest_as::<NewProduct>(db, shop, body, limit).await,
+        DocumentKind::Orders => ingest_as::<NewOrder>(db, shop, body, limit).await,
+        DocumentKind::Refunds => ingest_as::<NewRefund>(db, shop, body, limit).await,
     }
+}
+
+async fn ingest_as<D: Document>(
+    db: &Database,
+    shop: &Shop,
+    body: &[u8],
+    limit: Option<usize>,
+) -> Result<UpsertCounts, IntakeError> {
+    let documents: Vec<D::Wire> = parse_documents(body)?;
+    if let Some(limit) = limit.filter(|limit| documents.len() > *limit) {
+        return Err(IntakeError::TooMany {
+            count: documents.len(),
+            limit,
+        });
+    }
+    let offset = shop_offset(shop);
+    let items = documents
+        .iter()
+        .enumerate()
+        .map(|(index, document)| convert::<D>(index, document, offset))
+        .collect::<Result<Vec<D>, _>>()?;
+    let shop_id = shop.id;
+    db.run(move |conn| D::store(conn, shop_id, &items).map_err(IntakeError::from))
+        .await
+}
+
+/// One document converted, its errors under its index.
+fn convert<D: Document>(
+    index: usize,
+    document: &D::Wire,
+    offset: FixedOffset,
+) -> Result<D, IntakeError> {
+    D::convert(document, offset).map_err(|e| IntakeError::Invalid(e.within(&format!("[{index}]"))))
 }
 
 /// The shop's zone as a chrono offset.
@@ -145,51 +201,4 @@ pub fn shop_offset(shop: &Shop) -> chrono::FixedOffset {
     crate::config::UtcOffset::from_minutes(shop.utc_offset_minutes)
         .unwrap_or_default()
         .fixed()
-}
-
-fn convert<D, T>(
-    documents: &[D],
-    each: impl Fn(&D) -> Result<T, FieldError>,
-) -> Result<Vec<T>, IntakeError> {
-    documents
-        .iter()
-        .enumerate()
-        .map(|(index, document)| {
-            each(document).map_err(|e| IntakeError::Invalid(e.within(&format!("[{index}]"))))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug, serde::Deserialize, PartialEq)]
-    #[serde(deny_unknown_fields)]
-    struct Doc {
-        a: i64,
-    }
-
-    #[test]
-    fn arrays_and_json_lines_both_parse() {
-        let array: Vec<Doc> = parse_documents(b" [{\"a\":1},{\"a\":2}]").unwrap();
-        assert_eq!(array, vec![Doc { a: 1 }, Doc { a: 2 }]);
-        let lines: Vec<Doc> = parse_documents(b"{\"a\":1}\n\n{\"a\":2}\n").unwrap();
-        assert_eq!(lines, vec![Doc { a: 1 }, Doc { a: 2 }]);
-    }
-
-    #[test]
-    fn errors_name_the_field_path() {
-        let err = parse_documents::<Doc>(b"[{\"a\":1},{\"a\":\"x\"}]").unwrap_err();
-        assert!(err.to_string().starts_with("[1].a:"), "{err}");
-        let err = parse_documents::<Doc>(b"[{\"a\":1,\"b\":2}]").unwrap_err();
-        assert!(err.to_string().contains('b'), "{err}");
-        let err = parse_documents::<Doc>(b"{\"a\":1}\n{\"a\":true}").unwrap_err();
-        assert!(
-            err.to_string().contains("[1].a") && err.to_string().contains("line 2"),
-            "{err}"
-        );
-        assert!(parse_documents::<Doc>(b"  ").is_err());
-        assert!(parse_documents::<Doc>(b"[{\"a\":1}] x").is_err());
-    }
 }

@@ -11,6 +11,7 @@ mod fake_jst;
 mod fake_wms;
 mod helpers;
 mod hostile;
+mod import;
 mod jushuitan;
 mod migrations;
 mod polyapi_catalogue;

@@ -16,4 +16,4 @@ pub use model::{
     PickupCode, Receiver,
 };
 pub use read::{find, page, OrderFilter, OrderTime, TimeWindow};
-pub use write::upsert;
+pub use write::{check_batch, upsert};

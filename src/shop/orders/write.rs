@@ -592,7 +592,8 @@ fn delete_where_in(
     Ok(())
 }
 
-fn check_batch(items: &[NewOrder]) -> Result<(), ShopError> {
+/// Refuses a batch that names an order twice, or a line twice within an order.
+pub fn check_batch(items: &[NewOrder]) -> Result<(), ShopError> {
     let mut seen = HashSet::new();
     for (index, item) in items.iter().enumerate() {
         if !seen.insert(item.header.plat_order_no.as_str()) {
