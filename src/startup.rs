@@ -44,9 +44,9 @@ pub enum StartupError {
 /// is pending, so it is kept to about a second of writes.
 const ORDER_COUNT_FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// How often the query planner's statistics are refreshed (SQLite; PostgreSQL's
-/// autovacuum keeps its own).
-const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3_600);
+/// How often the query planner's statistics are checked and refreshed where stale (a
+/// check that finds nothing to do costs one small query).
+const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A bound, not yet running server.
 pub struct Application {

@@ -153,16 +153,41 @@ impl Database {
     }
 }
 
-/// Brings the query planner's statistics up to date where the database leaves that to
-/// its user: SQLite's `PRAGMA optimize` analyses the tables that changed much since they
-/// were last analysed, sampling at most a thousand rows of each index so it stays quick
-/// on a large database. PostgreSQL's autovacuum does this by itself, so there it does
-/// nothing. Run it on a schedule and after large imports. Hot queries do not need it
-/// (each has an index in its own order); it keeps the others sensible.
+/// Brings the query planner's statistics up to date where the database has not.
+///
+/// SQLite keeps none by itself: `PRAGMA optimize` analyses the tables that changed much
+/// since they were last analysed, sampling at most a thousand rows of each index so it
+/// stays quick on a large database. PostgreSQL's autovacuum analyses a table after a
+/// tenth of it changed; where it is off or behind, a table never analysed since it was
+/// written, or grown past twice its size, is analysed here. That matters beyond plain
+/// plans: a connection keeps the plans it made of a statement (foreign-key checks
+/// included) until the table's statistics change, and plans made while a table was
+/// nearly empty scan it once it is large. Run it on a schedule and after each batch of
+/// a large import.
 pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
-    if let DbConnection::Sqlite(_) = conn {
-        use diesel::connection::SimpleConnection;
-        conn.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002")?;
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConnection::Sqlite(_) => {
+            conn.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002")?;
+        }
+        DbConnection::Pg(_) => {
+            #[derive(diesel::QueryableByName)]
+            struct Stale {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                name: String,
+            }
+            let stale: Vec<Stale> = Statement::new()
+                .sql(
+                    "SELECT quote_ident(relname) AS name FROM pg_stat_user_tables \
+                     WHERE schemaname = current_schema() AND n_mod_since_analyze > 0 \
+                     AND ((last_analyze IS NULL AND last_autoanalyze IS NULL) \
+                          OR n_mod_since_analyze > GREATEST(1000, n_live_tup))",
+                )
+                .rows(conn)?;
+            for table in stale {
+                conn.batch_execute(&format!("ANALYZE {}", table.name))?;
+            }
+        }
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! unions of index ranges.
 //!
 //! Unlike `diesel::sql_query`, a [`Statement`] may be kept by the connection's prepared
-//! statement cache, keyed by its text: a 64-row insert is parsed and planned once per
+//! statement cache, keyed by its text: a 256-row insert is parsed and planned once per
 //! connection and then only bound and run. Callers keep the number of distinct texts
 //! small (fixed row counts, a few shapes), so the cache stays small too.
 
@@ -209,10 +209,11 @@ impl<'a> Row<'_, 'a> {
     }
 }
 
-/// Rows per multi-row statement: runs of 64, then 16, 4 and 1 for the rest. A statement
-/// of each size is prepared once per connection, so a batch of any size uses at most
-/// four texts per statement shape.
-pub const ROW_RUNS: [usize; 4] = [64, 16, 4, 1];
+/// Rows per multi-row statement: runs of 256, then 64, 16, 4 and 1 for the rest. A
+/// statement of each size is prepared once per connection, so a batch of any size uses
+/// at most five texts per statement shape. 256 rows of the widest table (orders, 24
+/// values a row) stay far below either database's limit of bound values.
+pub const ROW_RUNS: [usize; 5] = [256, 64, 16, 4, 1];
 
 /// `items` split into runs of the sizes in [`ROW_RUNS`], in order.
 pub fn runs<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
@@ -291,10 +292,10 @@ mod tests {
             statement.text(),
             "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT (a) DO UPDATE SET b = excluded.b"
         );
-        let items: Vec<usize> = (0..90).collect();
+        let items: Vec<usize> = (0..346).collect();
         let sizes: Vec<usize> = runs(&items).map(<[usize]>::len).collect();
-        assert_eq!(sizes, vec![64, 16, 4, 4, 1, 1]);
-        assert_eq!(runs(&items).flatten().count(), 90);
+        assert_eq!(sizes, vec![256, 64, 16, 4, 4, 1, 1]);
+        assert_eq!(runs(&items).flatten().count(), 346);
         assert_eq!(runs::<usize>(&[]).count(), 0);
     }
 }

@@ -209,6 +209,11 @@ fn store<D: Document>(
                     counts.created += done.created;
                     counts.updated += done.updated;
                     stored += batch.len();
+                    // Tables growing from nothing to a million rows: the plans of the
+                    // next batches are made with statistics of their size.
+                    if let Err(error) = crate::db::refresh_statistics(&mut conn) {
+                        tracing::warn!(%error, "statistics not refreshed; the import goes on");
+                    }
                 }
                 Err(error) => {
                     return Err(ImportError::Stopped {

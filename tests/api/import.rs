@@ -100,6 +100,18 @@ async fn batches(backend: Backend) {
         )
         .await);
     assert_eq!(answer["numtotalorder"], ORDERS);
+    // The import left the planner statistics of the tables it filled.
+    let analysed = match backend {
+        Backend::Sqlite => "SELECT idx FROM sqlite_stat1 WHERE tbl = 'orders'",
+        Backend::Postgres => {
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() \
+             AND relname = 'orders' AND last_analyze IS NOT NULL"
+        }
+    };
+    assert!(
+        count_sql(&app, analysed) > 0,
+        "no statistics after the import"
+    );
 
     // Ship one order of the second batch, then import a file that would take its line
     // below what shipped: the first batch is stored, nothing from the second on.

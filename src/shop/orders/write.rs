@@ -1,9 +1,9 @@
 //! Creating and replacing orders, a batch at a time.
 //!
-//! A batch is one transaction of multi-row statements: for each run of orders (64, 16, 4
-//! or 1 at a time, so each statement text is prepared once per connection) one lookup of
-//! what is stored, one upsert per table, one outbox upsert per target. The triggers add
-//! the orders to the counts, a few change rows per statement. Orders are written in the
+//! A batch is one transaction of multi-row statements: for each run of orders (256, 64,
+//! 16, 4 or 1 at a time, so each statement text is prepared once per connection) one
+//! lookup of what is stored, one upsert per table, one outbox upsert per target. The
+//! triggers add the orders to the counts, a few change rows per statement. Orders are written in the
 //! order of the request, so new orders get ids in that order (the tie-break of equal
 //! times in GetOrder).
 
