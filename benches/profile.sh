@@ -5,8 +5,8 @@
 # own threads are left out.
 #
 #   benches/profile.sh SCENARIO [bench options...]
-#   benches/profile.sh "GetOrder modified, all time, page 1" --orders 100000
-#   benches/profile.sh "SyncStock" --postgres postgres://postgres@127.0.0.1:5432/test
+#   benches/profile.sh "30/page, 1 h, all, page 1" --orders 1000000 --no-writes
+#   benches/profile.sh "SyncStock" --shape steady --postgres postgres://postgres@127.0.0.1:5432/test
 #
 # Needs perf (linux-perf) and python3, and permission to profile the whole system
 # (root, or kernel.perf_event_paranoid <= 0) so PostgreSQL's time is seen too.
@@ -46,7 +46,7 @@ def flush(comm, frames):
         return
     if comm.startswith("postgres"):
         part = "database"
-    elif comm.startswith(("actix", "tokio", "polyapi")):
+    elif comm.startswith(("actix", "tokio", "polymall", "r2d2")):
         part = "other (allocator, kernel, libc)"
         for frame in frames:
             match = next((name for name, pattern in parts if pattern.search(frame)), None)

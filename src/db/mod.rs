@@ -3,6 +3,7 @@
 
 mod connection;
 mod explain;
+mod ids_in;
 mod migrations;
 pub mod schema;
 mod statement;
@@ -17,6 +18,7 @@ use diesel::Connection;
 
 pub use connection::{Backend, ConnectionManager, DbConnection};
 pub use explain::explain;
+pub use ids_in::{ids_in, IdsIn};
 pub use migrations::{migration_names, MigrationBackend};
 pub use statement::{runs, Row, Statement, Value, ROW_RUNS};
 
@@ -153,17 +155,20 @@ impl Database {
     }
 }
 
-/// Brings the query planner's statistics up to date where the database has not.
+/// Brings the query planner's statistics (and, on PostgreSQL, the visibility map) up to
+/// date where the database has not.
 ///
-/// SQLite keeps none by itself: `PRAGMA optimize` analyses the tables that changed much
-/// since they were last analysed, sampling at most a thousand rows of each index so it
-/// stays quick on a large database. PostgreSQL's autovacuum analyses a table after a
-/// tenth of it changed; where it is off or behind, a table never analysed since it was
-/// written, or grown past twice its size, is analysed here. That matters beyond plain
-/// plans: a connection keeps the plans it made of a statement (foreign-key checks
-/// included) until the table's statistics change, and plans made while a table was
-/// nearly empty scan it once it is large. Run it on a schedule and after each batch of
-/// a large import.
+/// SQLite keeps no statistics by itself: `PRAGMA optimize` analyses the tables that
+/// changed much since they were last analysed, sampling at most a thousand rows of each
+/// index so it stays quick on a large database. PostgreSQL's autovacuum analyses a table
+/// after a tenth of it changed and vacuums it after inserts and deletes; where it is off
+/// or behind, a table never analysed since it was written, or whose changes since its
+/// last analyse (or inserts and dead rows since its last vacuum) exceed its size, is
+/// analysed (or vacuumed and analysed) here. That matters beyond plain plans: a
+/// connection keeps the plans it made of a statement (foreign-key checks included) until
+/// the table's statistics change, and plans made while a table was nearly empty scan it
+/// once it is large; and index-only scans read the table itself for pages no vacuum has
+/// marked all-visible. Run it on a schedule and after each batch of a large import.
 pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
     use diesel::connection::SimpleConnection;
     match conn {
@@ -175,21 +180,75 @@ pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
             struct Stale {
                 #[diesel(sql_type = diesel::sql_types::Text)]
                 name: String,
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                vacuum: bool,
             }
             let stale: Vec<Stale> = Statement::new()
                 .sql(
-                    "SELECT quote_ident(relname) AS name FROM pg_stat_user_tables \
-                     WHERE schemaname = current_schema() AND n_mod_since_analyze > 0 \
-                     AND ((last_analyze IS NULL AND last_autoanalyze IS NULL) \
-                          OR n_mod_since_analyze > GREATEST(1000, n_live_tup))",
+                    "SELECT quote_ident(relname) AS name, \
+                         (n_ins_since_vacuum > GREATEST(1000, n_live_tup) \
+                          OR n_dead_tup > GREATEST(1000, n_live_tup)) AS vacuum \
+                     FROM pg_stat_user_tables WHERE schemaname = current_schema() \
+                     AND ((n_mod_since_analyze > 0 AND last_analyze IS NULL \
+                               AND last_autoanalyze IS NULL) \
+                          OR n_mod_since_analyze > GREATEST(1000, n_live_tup) \
+                          OR n_ins_since_vacuum > GREATEST(1000, n_live_tup) \
+                          OR n_dead_tup > GREATEST(1000, n_live_tup))",
                 )
                 .rows(conn)?;
             for table in stale {
-                conn.batch_execute(&format!("ANALYZE {}", table.name))?;
+                let command = if table.vacuum {
+                    "VACUUM (ANALYZE)"
+                } else {
+                    "ANALYZE"
+                };
+                conn.batch_execute(&format!("{command} {}", table.name))?;
             }
         }
     }
     Ok(())
+}
+
+/// Runs `work` in one read-only transaction, so several reads see the same data.
+///
+/// On PostgreSQL that is `REPEATABLE READ, READ ONLY`, begun in one statement (a
+/// snapshot for the whole transaction, not one per statement); on SQLite a deferred
+/// transaction (WAL gives it one snapshot). Inside a caller's transaction it is a
+/// savepoint and the caller's snapshot holds.
+pub fn read_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let outermost = Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map(|depth| depth.is_none())
+        .unwrap_or(false);
+    let DbConnection::Pg(inner) = conn else {
+        return conn.transaction(work);
+    };
+    if !outermost {
+        return conn.transaction(work);
+    }
+    AnsiTransactionManager::begin_transaction_sql(
+        inner,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    )?;
+    let result = work(conn);
+    let DbConnection::Pg(inner) = conn else {
+        return result;
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(inner)?;
+            Ok(value)
+        }
+        Err(error) => {
+            AnsiTransactionManager::rollback_transaction(inner)?;
+            Err(error)
+        }
+    }
 }
 
 /// Writers of this process to SQLite databases, queued in turn.

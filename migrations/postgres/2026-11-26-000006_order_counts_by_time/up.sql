@@ -1,11 +1,13 @@
--- Orders per (shop, which time, span, start, status) for spans of a day, an hour, a minute
--- and a second, so the total of any window with whole-second bounds sums at most a few
--- hundred counts — its whole days, then the whole hours, minutes and seconds at its
--- edges — however many orders a sale put into one hour. Day counts alone left a window's
--- partial first and last day to be counted order by order.
+-- Orders per (shop, which time, span, start, status) for spans of a day, an hour, a minute,
+-- a second and a millisecond, so the number of orders before any time sums a few hundred
+-- counts — whole days, then the whole hours, minutes, seconds and milliseconds at the
+-- edges — however many orders a sale put into one hour or one second. A window with
+-- whole-second bounds (what the wire names) needs no milliseconds; the position of an
+-- order inside a busy second does. Day counts alone left a window's partial first and
+-- last day to be counted order by order.
 --
 -- Statement triggers on `orders` add each statement's moves, summed per (shop, time,
--- second, status), to `order_count_changes` as new rows: they never update a shared row,
+-- millisecond, status), to `order_count_changes` as new rows: they never update a shared row,
 -- so concurrent writers do not queue behind each other, and a statement that writes a
 -- thousand orders adds a few rows, not a thousand. A fold adds the changes into every
 -- span of `order_counts` and deletes them.
@@ -18,7 +20,7 @@ DROP TABLE order_counts;
 CREATE TABLE order_counts (
     shop_id BIGINT NOT NULL REFERENCES shops (id),
     time_kind TEXT NOT NULL CHECK (time_kind IN ('modified', 'created')),
-    span TEXT NOT NULL CHECK (span IN ('day', 'hour', 'minute', 'second')),
+    span TEXT NOT NULL CHECK (span IN ('day', 'hour', 'minute', 'second', 'millisecond')),
     starts_at TIMESTAMP NOT NULL,
     trade_status TEXT NOT NULL,
     n BIGINT NOT NULL,
@@ -46,21 +48,21 @@ ALTER TABLE order_count_changes SET (
 INSERT INTO order_counts (shop_id, time_kind, span, starts_at, trade_status, n)
 SELECT shop_id, time_kind, span, starts_at, trade_status, COUNT(*) FROM (
     SELECT shop_id, 'modified' AS time_kind, span, date_trunc(span, modified_at) AS starts_at, trade_status
-    FROM orders CROSS JOIN (VALUES ('day'), ('hour'), ('minute'), ('second')) AS spans (span)
+    FROM orders CROSS JOIN (VALUES ('day'), ('hour'), ('minute'), ('second'), ('millisecond')) AS spans (span)
     UNION ALL
     SELECT shop_id, 'created', span, date_trunc(span, created_at), trade_status
-    FROM orders CROSS JOIN (VALUES ('day'), ('hour'), ('minute'), ('second')) AS spans (span)
+    FROM orders CROSS JOIN (VALUES ('day'), ('hour'), ('minute'), ('second'), ('millisecond')) AS spans (span)
 ) moved
 GROUP BY shop_id, time_kind, span, starts_at, trade_status;
 
 CREATE FUNCTION orders_count_insert() RETURNS trigger AS $$
 BEGIN
     INSERT INTO order_count_changes (shop_id, time_kind, at, trade_status, delta)
-    SELECT shop_id, 'modified', date_trunc('second', modified_at), trade_status, COUNT(*)
-    FROM inserted GROUP BY shop_id, date_trunc('second', modified_at), trade_status
+    SELECT shop_id, 'modified', date_trunc('millisecond', modified_at), trade_status, COUNT(*)
+    FROM inserted GROUP BY shop_id, date_trunc('millisecond', modified_at), trade_status
     UNION ALL
-    SELECT shop_id, 'created', date_trunc('second', created_at), trade_status, COUNT(*)
-    FROM inserted GROUP BY shop_id, date_trunc('second', created_at), trade_status;
+    SELECT shop_id, 'created', date_trunc('millisecond', created_at), trade_status, COUNT(*)
+    FROM inserted GROUP BY shop_id, date_trunc('millisecond', created_at), trade_status;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
@@ -69,10 +71,10 @@ CREATE FUNCTION orders_count_update() RETURNS trigger AS $$
 BEGIN
     WITH pairs AS (
         SELECT o.shop_id, o.trade_status AS old_status, n.trade_status AS new_status,
-            date_trunc('second', o.modified_at) AS old_modified,
-            date_trunc('second', n.modified_at) AS new_modified,
-            date_trunc('second', o.created_at) AS old_created,
-            date_trunc('second', n.created_at) AS new_created
+            date_trunc('millisecond', o.modified_at) AS old_modified,
+            date_trunc('millisecond', n.modified_at) AS new_modified,
+            date_trunc('millisecond', o.created_at) AS old_created,
+            date_trunc('millisecond', n.created_at) AS new_created
         FROM old_rows o JOIN new_rows n ON n.id = o.id
     ), moved AS (
         SELECT shop_id, 'modified' AS time_kind, old_modified AS at, old_status AS trade_status,
@@ -98,11 +100,11 @@ $$ LANGUAGE plpgsql;
 CREATE FUNCTION orders_count_delete() RETURNS trigger AS $$
 BEGIN
     INSERT INTO order_count_changes (shop_id, time_kind, at, trade_status, delta)
-    SELECT shop_id, 'modified', date_trunc('second', modified_at), trade_status, -COUNT(*)
-    FROM deleted GROUP BY shop_id, date_trunc('second', modified_at), trade_status
+    SELECT shop_id, 'modified', date_trunc('millisecond', modified_at), trade_status, -COUNT(*)
+    FROM deleted GROUP BY shop_id, date_trunc('millisecond', modified_at), trade_status
     UNION ALL
-    SELECT shop_id, 'created', date_trunc('second', created_at), trade_status, -COUNT(*)
-    FROM deleted GROUP BY shop_id, date_trunc('second', created_at), trade_status;
+    SELECT shop_id, 'created', date_trunc('millisecond', created_at), trade_status, -COUNT(*)
+    FROM deleted GROUP BY shop_id, date_trunc('millisecond', created_at), trade_status;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;

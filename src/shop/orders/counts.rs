@@ -2,28 +2,31 @@
 //! one of them.
 //!
 //! The database keeps orders per (shop, time, span, start, status) in `order_counts` for
-//! spans of a day, an hour, a minute and a second, moved by triggers through
-//! `order_count_changes` (see the `order_counts_by_time` migration). A range is cut into
-//! its whole days, then the whole hours, minutes and seconds at its edges; only what lies
-//! within a partial second is counted order by order. So a count sums at most a few
-//! hundred rows, whatever the range holds: a window with whole-second bounds (every
-//! window the wire can name) never counts an order one by one.
+//! spans of a day, an hour, a minute, a second and a millisecond, moved by triggers
+//! through `order_count_changes` (see the `order_counts_by_time` migration). A range is
+//! cut into its whole days, then the whole hours, minutes, seconds and milliseconds at
+//! its edges; only what lies within a partial millisecond (in practice: orders written
+//! by one statement, which share their time) is counted order by order. So a count sums
+//! a few hundred rows at most, whatever the range holds: a window with whole-second
+//! bounds (every window the wire can name) never counts an order one by one, and the
+//! position of an order inside a second of a sale counts only its own batch.
 
 use chrono::{DateTime, NaiveDateTime};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel::QueryableByName;
 
-use super::listing::{Key, Listing};
+use super::listing::{Key, Listing, Reading};
 use super::read::OrderTime;
 use crate::db::{write_transaction, DbConnection, Statement};
 use crate::shop::ShopError;
 
-/// The spans counts are kept for, longest first, with their length in seconds.
-const SPANS: [(&str, i64); 4] = [
-    ("day", 86_400),
-    ("hour", 3_600),
-    ("minute", 60),
-    ("second", 1),
+/// The spans counts are kept for, longest first, with their length in milliseconds.
+const SPANS: [(&str, i64); 5] = [
+    ("day", 86_400_000),
+    ("hour", 3_600_000),
+    ("minute", 60_000),
+    ("second", 1_000),
+    ("millisecond", 1),
 ];
 
 /// Where a counted range ends.
@@ -43,12 +46,16 @@ struct Counted {
 
 /// Orders of `listing` (before `upper`), exact.
 pub(super) fn count(
-    conn: &mut DbConnection,
+    reading: &mut Reading<'_>,
     shop_id: i64,
     listing: &Listing,
     upper: Upper,
 ) -> Result<i64, ShopError> {
-    let counted: Vec<Counted> = statement(shop_id, listing, upper).rows(conn)?;
+    let label = match upper {
+        Upper::End => "total of the listing",
+        Upper::Before(_) => "orders before an anchor",
+    };
+    let counted: Vec<Counted> = reading.rows(label, &statement(shop_id, listing, upper))?;
     Ok(counted.first().map_or(0, |row| row.n))
 }
 
@@ -131,7 +138,7 @@ impl Legs {
         }
     }
 
-    /// Changes not folded yet, kept per second, in `[start, end)`.
+    /// Changes not folded yet, kept per millisecond, in `[start, end)`.
     fn pending(&mut self, start: Option<NaiveDateTime>, end: Option<NaiveDateTime>) {
         let (shop_id, kind, status) = (self.shop_id, self.kind(), self.listing.status);
         let statement = self.next();
@@ -151,15 +158,15 @@ impl Legs {
         }
     }
 
-    /// The folded counts of `[start, end)` (second-aligned): whole spans of `SPANS[level]`,
-    /// then the edges in shorter spans.
+    /// The folded counts of `[start, end)` (millisecond-aligned): whole spans of
+    /// `SPANS[level]`, then the edges in shorter spans.
     fn spans(&mut self, start: Option<NaiveDateTime>, end: Option<NaiveDateTime>, level: usize) {
-        let Some(&(span, seconds)) = SPANS.get(level) else {
+        let Some(&(span, millis)) = SPANS.get(level) else {
             return;
         };
         if level + 1 < SPANS.len() {
-            let first = start.map(|t| ceil(t, seconds));
-            let last = end.map(|t| floor(t, seconds));
+            let first = start.map(|t| ceil(t, millis));
+            let last = end.map(|t| floor(t, millis));
             if let (Some(None), _) | (_, Some(None)) = (first, last) {
                 return self.spans(start, end, level + 1);
             }
@@ -214,19 +221,19 @@ impl Legs {
     }
 }
 
-/// `t` rounded down to a multiple of `seconds` since the epoch (UTC midnights for days).
-fn floor(t: NaiveDateTime, seconds: i64) -> Option<NaiveDateTime> {
-    let secs = t.and_utc().timestamp();
-    DateTime::from_timestamp(secs - secs.rem_euclid(seconds), 0).map(|t| t.naive_utc())
+/// `t` rounded down to a multiple of `millis` since the epoch (UTC midnights for days).
+fn floor(t: NaiveDateTime, millis: i64) -> Option<NaiveDateTime> {
+    let since = t.and_utc().timestamp_millis();
+    DateTime::from_timestamp_millis(since - since.rem_euclid(millis)).map(|t| t.naive_utc())
 }
 
-/// `t` rounded up to a multiple of `seconds` since the epoch.
-fn ceil(t: NaiveDateTime, seconds: i64) -> Option<NaiveDateTime> {
-    let down = floor(t, seconds)?;
+/// `t` rounded up to a multiple of `millis` since the epoch.
+fn ceil(t: NaiveDateTime, millis: i64) -> Option<NaiveDateTime> {
+    let down = floor(t, millis)?;
     if down == t {
         Some(t)
     } else {
-        down.checked_add_signed(chrono::TimeDelta::seconds(seconds))
+        down.checked_add_signed(chrono::TimeDelta::milliseconds(millis))
     }
 }
 
@@ -285,7 +292,7 @@ pub fn fold(conn: &mut DbConnection) -> Result<usize, ShopError> {
                          date_trunc(spans.span, at) AS starts_at, trade_status, \
                          SUM(delta) AS n \
                          FROM moved CROSS JOIN (VALUES ('day'), ('hour'), ('minute'), \
-                             ('second')) AS spans (span) \
+                             ('second'), ('millisecond')) AS spans (span) \
                          GROUP BY 1, 2, 3, 4, 5 HAVING SUM(delta) <> 0), \
                      added AS (INSERT INTO order_counts \
                          (shop_id, time_kind, span, starts_at, trade_status, n) \
@@ -340,7 +347,9 @@ const SQLITE_SPANS_OF_CHANGES: &str = "\
         trade_status, delta FROM order_count_changes \
     UNION ALL SELECT shop_id, time_kind, 'minute', strftime('%Y-%m-%d %H:%M:00', at), \
         trade_status, delta FROM order_count_changes \
-    UNION ALL SELECT shop_id, time_kind, 'second', at, trade_status, delta \
+    UNION ALL SELECT shop_id, time_kind, 'second', strftime('%Y-%m-%d %H:%M:%S', at), \
+        trade_status, delta FROM order_count_changes \
+    UNION ALL SELECT shop_id, time_kind, 'millisecond', at, trade_status, delta \
         FROM order_count_changes";
 
 /// How many changes a PostgreSQL fold moved, with one count it left at zero (if any).
@@ -401,24 +410,20 @@ mod tests {
 
     #[test]
     fn rounding_to_spans() {
+        let t = at("2026-01-01 10:17:23.5005");
+        assert_eq!(floor(t, 1_000), Some(at("2026-01-01 10:17:23")));
+        assert_eq!(ceil(t, 1_000), Some(at("2026-01-01 10:17:24")));
+        assert_eq!(floor(t, 1), Some(at("2026-01-01 10:17:23.5")));
+        assert_eq!(ceil(t, 1), Some(at("2026-01-01 10:17:23.501")));
+        let minute = 60_000;
         assert_eq!(
-            floor(at("2026-01-01 10:17:23.5"), 1),
-            Some(at("2026-01-01 10:17:23"))
-        );
-        assert_eq!(
-            ceil(at("2026-01-01 10:17:23.5"), 1),
-            Some(at("2026-01-01 10:17:24"))
-        );
-        assert_eq!(
-            ceil(at("2026-01-01 10:17:23"), 60),
+            ceil(at("2026-01-01 10:17:23"), minute),
             Some(at("2026-01-01 10:18:00"))
         );
+        let day = 86_400_000;
+        assert_eq!(floor(t, day), Some(at("2026-01-01 00:00:00")));
         assert_eq!(
-            floor(at("2026-01-01 10:17:23"), 86_400),
-            Some(at("2026-01-01 00:00:00"))
-        );
-        assert_eq!(
-            ceil(at("2026-01-01 00:00:00"), 86_400),
+            ceil(at("2026-01-01 00:00:00"), day),
             Some(at("2026-01-01 00:00:00"))
         );
     }
@@ -440,11 +445,25 @@ mod tests {
     }
 
     #[test]
-    fn partial_seconds_and_positions_are_counted_exactly() {
-        let window = listing("2026-01-01 10:17:23.25", "2026-01-01 10:17:23.75");
+    fn partial_milliseconds_and_positions_are_counted_exactly() {
+        let window = listing("2026-01-01 10:17:23.250100", "2026-01-01 10:17:23.250900");
         let legs = legs(&window, Upper::End);
         assert_eq!(legs.len(), 1, "{legs:#?}");
         assert!(legs[0].starts_with("orders"));
+        // A position inside a busy second: its milliseconds are summed, only the orders
+        // of its own millisecond before it are counted.
+        let before = Key {
+            at: at("2026-01-01 12:00:00.500250"),
+            id: 7,
+        };
+        let legs = self::legs(
+            &listing("2026-01-01 10:00:00", "2026-01-02 00:00:00"),
+            Upper::Before(before),
+        );
+        assert!(
+            legs.iter().any(|leg| leg.contains("millisecond")),
+            "{legs:#?}"
+        );
         let before = Key {
             at: at("2026-01-01 12:00:00.5"),
             id: 7,

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Timestamp};
 use diesel::QueryableByName;
 
-use crate::db::{DbConnection, Statement};
+use crate::db::{DbBackend, DbConnection, Statement};
 use crate::shop::codes::TradeStatus;
 use crate::shop::ShopError;
 
@@ -35,6 +35,56 @@ pub struct Key {
     /// The order's id.
     #[diesel(sql_type = BigInt)]
     pub id: i64,
+}
+
+/// The connection a page reads through, noting the plan of each statement it runs
+/// when asked to (for the bench and for checking plans).
+pub(super) struct Reading<'c> {
+    /// The connection.
+    pub conn: &'c mut DbConnection,
+    /// The plans noted so far, when noting.
+    pub plans: Option<Vec<(String, Vec<String>)>>,
+}
+
+impl<'c> Reading<'c> {
+    /// Reads without noting plans.
+    pub fn new(conn: &'c mut DbConnection) -> Self {
+        Self { conn, plans: None }
+    }
+
+    /// Reads noting the plan of each statement before it runs.
+    pub fn explained(conn: &'c mut DbConnection) -> Self {
+        Self {
+            conn,
+            plans: Some(Vec::new()),
+        }
+    }
+
+    /// The plans noted, each with what its statement is for.
+    pub fn into_plans(self) -> Vec<(String, Vec<String>)> {
+        self.plans.unwrap_or_default()
+    }
+
+    /// Notes the plan of `query` (when noting) under `label`.
+    pub fn note<Q: diesel::query_builder::QueryFragment<DbBackend>>(
+        &mut self,
+        label: &str,
+        query: &Q,
+    ) -> Result<(), ShopError> {
+        if let Some(plans) = &mut self.plans {
+            plans.push((label.to_owned(), crate::db::explain(self.conn, query)?));
+        }
+        Ok(())
+    }
+
+    /// Runs `statement` and reads its rows.
+    pub fn rows<T>(&mut self, label: &str, statement: &Statement<'_>) -> Result<Vec<T>, ShopError>
+    where
+        T: QueryableByName<DbBackend> + 'static,
+    {
+        self.note(label, statement)?;
+        Ok(statement.rows(self.conn)?)
+    }
 }
 
 /// Which way a walk goes.
@@ -107,16 +157,25 @@ impl Listing {
     /// index range starts at the key (a database uses one lower bound for the seek).
     pub(super) fn walk(
         &self,
-        conn: &mut DbConnection,
+        reading: &mut Reading<'_>,
         shop_id: i64,
         direction: Direction,
         at: Option<Key>,
         skip: i64,
         limit: i64,
     ) -> Result<Vec<Key>, ShopError> {
-        Ok(self
-            .walk_statement(shop_id, direction, at, skip, limit)
-            .rows(conn)?)
+        let label = match (direction, at) {
+            (Direction::Forward, None) => "ids of the page, walking from the first order",
+            (Direction::Backward, None) => "ids of the page, walking back from the last order",
+            (Direction::Forward, Some(_)) => "ids of the page, walking from a key",
+            (Direction::Backward, Some(_)) => {
+                "key of the page's first order, walking back from an anchor"
+            }
+        };
+        reading.rows(
+            label,
+            &self.walk_statement(shop_id, direction, at, skip, limit),
+        )
     }
 
     /// The statement [`Listing::walk`] runs.

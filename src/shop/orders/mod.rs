@@ -15,5 +15,5 @@ pub use model::{
     Customs, Invoice, NewOrder, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord,
     PickupCode, Receiver,
 };
-pub use read::{find, page, OrderFilter, OrderTime, TimeWindow};
+pub use read::{explain_page, find, page, OrderFilter, OrderTime, TimeWindow};
 pub use write::{check_batch, upsert};

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::anchors::PageAnchors;
 use super::counts::{self, Upper};
-use super::listing::{Direction, Key, Listing};
+use super::listing::{Direction, Key, Listing, Reading};
 use super::model::{
     Customs, Invoice, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord, PickupCode,
     Receiver,
@@ -15,7 +15,7 @@ use super::model::{
 use crate::db::schema::{
     order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes,
 };
-use crate::db::{DbBackend, DbConnection};
+use crate::db::{ids_in, read_transaction, DbBackend, DbConnection};
 use crate::shop::codes::TradeStatus;
 use crate::shop::{Page, PageOf, ShopError};
 
@@ -82,32 +82,60 @@ pub fn page(
     filter: &OrderFilter,
     page: Page,
 ) -> Result<PageOf<OrderRecord>, ShopError> {
+    read_page(&mut Reading::new(conn), anchors, shop_id, filter, page)
+}
+
+/// The plans of the statements [`page`] runs for this request, in order, each with what
+/// it is for, as the database chooses them now (the page is read and its anchors
+/// remembered as usual).
+pub fn explain_page(
+    conn: &mut DbConnection,
+    anchors: &PageAnchors,
+    shop_id: i64,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<Vec<(String, Vec<String>)>, ShopError> {
+    let mut reading = Reading::explained(conn);
+    read_page(&mut reading, anchors, shop_id, filter, page)?;
+    Ok(reading.into_plans())
+}
+
+fn read_page(
+    reading: &mut Reading<'_>,
+    anchors: &PageAnchors,
+    shop_id: i64,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<PageOf<OrderRecord>, ShopError> {
     let Some(listing) = Listing::of(filter) else {
-        return by_number(conn, shop_id, filter, page);
+        return by_number(reading, shop_id, filter, page);
     };
-    let (found, seen) = read_snapshot(conn, |conn| {
-        let total = counts::count(conn, shop_id, &listing, Upper::End)?;
-        let walked = locate(conn, anchors, shop_id, &listing, page, total)?;
+    let (found, seen) = read_snapshot(reading, |reading| {
+        let total = counts::count(reading, shop_id, &listing, Upper::End)?;
+        let walked = locate(reading, anchors, shop_id, &listing, page, total)?;
         let ids: Vec<i64> = walked.keys.iter().map(|key| key.id).collect();
-        let items = assemble(conn, shop_id, &ids)?;
+        let items = assemble(reading, shop_id, &ids)?;
         Ok((PageOf { total, items }, walked.seen))
     })?;
     anchors.record(shop_id, &listing, &seen);
     Ok(found)
 }
 
-/// Runs `work` in one read transaction, so a total and a page see the same data; on
-/// PostgreSQL that takes a snapshot for the whole transaction, not one per statement.
+/// Runs `work` in one read transaction ([`read_transaction`]), so a total and a page
+/// see the same data.
 fn read_snapshot<T>(
-    conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, ShopError>,
+    reading: &mut Reading<'_>,
+    work: impl FnOnce(&mut Reading<'_>) -> Result<T, ShopError>,
 ) -> Result<T, ShopError> {
-    conn.transaction(|conn| {
-        if matches!(conn, DbConnection::Pg(_)) {
-            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(conn)?;
-        }
-        work(conn)
+    let Reading { conn, plans } = reading;
+    read_transaction(conn, |conn| {
+        let mut inner = Reading {
+            conn,
+            plans: plans.take(),
+        };
+        let result = work(&mut inner);
+        *plans = inner.plans;
+        result
     })
 }
 
@@ -119,7 +147,7 @@ struct Walked {
 
 /// The keys of `page` of `listing`, which holds `total` orders.
 fn locate(
-    conn: &mut DbConnection,
+    reading: &mut Reading<'_>,
     anchors: &PageAnchors,
     shop_id: i64,
     listing: &Listing,
@@ -142,10 +170,10 @@ fn locate(
         });
     if let Some((_, anchor)) = anchor {
         // The anchor's order, or the first after its key, is at `before` now.
-        let before = counts::count(conn, shop_id, listing, Upper::Before(anchor))?;
+        let before = counts::count(reading, shop_id, listing, Upper::Before(anchor))?;
         if offset >= before && offset - before <= walk {
             let keys = listing.walk(
-                conn,
+                reading,
                 shop_id,
                 Direction::Forward,
                 Some(anchor),
@@ -156,7 +184,7 @@ fn locate(
         }
         if offset < before && before - offset <= walk {
             let first = listing.walk(
-                conn,
+                reading,
                 shop_id,
                 Direction::Backward,
                 Some(anchor),
@@ -164,18 +192,24 @@ fn locate(
                 1,
             )?;
             if let Some(first) = first.first() {
-                let keys =
-                    listing.walk(conn, shop_id, Direction::Forward, Some(*first), 0, size + 1)?;
+                let keys = listing.walk(
+                    reading,
+                    shop_id,
+                    Direction::Forward,
+                    Some(*first),
+                    0,
+                    size + 1,
+                )?;
                 return Ok(forward_page(keys, offset, size));
             }
         }
     }
     if offset <= from_end {
-        let keys = listing.walk(conn, shop_id, Direction::Forward, None, offset, size + 1)?;
+        let keys = listing.walk(reading, shop_id, Direction::Forward, None, offset, size + 1)?;
         return Ok(forward_page(keys, offset, size));
     }
     let mut keys = listing.walk(
-        conn,
+        reading,
         shop_id,
         Direction::Backward,
         None,
@@ -200,23 +234,24 @@ fn forward_page(mut keys: Vec<Key>, offset: i64, size: i64) -> Walked {
 
 /// The page of an exact order-number lookup (at most one order).
 fn by_number(
-    conn: &mut DbConnection,
+    reading: &mut Reading<'_>,
     shop_id: i64,
     filter: &OrderFilter,
     page: Page,
 ) -> Result<PageOf<OrderRecord>, ShopError> {
-    read_snapshot(conn, |conn| {
-        let ids: Vec<i64> = filtered(shop_id, filter)
+    read_snapshot(reading, |reading| {
+        let query = filtered(shop_id, filter)
             .order(orders::id.asc())
-            .select(orders::id)
-            .load(conn)?;
+            .select(orders::id);
+        reading.note("id of the order with this number", &query)?;
+        let ids: Vec<i64> = query.load(reading.conn)?;
         let total = i64::try_from(ids.len()).unwrap_or(i64::MAX);
         let on_page: Vec<i64> = ids
             .into_iter()
             .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
             .take(usize::try_from(page.size).unwrap_or(0))
             .collect();
-        let items = assemble(conn, shop_id, &on_page)?;
+        let items = assemble(reading, shop_id, &on_page)?;
         Ok(PageOf { total, items })
     })
 }
@@ -232,7 +267,9 @@ pub fn find(
         ..OrderFilter::default()
     };
     let ids: Vec<i64> = filtered(shop_id, &filter).select(orders::id).load(conn)?;
-    Ok(assemble(conn, shop_id, &ids)?.into_iter().next())
+    Ok(assemble(&mut Reading::new(conn), shop_id, &ids)?
+        .into_iter()
+        .next())
 }
 
 /// The orders of the shop matching `filter`, as a query to refine.
@@ -263,23 +300,32 @@ pub(super) fn filtered<'a>(
 }
 
 /// An order row with its one-to-one parts, which are written with it.
-type Head = (i64, OrderHeader, NaiveDateTime, Receiver, Invoice, Customs);
+type Head = (
+    i64,
+    OrderHeader,
+    NaiveDateTime,
+    Receiver,
+    Invoice,
+    Customs,
+    Option<PickupCode>,
+);
 
 /// Loads the orders `ids` with all their parts, in the order of `ids`: one joined query
-/// for the order and its one-to-one parts, one for the lines, one for pickup codes.
+/// for the order, its one-to-one parts and its pickup code, one for the lines.
 fn assemble(
-    conn: &mut DbConnection,
+    reading: &mut Reading<'_>,
     shop_id: i64,
     ids: &[i64],
 ) -> Result<Vec<OrderRecord>, ShopError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut heads: Vec<Head> = orders::table
+    let heads = orders::table
         .inner_join(order_receivers::table)
         .inner_join(order_invoices::table)
         .inner_join(order_customs::table)
-        .filter(orders::id.eq_any(ids))
+        .left_join(pickup_codes::table)
+        .filter(ids_in(orders::id, ids))
         .select((
             orders::id,
             OrderHeader::as_select(),
@@ -287,28 +333,28 @@ fn assemble(
             Receiver::as_select(),
             Invoice::as_select(),
             Customs::as_select(),
-        ))
-        .load(conn)?;
+            Option::<PickupCode>::as_select(),
+        ));
+    reading.note(
+        "the page's orders with their receiver, invoice, customs and pickup code",
+        &heads,
+    )?;
+    let mut heads: Vec<Head> = heads.load(reading.conn)?;
     let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     heads.sort_by_key(|head| position.get(&head.0).copied().unwrap_or(usize::MAX));
-    let mut pickups: HashMap<i64, PickupCode> = pickup_codes::table
-        .filter(pickup_codes::order_id.eq_any(ids))
-        .select((pickup_codes::order_id, PickupCode::as_select()))
-        .load::<(i64, PickupCode)>(conn)?
-        .into_iter()
-        .collect();
     // No ORDER BY: without statistics SQLite would walk every line of the shop in id
     // order rather than sort the page's few; they are put in order here.
-    let mut line_rows: Vec<(i64, i64, OrderLineFields, i64)> = order_lines::table
+    let line_rows = order_lines::table
         .filter(order_lines::shop_id.eq(shop_id))
-        .filter(order_lines::order_id.eq_any(ids))
+        .filter(ids_in(order_lines::order_id, ids))
         .select((
             order_lines::order_id,
             order_lines::id,
             OrderLineFields::as_select(),
             order_lines::shipped_count,
-        ))
-        .load(conn)?;
+        ));
+    reading.note("the page's lines", &line_rows)?;
+    let mut line_rows: Vec<(i64, i64, OrderLineFields, i64)> = line_rows.load(reading.conn)?;
     line_rows.sort_unstable_by_key(|(_, id, _, _)| *id);
     let mut lines: HashMap<i64, Vec<OrderLineRecord>> = HashMap::new();
     for (order_id, id, fields, shipped_count) in line_rows {
@@ -321,7 +367,7 @@ fn assemble(
     Ok(heads
         .into_iter()
         .map(
-            |(id, header, modified_at, receiver, invoice, customs)| OrderRecord {
+            |(id, header, modified_at, receiver, invoice, customs, pickup_code)| OrderRecord {
                 id,
                 header,
                 modified_at,
@@ -329,7 +375,7 @@ fn assemble(
                 invoice,
                 customs,
                 lines: lines.remove(&id).unwrap_or_default(),
-                pickup_code: pickups.remove(&id),
+                pickup_code,
             },
         )
         .collect())
