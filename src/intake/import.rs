@@ -209,10 +209,14 @@ fn store<D: Document>(
                     counts.created += done.created;
                     counts.updated += done.updated;
                     stored += batch.len();
-                    // Tables growing from nothing to a million rows: the plans of the
-                    // next batches are made with statistics of their size.
-                    if let Err(error) = crate::db::refresh_statistics(&mut conn) {
-                        tracing::warn!(%error, "statistics not refreshed; the import goes on");
+                    // Tables growing from nothing to a million rows: PostgreSQL makes the
+                    // plans of the next batches with statistics of their size. (SQLite
+                    // plans these statements the same at any size; it is analysed once,
+                    // at the end.)
+                    if db.backend() == crate::db::Backend::Postgres {
+                        if let Err(error) = crate::db::refresh_statistics(&mut conn) {
+                            tracing::warn!(%error, "statistics not refreshed; the import goes on");
+                        }
                     }
                 }
                 Err(error) => {
