@@ -72,6 +72,7 @@ impl Which {
 pub async fn run(options: &Options, tell_perf: &dyn Fn(&str)) {
     let db = Db::new(options.postgres.as_deref(), "burst");
     let server = Server::start(&db).await;
+    println!("polymall serve pid {}", server.pid());
     let n = options.orders;
     let file = db.dir.path().join("orders.jsonl");
     let placed_until = chrono::Utc::now().naive_utc();
@@ -191,7 +192,8 @@ pub async fn run(options: &Options, tell_perf: &dyn Fn(&str)) {
                 let page = match which {
                     Which::First => 1,
                     Which::Seventh => 7,
-                    Which::Middle => middle + i as u64 / concurrency,
+                    // Forward from the middle, back to the middle at the end.
+                    Which::Middle => middle + i as u64 / concurrency % (pages - middle).max(1),
                     Which::Last => pages,
                 };
                 Some(signed_form("GetOrder", &window.biz(status, page, size)))

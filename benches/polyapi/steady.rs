@@ -81,6 +81,7 @@ pub async fn run(options: &Options, tell_perf: &dyn Fn(&str)) {
             .expect("seed");
     }
     let server = Server::start(&db).await;
+    println!("polymall serve pid {}", server.pid());
     println!(
         "backend={} orders={} one every 30 s, seeded and served in {:.1}s; requests={} concurrency={}",
         db.backend(),
