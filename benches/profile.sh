@@ -5,8 +5,8 @@
 # own threads are left out.
 #
 #   benches/profile.sh SCENARIO [bench options...]
-#   benches/profile.sh "GetOrder modified, all time, page 1" --orders 100000
-#   benches/profile.sh "SyncStock" --postgres postgres://postgres@127.0.0.1:5432/test
+#   benches/profile.sh "30/page, 1 h, all, page 1" --orders 1000000 --no-writes
+#   benches/profile.sh "SyncStock" --shape steady --postgres postgres://postgres@127.0.0.1:5432/test
 #
 # Needs perf (linux-perf) and python3, and permission to profile the whole system
 # (root, or kernel.perf_event_paranoid <= 0) so PostgreSQL's time is seen too.
@@ -28,9 +28,17 @@ mkfifo "$work/control"
 # Recording starts disabled; the bench enables it once seeding is done.
 POLYMALL_BENCH_PERF_CTL="$work/control" perf record -a -F 499 --call-graph dwarf,8192 \
     -D -1 --control "fifo:$work/control" -o "$work/perf.data" -q -- \
-    "$bench" --only "$scenario" "$@"
+    "$bench" --only "$scenario" "$@" | tee "$work/bench.out"
 
-perf script -i "$work/perf.data" -F comm,tid,ip,sym 2>/dev/null | python3 -c '
+# Symbols only for the bench's server process and for PostgreSQL (other processes of a busy
+# machine would take longer to resolve than the run, and may run polymall too), without
+# inlined frames (addr2line per frame is slow). PostgreSQL's processes cannot be told apart
+# from those serving others on a shared server: profile on a quiet one.
+server=$(grep -o 'polymall serve pid [0-9]*' "$work/bench.out" | head -1 | awk '{print $4}')
+{
+    perf script -i "$work/perf.data" -F comm,tid,ip,sym --no-inline --pid "$server" 2>/dev/null
+    perf script -i "$work/perf.data" -F comm,tid,ip,sym --no-inline --comms postgres 2>/dev/null
+} | python3 -c '
 import re, sys
 # The first frame from the leaf that names a part decides where a sample goes.
 parts = [
@@ -46,7 +54,7 @@ def flush(comm, frames):
         return
     if comm.startswith("postgres"):
         part = "database"
-    elif comm.startswith(("actix", "tokio", "polyapi")):
+    elif comm.startswith(("actix", "tokio", "polymall", "r2d2")):
         part = "other (allocator, kernel, libc)"
         for frame in frames:
             match = next((name for name, pattern in parts if pattern.search(frame)), None)

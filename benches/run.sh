@@ -1,26 +1,36 @@
 #!/usr/bin/env bash
-# Runs the Polyapi bench for 10k, 100k and 1M orders on SQLite and on PostgreSQL (when a
-# URL is given) and keeps each run's output — the figures in README › Performance.
+# Runs the flash-sale bench for 10k, 100k and 1M orders and the intake bench on SQLite
+# and on PostgreSQL (when a URL is given), keeping each run's output — the figures in
+# README › Performance.
 #
 #   benches/run.sh [POSTGRES_URL]
 #   benches/run.sh postgres://postgres@127.0.0.1:5432/test
 #
-# Output goes to target/bench-results/<backend>-<orders>.txt. SIZES and REQUESTS in the
-# environment override the defaults ("10000 100000 1000000", 1000).
+# Output goes to target/bench-results/<shape>-<backend>-<orders>.txt. SIZES, REQUESTS and
+# INTAKE in the environment override the defaults ("10000 100000 1000000", 400, 100000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 postgres=${1:-}
 sizes=${SIZES:-10000 100000 1000000}
-requests=${REQUESTS:-1000}
+requests=${REQUESTS:-400}
+intake=${INTAKE:-100000}
 out=target/bench-results
 mkdir -p "$out"
 cargo bench --bench polyapi --no-run
+run() {  # run NAME ARGS...
+    local name=$1
+    shift
+    cargo bench --bench polyapi -- "$@" | tee "$out/$name.txt"
+}
 for orders in $sizes; do
-    cargo bench --bench polyapi -- --orders "$orders" --requests "$requests" --concurrency 4 \
-        | tee "$out/sqlite-$orders.txt"
+    run "burst-sqlite-$orders" --orders "$orders" --requests "$requests" --concurrency 4
     if [ -n "$postgres" ]; then
-        cargo bench --bench polyapi -- --orders "$orders" --requests "$requests" --concurrency 4 \
-            --postgres "$postgres" | tee "$out/postgres-$orders.txt"
+        run "burst-postgres-$orders" --orders "$orders" --requests "$requests" --concurrency 4 \
+            --postgres "$postgres"
     fi
 done
+run "intake-sqlite-$intake" --shape intake --orders "$intake"
+if [ -n "$postgres" ]; then
+    run "intake-postgres-$intake" --shape intake --orders "$intake" --postgres "$postgres"
+fi
 echo "results in $out"

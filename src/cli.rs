@@ -11,14 +11,13 @@ pub use backup::backup;
 pub use check::check;
 pub use operator::{operator_add, operator_password};
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context;
 
 use crate::config::Config;
 use crate::db::Database;
-use crate::intake::{self, DocumentKind};
+use crate::intake::{self, DocumentKind, ImportSource};
 use crate::shop::shops;
 use crate::Application;
 
@@ -69,24 +68,20 @@ pub fn import(
         let mut conn = db.get()?;
         shops::find_by_code(&mut conn, shop_code)?
     };
-    let mut body = Vec::new();
-    if file == Path::new("-") {
-        std::io::stdin()
-            .read_to_end(&mut body)
-            .context("cannot read standard input")?;
+    let source = if file == Path::new("-") {
+        ImportSource::Stdin
     } else {
-        body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let counts = runtime
-        .block_on(intake::ingest(&db, &shop, kind, &body, None))
-        .with_context(|| format!("nothing imported from {}", file.display()))?;
+        ImportSource::File(file.to_owned())
+    };
+    let started = std::time::Instant::now();
+    let imported = intake::import(&db, &shop, kind, &source)?;
     println!(
-        "{}: {} created, {} updated",
-        shop.code, counts.created, counts.updated
+        "{}: {} created, {} updated ({} documents in {:.1} s)",
+        shop.code,
+        imported.counts.created,
+        imported.counts.updated,
+        imported.documents,
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

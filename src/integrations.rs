@@ -11,10 +11,14 @@ use crate::schedule::{Job, HOUSEKEEPING};
 use crate::shop::shops::Shop;
 use crate::{jushuitan, kingdee, qimen};
 
-/// How often pending order count changes are folded into the day counts.
-const ORDER_COUNT_FOLD_INTERVAL: Duration = Duration::from_secs(10);
-/// How long a fold may hold its job before another process may take it over.
-const ORDER_COUNT_FOLD_LEASE: Duration = Duration::from_secs(60);
+/// How often pending order count changes are folded into the counts: readers sum what
+/// is pending, so it is kept to about a second of writes.
+const ORDER_COUNT_FOLD_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the query planner's statistics are checked and refreshed where stale (a
+/// check that finds nothing to do costs one small query).
+const STATISTICS_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a housekeeping job may hold its claim before another process may take it over.
+const HOUSEKEEPING_LEASE: Duration = Duration::from_secs(60);
 
 /// An integration's client could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +38,7 @@ pub fn jobs(
     config: &Config,
     shops: &HashMap<String, Shop>,
 ) -> Result<Vec<Job>, IntegrationError> {
-    let mut jobs = vec![fold_order_counts(db)];
+    let mut jobs = vec![fold_order_counts(db), refresh_statistics(db)];
     for shop_config in &config.shops {
         let Some(shop) = shops.get(&shop_config.code) else {
             continue;
@@ -70,7 +74,7 @@ fn fold_order_counts(db: &Database) -> Job {
         (HOUSEKEEPING, "*"),
         "fold-order-counts",
         ORDER_COUNT_FOLD_INTERVAL,
-        ORDER_COUNT_FOLD_LEASE,
+        HOUSEKEEPING_LEASE,
         Arc::new(db.clone()),
         |db: Arc<Database>| async move {
             let folded = db.run(crate::shop::orders::fold_order_counts).await?;
@@ -80,6 +84,22 @@ fn fold_order_counts(db: &Database) -> Job {
             } else {
                 format!("{folded} order count changes folded")
             })
+        },
+    )
+}
+
+/// Keeps the query planner's statistics fresh where the database does not (SQLite's
+/// `PRAGMA optimize`; PostgreSQL tables autovacuum has not analysed).
+fn refresh_statistics(db: &Database) -> Job {
+    Job::new(
+        (HOUSEKEEPING, "*"),
+        "refresh-statistics",
+        STATISTICS_INTERVAL,
+        HOUSEKEEPING_LEASE,
+        Arc::new(db.clone()),
+        |db: Arc<Database>| async move {
+            db.run(|conn| crate::db::refresh_statistics(conn).map(|()| String::new()))
+                .await
         },
     )
 }

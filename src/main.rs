@@ -26,7 +26,8 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Store products, orders or refunds from a file (a JSON array or JSON lines), all or nothing.
+    /// Store products, orders or refunds from a file (a JSON array or JSON lines): every
+    /// document is checked first, then batches of 1,000 are stored, each in one transaction.
     Import {
         /// Code of the shop to import into.
         #[arg(long)]

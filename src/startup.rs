@@ -69,8 +69,10 @@ impl Application {
                 let mut conn = db.get()?;
                 let stored = shops::sync_declared(&mut conn, &declared_shops)?;
                 // Changes written while no server ran (an import, a crash) are folded
-                // first, so the first requests do not sum a long list of them.
+                // first, so the first requests do not sum a long list of them, and the
+                // planner learns how the tables grew.
                 crate::shop::orders::fold_order_counts(&mut conn)?;
+                crate::db::refresh_statistics(&mut conn)?;
                 Ok((db, applied, stored))
             })
             .await

@@ -3,16 +3,25 @@
 
 mod connection;
 mod deadline;
+mod explain;
+mod ids_in;
 mod migrations;
 pub mod schema;
+mod statement;
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::Connection;
 
 pub use connection::{Backend, ConnectionManager, DbConnection};
+pub use explain::explain;
+pub use ids_in::{ids_in, IdsIn};
 pub use migrations::{migration_names, MigrationBackend};
+pub use statement::{runs, Row, Statement, Value, ROW_RUNS};
 
 use crate::config::DatabaseConfig;
 
@@ -77,14 +86,18 @@ impl From<diesel::result::Error> for DbError {
     }
 }
 
-/// The shop database: a connection pool plus the backend it talks to, and optionally
-/// the deadline that bounds the work run through it.
+/// State kept beside one database for as long as it is open, one value per type.
+type Shared = Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>;
+
+/// The shop database: a connection pool plus the backend it talks to, state kept beside
+/// it, and optionally the deadline that bounds the work run through it.
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     backend: Backend,
     pool_timeout: Duration,
     deadline: Option<Instant>,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Database {
@@ -144,6 +157,7 @@ impl Database {
             backend,
             pool_timeout: Duration::from_millis(config.pool_timeout_ms),
             deadline: None,
+            shared: Arc::default(),
         })
     }
 
@@ -170,6 +184,25 @@ impl Database {
             state.idle_connections,
             self.pool.max_size(),
         )
+    }
+
+    /// The value of type `T` kept beside this database (created on first use): memory of
+    /// what the database holds, such as where recently served pages begin, shared by every
+    /// request on it and by no other database.
+    pub fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        // A panic while holding the lock cannot leave the map half-changed.
+        let mut shared = self
+            .shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let value = shared
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match Arc::clone(value).downcast::<T>() {
+            Ok(value) => value,
+            // The map is keyed by the type it holds; this arm only satisfies the types.
+            Err(_) => Arc::new(T::default()),
+        }
     }
 
     /// A connection for blocking code (CLI, workers already on a blocking thread).
@@ -235,6 +268,102 @@ impl Database {
             Ok::<_, DbError>(())
         })
         .await
+    }
+}
+
+/// Brings the query planner's statistics (and, on PostgreSQL, the visibility map) up to
+/// date where the database has not.
+///
+/// SQLite keeps no statistics by itself: `PRAGMA optimize` analyses the tables that
+/// changed much since they were last analysed, sampling at most a thousand rows of each
+/// index so it stays quick on a large database. PostgreSQL's autovacuum analyses a table
+/// after a tenth of it changed and vacuums it after inserts and deletes; where it is off
+/// or behind, a table never analysed since it was written, or whose changes since its
+/// last analyse (or inserts and dead rows since its last vacuum) exceed its size, is
+/// analysed (or vacuumed and analysed) here. That matters beyond plain plans: a
+/// connection keeps the plans it made of a statement (foreign-key checks included) until
+/// the table's statistics change, and plans made while a table was nearly empty scan it
+/// once it is large; and index-only scans read the table itself for pages no vacuum has
+/// marked all-visible. Run it on a schedule and after each batch of a large import.
+pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConnection::Sqlite(_) => {
+            conn.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002")?;
+        }
+        DbConnection::Pg(_) => {
+            #[derive(diesel::QueryableByName)]
+            struct Stale {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                name: String,
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                vacuum: bool,
+            }
+            let stale: Vec<Stale> = Statement::new()
+                .sql(
+                    "SELECT quote_ident(relname) AS name, \
+                         (n_ins_since_vacuum > GREATEST(1000, n_live_tup) \
+                          OR n_dead_tup > GREATEST(1000, n_live_tup)) AS vacuum \
+                     FROM pg_stat_user_tables WHERE schemaname = current_schema() \
+                     AND ((n_mod_since_analyze > 0 AND last_analyze IS NULL \
+                               AND last_autoanalyze IS NULL) \
+                          OR n_mod_since_analyze > GREATEST(1000, n_live_tup) \
+                          OR n_ins_since_vacuum > GREATEST(1000, n_live_tup) \
+                          OR n_dead_tup > GREATEST(1000, n_live_tup))",
+                )
+                .rows(conn)?;
+            for table in stale {
+                let command = if table.vacuum {
+                    "VACUUM (ANALYZE)"
+                } else {
+                    "ANALYZE"
+                };
+                conn.batch_execute(&format!("{command} {}", table.name))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `work` in one read-only transaction, so several reads see the same data.
+///
+/// On PostgreSQL that is `REPEATABLE READ, READ ONLY`, begun in one statement (a
+/// snapshot for the whole transaction, not one per statement); on SQLite a deferred
+/// transaction (WAL gives it one snapshot). Inside a caller's transaction it is a
+/// savepoint and the caller's snapshot holds.
+pub fn read_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let outermost = Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map(|depth| depth.is_none())
+        .unwrap_or(false);
+    let DbConnection::Pg(inner) = conn else {
+        return conn.transaction(work);
+    };
+    if !outermost {
+        return conn.transaction(work);
+    }
+    AnsiTransactionManager::begin_transaction_sql(
+        inner,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    )?;
+    let result = work(conn);
+    let DbConnection::Pg(inner) = conn else {
+        return result;
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(inner)?;
+            Ok(value)
+        }
+        Err(error) => {
+            AnsiTransactionManager::rollback_transaction(inner)?;
+            Err(error)
+        }
     }
 }
 

@@ -306,24 +306,25 @@ diesel::table! {
 
 diesel::table! {
     /// The `order_counts` table.
-    order_counts (shop_id, time_kind, trade_status, day) {
+    order_counts (shop_id, time_kind, span, starts_at, trade_status) {
         shop_id -> BigInt,
         time_kind -> Text,
+        span -> Text,
+        starts_at -> Timestamp,
         trade_status -> Text,
-        day -> Date,
         n -> BigInt,
     }
 }
 
 diesel::table! {
-    /// The `order_count_changes` table.
-    order_count_changes (id) {
-        id -> BigInt,
+    /// The `order_count_changes` table (SQLite keys it by all but `delta`; PostgreSQL
+    /// gives each row an `id` that polymall never reads).
+    order_count_changes (shop_id, time_kind, at, trade_status) {
         shop_id -> BigInt,
         time_kind -> Text,
+        at -> Timestamp,
         trade_status -> Text,
-        day -> Date,
-        delta -> Integer,
+        delta -> BigInt,
     }
 }
 

@@ -11,7 +11,7 @@ use super::AppState;
 use crate::intake::{self, DocumentKind, IntakeError};
 use crate::polyapi::wire::{GoodsItem, OrderItem, RefundItem};
 use crate::shop::codes::TradeStatus;
-use crate::shop::orders::OrderFilter;
+use crate::shop::orders::{OrderFilter, PageAnchors};
 use crate::shop::shops::Shop;
 use crate::shop::time::shop_offset;
 use crate::shop::{orders, products, refunds, Page, ShopError};
@@ -356,9 +356,10 @@ async fn get_orders(
         plat_order_no: query.plat_order_no.clone(),
     };
     let offset = shop_offset(&shop);
+    let anchors = state.db.shared::<PageAnchors>();
     let found = state
         .db
-        .run(move |conn| orders::page(conn, shop.id, &filter, page))
+        .run(move |conn| orders::page(conn, &anchors, shop.id, &filter, page))
         .await?;
     let items: Vec<OrderItem> = found
         .items

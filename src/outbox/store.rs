@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::{Kind, OutboxError, State, Target};
 use crate::db::schema::{outbox, shops};
-use crate::db::{kept_text, write_transaction, DbConnection};
+use crate::db::{kept_text, runs, write_transaction, DbConnection, Statement};
 use crate::shop::time::now_utc;
 
 /// Longest error text kept on a row.
@@ -22,6 +22,21 @@ pub fn enqueue(
     kind: Kind,
     subject: &str,
 ) -> Result<(), diesel::result::Error> {
+    enqueue_many(conn, shop_id, target, kind, &[subject])
+}
+
+/// Re-arms (or creates) the rows of `subjects` when the shop uses `target`, with
+/// multi-row upserts. Call it inside the transaction that makes the changes.
+pub fn enqueue_many(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    target: Target,
+    kind: Kind,
+    subjects: &[&str],
+) -> Result<(), diesel::result::Error> {
+    if subjects.is_empty() {
+        return Ok(());
+    }
     let enabled: bool = match target {
         Target::Jushuitan => shops::table
             .find(shop_id)
@@ -40,36 +55,32 @@ pub fn enqueue(
         return Ok(());
     }
     let now = now_utc();
-    let row = outbox::table
-        .filter(outbox::shop_id.eq(shop_id))
-        .filter(outbox::target.eq(target.code()))
-        .filter(outbox::kind.eq(kind.code()))
-        .filter(outbox::subject.eq(subject));
-    let updated = diesel::update(row)
-        .set((
-            outbox::state.eq(State::Pending.code()),
-            outbox::version.eq(outbox::version + 1),
-            outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(now),
-            outbox::last_error.eq(None::<String>),
-            outbox::modified_at.eq(now),
-        ))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(outbox::table)
-            .values((
-                outbox::shop_id.eq(shop_id),
-                outbox::target.eq(target.code()),
-                outbox::kind.eq(kind.code()),
-                outbox::subject.eq(subject),
-                outbox::state.eq(State::Pending.code()),
-                outbox::version.eq(1_i64),
-                outbox::attempts.eq(0),
-                outbox::next_attempt_at.eq(now),
-                outbox::created_at.eq(now),
-                outbox::modified_at.eq(now),
-            ))
-            .execute(conn)?;
+    for run in runs(subjects) {
+        let mut upsert = Statement::new();
+        upsert
+            .sql(
+                "INSERT INTO outbox (shop_id, target, kind, subject, state, version, attempts, \
+                 next_attempt_at, created_at, modified_at) VALUES ",
+            )
+            .tuples(run, |row, subject| {
+                row.value(shop_id)
+                    .value(target.code())
+                    .value(kind.code())
+                    .value(*subject)
+                    .value(State::Pending.code())
+                    .value(1_i64)
+                    .value(0_i32)
+                    .value(now)
+                    .value(now)
+                    .value(now);
+            })
+            .sql(
+                " ON CONFLICT (shop_id, target, kind, subject) DO UPDATE SET \
+                 state = 'pending', version = outbox.version + 1, attempts = 0, \
+                 next_attempt_at = excluded.next_attempt_at, last_error = NULL, \
+                 modified_at = excluded.modified_at",
+            );
+        upsert.run(conn)?;
     }
     Ok(())
 }

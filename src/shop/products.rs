@@ -182,7 +182,8 @@ pub fn upsert(
     })
 }
 
-fn check_batch(items: &[NewProduct]) -> Result<(), ShopError> {
+/// Refuses a batch that names a product twice, or a SKU twice within a product.
+pub fn check_batch(items: &[NewProduct]) -> Result<(), ShopError> {
     let mut seen = HashSet::new();
     for (index, item) in items.iter().enumerate() {
         if !seen.insert(item.fields.plat_product_id.as_str()) {

@@ -67,6 +67,18 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The same database under another handle that leaves it in place when dropped (for a
+    /// second server beside the first).
+    pub fn alias(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            _dir: None,
+            schema: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((base, schema)) = &self.schema {
@@ -152,6 +164,11 @@ impl TestApp {
             db,
             handle,
         }
+    }
+
+    /// Another server on this server's database, remembering nothing of earlier requests.
+    pub async fn beside(&self) -> Self {
+        Self::spawn_with(self.db.alias(), |_| {}).await
     }
 
     /// POSTs a JSON body to an admin path of shop `demo`; answers status and body.
@@ -269,6 +286,23 @@ pub fn count_sql_at(url: &str, sql: &str) -> i64 {
     .get_result(&mut connect(url))
     .expect("count");
     counted.n
+}
+
+/// Runs a `SELECT … AS s` of text values on the test server's database.
+pub fn strings_sql(app: &TestApp, sql: &str) -> Vec<String> {
+    use diesel::sql_types::Text;
+    use diesel::{QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        s: String,
+    }
+    diesel::sql_query(sql)
+        .load::<Row>(&mut connect(&app.db.url))
+        .expect("select")
+        .into_iter()
+        .map(|row| row.s)
+        .collect()
 }
 
 /// Folds pending order count changes, as the server's background job does.

@@ -17,7 +17,7 @@ on_both_backends! {
     get_order_totals_match_a_full_count => totals;
 }
 
-fn order_at(no: &str, tradetime: &str, status: &str) -> Value {
+pub fn order_at(no: &str, tradetime: &str, status: &str) -> Value {
     let mut order = full_order(no);
     order["tradetime"] = json!(tradetime);
     order["tradeStatus"] = json!(status);
@@ -332,9 +332,10 @@ async fn refund_status(backend: Backend) {
     );
 }
 
-/// The total GetOrder answers comes from day counts kept by triggers; it must equal a
-/// plain `COUNT(*)` for every window, status and time, whether the changes are folded
-/// into the day counts or still pending.
+/// The total GetOrder answers comes from counts per day, hour, minute, second and
+/// millisecond kept by triggers; it must equal a plain `COUNT(*)` for every window,
+/// status and time, whether the changes are folded into the counts or still pending —
+/// over days, and over a sale that puts thousands of orders into one hour.
 async fn totals(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -379,10 +380,10 @@ async fn totals(backend: Backend) {
             local(today + chrono::TimeDelta::hours(1)),
         ),
     ];
-    let check = |label: &'static str| {
+    let check = |label: &'static str, windows: &[(String, String)]| {
         let client = &client;
         let app = &app;
-        let windows = windows.clone();
+        let windows = windows.to_vec();
         async move {
             for (start, end) in &windows {
                 for time_type in ["JH_01", "JH_02"] {
@@ -419,12 +420,12 @@ async fn totals(backend: Backend) {
             }
         }
     };
-    check("all pending").await;
+    check("all pending", &windows).await;
     assert!(
         fold_order_counts(&app) > 0,
         "the posted orders left changes to fold"
     );
-    check("all folded").await;
+    check("all folded", &windows).await;
 
     // Ship some, pay some (status and created day move), add more; then check both before
     // and after folding.
@@ -441,10 +442,60 @@ async fn totals(backend: Backend) {
     ];
     let (status, body) = app.admin_post("orders", &Value::Array(moved)).await;
     assert_eq!(status, 200, "{body}");
-    check("changes pending over folded counts").await;
+    check("changes pending over folded counts", &windows).await;
     fold_order_counts(&app);
-    check("changes folded").await;
+    check("changes folded", &windows).await;
     assert_eq!(fold_order_counts(&app), 0, "nothing left to fold");
+
+    // A sale: 2,000 orders placed within one hour, three to a second, posted in four
+    // batches a second or more apart (each batch shares its modified time), then windows
+    // that cut through the hour, through one second, and between two batches.
+    let mut cuts = Vec::new();
+    for batch in 0..4 {
+        let orders: Vec<Value> = (0..500)
+            .map(|i| {
+                let n = batch * 500 + i;
+                let second = n / 3 % 3_600;
+                let status = if n % 4 == 0 { "JH_01" } else { "JH_02" };
+                let placed = format!("2024-03-06 10:{:02}:{:02}", second / 60, second % 60);
+                order_at(&format!("S{n:04}"), &placed, status)
+            })
+            .collect();
+        let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
+        assert_eq!(status, 200, "{body}");
+        cuts.push(chrono::Utc::now().naive_utc());
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    }
+    let burst: Vec<(String, String)> = vec![
+        ("2024-03-06 10:00:00".into(), "2024-03-06 10:59:59".into()),
+        ("2024-03-06 10:03:17".into(), "2024-03-06 10:07:42".into()),
+        ("2024-03-06 10:05:00".into(), "2024-03-06 10:05:00".into()),
+        ("2024-03-05 12:00:01".into(), "2024-03-08 11:59:58".into()),
+        (local(cuts[0] - chrono::TimeDelta::hours(1)), local(cuts[1])),
+        (local(cuts[1]), local(cuts[2])),
+        (local(cuts[2]), local(cuts[2])),
+        (
+            local(today - chrono::TimeDelta::days(3)),
+            local(today + chrono::TimeDelta::days(1)),
+        ),
+    ];
+    check("sale pending", &burst).await;
+    fold_order_counts(&app);
+    check("sale folded", &burst).await;
+    for no in ["S0001", "S0502", "S1003", "S1999"] {
+        ok(client
+            .call("Send", json!({"PlatOrderNo": no, "LogisticType": "JH_001", "LogisticNo": format!("T{no}")}))
+            .await);
+    }
+    let paid = vec![
+        order_at("S0000", "2024-03-06 10:00:00", "JH_02"),
+        order_at("S1200", "2024-03-06 10:59:59", "JH_05"),
+    ];
+    let (status, body) = app.admin_post("orders", &Value::Array(paid)).await;
+    assert_eq!(status, 200, "{body}");
+    check("sale changes pending", &burst).await;
+    fold_order_counts(&app);
+    check("sale changes folded", &burst).await;
 }
 
 /// A `yyyy-MM-dd HH:mm:ss` time moved by `by` (from the shop's +08:00 to UTC, say).

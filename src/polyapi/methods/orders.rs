@@ -7,7 +7,7 @@ use crate::polyapi::biz::Biz;
 use crate::polyapi::envelope::{Answer, PolyError};
 use crate::polyapi::wire::OrderItem;
 use crate::shop::codes::{RefundStatus, TradeStatus};
-use crate::shop::orders::{self, OrderFilter, OrderTime, TimeWindow};
+use crate::shop::orders::{self, OrderFilter, OrderTime, PageAnchors, TimeWindow};
 use crate::shop::refunds;
 
 /// Largest GetOrder page.
@@ -45,7 +45,7 @@ pub async fn get_order(call: &Call, biz: &Biz) -> Result<Answer, PolyError> {
             };
             let window = biz
                 .window("StartTime", "EndTime", call.offset)?
-                .map(|(start, end)| TimeWindow { time, start, end });
+                .map(|(start, end)| TimeWindow::through_second(time, start, end));
             OrderFilter {
                 status,
                 window,
@@ -54,9 +54,10 @@ pub async fn get_order(call: &Call, biz: &Biz) -> Result<Answer, PolyError> {
         }
     };
     let shop_id = call.shop.id;
+    let anchors = call.db.shared::<PageAnchors>();
     let found = call
         .db
-        .run(move |conn| orders::page(conn, shop_id, &filter, page))
+        .run(move |conn| orders::page(conn, &anchors, shop_id, &filter, page))
         .await?;
     listing(
         "numtotalorder",

@@ -1,165 +1,372 @@
-//! How many orders a listing matches, without counting every one of them.
+//! How many orders a listing holds (or holds before a position), without counting every
+//! one of them.
 //!
-//! The database keeps orders per (shop, time, status, UTC day) in `order_counts`, moved by
-//! triggers through `order_count_changes` (see the `order_counts` migration). A window's
-//! total is the day counts of the whole days inside it plus an exact count of the orders
-//! in its partial first and last day, so its cost follows the window's length in days,
-//! not the number of orders in the shop.
+//! The database keeps orders per (shop, time, span, start, status) in `order_counts` for
+//! spans of a day, an hour, a minute, a second and a millisecond, moved by triggers
+//! through `order_count_changes` (see the `order_counts_by_time` migration). A range is
+//! cut into its whole days, then the whole hours, minutes, seconds and milliseconds at
+//! its edges; only what lies within a partial millisecond (in practice: orders written
+//! by one statement, which share their time) is counted order by order. So a count sums
+//! a few hundred rows at most, whatever the range holds: a window with whole-second
+//! bounds (every window the wire can name) never counts an order one by one, and the
+//! position of an order inside a second of a sale counts only its own batch.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
-use diesel::dsl::sql;
-use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use chrono::{DateTime, NaiveDateTime};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::QueryableByName;
 
-use super::read::{filtered, OrderFilter, OrderTime, TimeWindow};
-use crate::db::schema::{order_count_changes, order_counts};
-use crate::db::{write_transaction, DbConnection};
+use super::listing::{Key, Listing, Reading};
+use super::read::OrderTime;
+use crate::db::{write_transaction, DbConnection, Statement};
 use crate::shop::ShopError;
 
-/// Orders matching `filter` (exact).
-pub fn total(
-    conn: &mut DbConnection,
+/// The spans counts are kept for, longest first, with their length in milliseconds.
+const SPANS: [(&str, i64); 5] = [
+    ("day", 86_400_000),
+    ("hour", 3_600_000),
+    ("minute", 60_000),
+    ("second", 1_000),
+    ("millisecond", 1),
+];
+
+/// Where a counted range ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Upper {
+    /// The listing's own end.
+    End,
+    /// Before this position of the listing (exclusive).
+    Before(Key),
+}
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Orders of `listing` (before `upper`), exact.
+pub(super) fn count(
+    reading: &mut Reading<'_>,
     shop_id: i64,
-    filter: &OrderFilter,
+    listing: &Listing,
+    upper: Upper,
 ) -> Result<i64, ShopError> {
-    if filter.plat_order_no.is_some() {
-        return exact(conn, shop_id, filter);
-    }
-    let Some(window) = filter.window else {
-        return days(conn, shop_id, filter, OrderTime::Modified, None);
+    let label = match upper {
+        Upper::End => "total of the listing",
+        Upper::Before(_) => "orders before an anchor",
     };
-    let Some((first, last)) = whole_days(window.start, window.end) else {
-        return exact(conn, shop_id, filter);
+    let counted: Vec<Counted> = reading.rows(label, &statement(shop_id, listing, upper))?;
+    Ok(counted.first().map_or(0, |row| row.n))
+}
+
+/// The one statement [`count`] runs: a sum over a union of index ranges.
+pub(super) fn statement(shop_id: i64, listing: &Listing, upper: Upper) -> Statement<'static> {
+    let until = match upper {
+        Upper::End => listing.until,
+        Upper::Before(key) => Some(key.at),
     };
-    let edge = |start: NaiveDateTime, end: NaiveDateTime| OrderFilter {
-        window: Some(TimeWindow {
-            start,
-            end,
-            ..window
-        }),
-        ..filter.clone()
+    let mut legs = Legs {
+        statement: Statement::new(),
+        shop_id,
+        listing: *listing,
+        first: true,
     };
-    let head = edge(window.start, midnight(first) - TimeDelta::microseconds(1));
-    let tail = edge(midnight(last + TimeDelta::days(1)), window.end);
-    Ok(
-        days(conn, shop_id, filter, window.time, Some((first, last)))?
-            + exact(conn, shop_id, &head)?
-            + exact(conn, shop_id, &tail)?,
-    )
-}
-
-/// Orders matching `filter`, counted one by one over the index.
-fn exact(conn: &mut DbConnection, shop_id: i64, filter: &OrderFilter) -> Result<i64, ShopError> {
-    Ok(filtered(shop_id, filter).count().get_result(conn)?)
-}
-
-/// The first and last UTC day lying wholly inside `[start, end]`, if any.
-fn whole_days(start: NaiveDateTime, end: NaiveDateTime) -> Option<(NaiveDate, NaiveDate)> {
-    let first = if start.time() == NaiveTime::MIN {
-        start.date()
-    } else {
-        start.date().succ_opt()?
+    legs.statement
+        .sql("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM (");
+    let whole = match (listing.from.map(|t| ceil(t, 1)), until.map(|t| floor(t, 1))) {
+        (Some(Some(start)), Some(Some(end))) if start >= end => None,
+        (Some(None), _) | (_, Some(None)) => None,
+        (start, end) => Some((start.flatten(), end.flatten())),
     };
-    // The end is inclusive to the microsecond the database keeps.
-    let last = if end.time() >= NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999)? {
-        end.date()
-    } else {
-        end.date().pred_opt()?
-    };
-    (first <= last).then_some((first, last))
-}
-
-fn midnight(day: NaiveDate) -> NaiveDateTime {
-    day.and_time(NaiveTime::MIN)
-}
-
-fn kind(time: OrderTime) -> &'static str {
-    match time {
-        OrderTime::Modified => "modified",
-        OrderTime::Created => "created",
-    }
-}
-
-/// Orders of whole days from the day counts and the changes not folded in yet; all days
-/// when `range` is `None`.
-fn days(
-    conn: &mut DbConnection,
-    shop_id: i64,
-    filter: &OrderFilter,
-    time: OrderTime,
-    range: Option<(NaiveDate, NaiveDate)>,
-) -> Result<i64, ShopError> {
-    let mut folded = order_counts::table
-        .filter(order_counts::shop_id.eq(shop_id))
-        .filter(order_counts::time_kind.eq(kind(time)))
-        .into_boxed();
-    let mut pending = order_count_changes::table
-        .filter(order_count_changes::shop_id.eq(shop_id))
-        .filter(order_count_changes::time_kind.eq(kind(time)))
-        .into_boxed();
-    if let Some(status) = filter.status {
-        folded = folded.filter(order_counts::trade_status.eq(status.code()));
-        pending = pending.filter(order_count_changes::trade_status.eq(status.code()));
-    }
-    if let Some((first, last)) = range {
-        folded = folded
-            .filter(order_counts::day.ge(first))
-            .filter(order_counts::day.le(last));
-        pending = pending
-            .filter(order_count_changes::day.ge(first))
-            .filter(order_count_changes::day.le(last));
-    }
-    let folded: i64 = folded
-        .select(sql::<BigInt>("COALESCE(CAST(SUM(n) AS BIGINT), 0)"))
-        .get_result(conn)?;
-    let pending: i64 = pending
-        .select(sql::<BigInt>("COALESCE(CAST(SUM(delta) AS BIGINT), 0)"))
-        .get_result(conn)?;
-    Ok(folded + pending)
-}
-
-/// Adds the pending changes into the day counts and removes them; answers how many
-/// changes were folded. Safe to run from several processes at once.
-pub fn fold(conn: &mut DbConnection) -> Result<usize, ShopError> {
-    write_transaction(conn, |conn| {
-        let folded = match conn {
-            DbConnection::Sqlite(_) => {
-                // BEGIN IMMEDIATE holds every other writer off: the rows summed are the
-                // rows deleted.
-                diesel::sql_query(
-                    "INSERT INTO order_counts (shop_id, time_kind, trade_status, day, n) \
-                     SELECT shop_id, time_kind, trade_status, day, SUM(delta) \
-                     FROM order_count_changes WHERE TRUE \
-                     GROUP BY shop_id, time_kind, trade_status, day \
-                     ON CONFLICT (shop_id, time_kind, trade_status, day) \
-                     DO UPDATE SET n = order_counts.n + excluded.n",
-                )
-                .execute(conn)?;
-                diesel::delete(order_count_changes::table).execute(conn)?
+    match whole {
+        None => legs.exact(listing.from, until, upper),
+        Some((start, end)) => {
+            if let (Some(from), Some(start)) = (listing.from, start) {
+                if from < start {
+                    legs.exact(Some(from), Some(start), Upper::End);
+                }
             }
-            DbConnection::Pg(_) => {
-                // One statement adds exactly the rows it deletes, whatever commits
-                // meanwhile; the lock keeps two folds from upserting in opposite orders.
-                diesel::sql_query("SELECT pg_advisory_xact_lock(7305182)").execute(conn)?;
-                diesel::sql_query(
-                    "WITH moved AS (DELETE FROM order_count_changes \
-                         RETURNING shop_id, time_kind, trade_status, day, delta), \
-                     summed AS (SELECT shop_id, time_kind, trade_status, day, SUM(delta) AS n \
-                         FROM moved GROUP BY shop_id, time_kind, trade_status, day) \
-                     INSERT INTO order_counts (shop_id, time_kind, trade_status, day, n) \
-                     SELECT shop_id, time_kind, trade_status, day, n FROM summed \
-                     ORDER BY shop_id, time_kind, trade_status, day \
-                     ON CONFLICT (shop_id, time_kind, trade_status, day) \
-                     DO UPDATE SET n = order_counts.n + EXCLUDED.n",
-                )
-                .execute(conn)?
+            if let (Some(end), Some(until)) = (end, until) {
+                if end < until || matches!(upper, Upper::Before(_)) {
+                    legs.exact(Some(end), Some(until), upper);
+                }
             }
-        };
-        if folded > 0 {
-            diesel::delete(order_counts::table.filter(order_counts::n.eq(0))).execute(conn)?;
+            legs.pending(start, end);
+            legs.spans(start, end, 0);
         }
-        Ok(folded)
+    }
+    legs.statement.sql(") AS legs");
+    legs.statement
+}
+
+/// The parts of a count statement, each an index range summed on its own.
+struct Legs {
+    statement: Statement<'static>,
+    shop_id: i64,
+    listing: Listing,
+    first: bool,
+}
+
+impl Legs {
+    fn next(&mut self) -> &mut Statement<'static> {
+        if !std::mem::take(&mut self.first) {
+            self.statement.sql(" UNION ALL ");
+        }
+        &mut self.statement
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.listing.time {
+            OrderTime::Modified => "modified",
+            OrderTime::Created => "created",
+        }
+    }
+
+    /// Orders in `[from, until)` (or before the key of `upper`) counted one by one.
+    fn exact(&mut self, from: Option<NaiveDateTime>, until: Option<NaiveDateTime>, upper: Upper) {
+        let (listing, shop_id) = (self.listing, self.shop_id);
+        let statement = self.next();
+        statement.sql("SELECT COUNT(*) AS n FROM orders");
+        listing.shop_and_status(statement, shop_id);
+        if let Some(from) = from {
+            listing.time_bound(statement, ">=", from);
+        }
+        match (upper, until) {
+            (Upper::Before(key), _) => listing.key_bound(statement, "<", key),
+            (Upper::End, Some(until)) => listing.time_bound(statement, "<", until),
+            (Upper::End, None) => {}
+        }
+    }
+
+    /// Changes not folded yet, kept per millisecond, in `[start, end)`.
+    fn pending(&mut self, start: Option<NaiveDateTime>, end: Option<NaiveDateTime>) {
+        let (shop_id, kind, status) = (self.shop_id, self.kind(), self.listing.status);
+        let statement = self.next();
+        statement
+            .sql("SELECT SUM(delta) AS n FROM order_count_changes WHERE shop_id = ")
+            .bind(shop_id)
+            .sql(" AND time_kind = ")
+            .bind(kind);
+        if let Some(start) = start {
+            statement.sql(" AND at >= ").bind(start);
+        }
+        if let Some(end) = end {
+            statement.sql(" AND at < ").bind(end);
+        }
+        if let Some(status) = status {
+            statement.sql(" AND trade_status = ").bind(status.code());
+        }
+    }
+
+    /// The folded counts of `[start, end)` (millisecond-aligned): whole spans of
+    /// `SPANS[level]`, then the edges in shorter spans.
+    fn spans(&mut self, start: Option<NaiveDateTime>, end: Option<NaiveDateTime>, level: usize) {
+        let Some(&(span, millis)) = SPANS.get(level) else {
+            return;
+        };
+        if level + 1 < SPANS.len() {
+            let first = start.map(|t| ceil(t, millis));
+            let last = end.map(|t| floor(t, millis));
+            if let (Some(None), _) | (_, Some(None)) = (first, last) {
+                return self.spans(start, end, level + 1);
+            }
+            let (first, last) = (first.flatten(), last.flatten());
+            let holds_whole = match (first, last) {
+                (Some(first), Some(last)) => first < last,
+                _ => true,
+            };
+            if !holds_whole {
+                return self.spans(start, end, level + 1);
+            }
+            if let (Some(start), Some(first)) = (start, first) {
+                if start < first {
+                    self.spans(Some(start), Some(first), level + 1);
+                }
+            }
+            if let (Some(last), Some(end)) = (last, end) {
+                if last < end {
+                    self.spans(Some(last), Some(end), level + 1);
+                }
+            }
+            self.span(span, first, last);
+        } else {
+            self.span(span, start, end);
+        }
+    }
+
+    fn span(
+        &mut self,
+        span: &'static str,
+        start: Option<NaiveDateTime>,
+        end: Option<NaiveDateTime>,
+    ) {
+        let (shop_id, kind, status) = (self.shop_id, self.kind(), self.listing.status);
+        let statement = self.next();
+        statement
+            .sql("SELECT SUM(n) AS n FROM order_counts WHERE shop_id = ")
+            .bind(shop_id)
+            .sql(" AND time_kind = ")
+            .bind(kind)
+            .sql(" AND span = ")
+            .bind(span);
+        if let Some(start) = start {
+            statement.sql(" AND starts_at >= ").bind(start);
+        }
+        if let Some(end) = end {
+            statement.sql(" AND starts_at < ").bind(end);
+        }
+        if let Some(status) = status {
+            statement.sql(" AND trade_status = ").bind(status.code());
+        }
+    }
+}
+
+/// `t` rounded down to a multiple of `millis` since the epoch (UTC midnights for days).
+fn floor(t: NaiveDateTime, millis: i64) -> Option<NaiveDateTime> {
+    let since = t.and_utc().timestamp_millis();
+    DateTime::from_timestamp_millis(since - since.rem_euclid(millis)).map(|t| t.naive_utc())
+}
+
+/// `t` rounded up to a multiple of `millis` since the epoch.
+fn ceil(t: NaiveDateTime, millis: i64) -> Option<NaiveDateTime> {
+    let down = floor(t, millis)?;
+    if down == t {
+        Some(t)
+    } else {
+        down.checked_add_signed(chrono::TimeDelta::milliseconds(millis))
+    }
+}
+
+/// Adds the pending changes into the counts of every span and removes them; answers how
+/// many changes were folded. Safe to run from several processes at once.
+pub fn fold(conn: &mut DbConnection) -> Result<usize, ShopError> {
+    // Most runs find nothing: a read answers that without queueing for the write lock.
+    #[derive(QueryableByName)]
+    struct Pending {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        pending: bool,
+    }
+    let pending: Vec<Pending> = Statement::new()
+        .sql("SELECT EXISTS (SELECT 1 FROM order_count_changes) AS pending")
+        .rows(conn)?;
+    if !pending.first().is_some_and(|row| row.pending) {
+        return Ok(0);
+    }
+    write_transaction(conn, |conn| match conn {
+        DbConnection::Sqlite(_) => {
+            // BEGIN IMMEDIATE holds every other writer off: the rows summed are the rows
+            // deleted.
+            let mut add = Statement::new();
+            add.sql(&format!(
+                "INSERT INTO order_counts (shop_id, time_kind, span, starts_at, trade_status, n) \
+                 SELECT shop_id, time_kind, span, starts_at, trade_status, SUM(delta) FROM ({}) \
+                 AS spans WHERE TRUE GROUP BY shop_id, time_kind, span, starts_at, trade_status \
+                 ON CONFLICT (shop_id, time_kind, span, starts_at, trade_status) \
+                 DO UPDATE SET n = order_counts.n + excluded.n",
+                SQLITE_SPANS_OF_CHANGES
+            ));
+            add.run(conn)?;
+            let mut emptied = Statement::new();
+            emptied.sql(&format!(
+                "DELETE FROM order_counts WHERE n = 0 AND \
+                 (shop_id, time_kind, span, starts_at, trade_status) IN \
+                 (SELECT shop_id, time_kind, span, starts_at, trade_status FROM ({}) AS spans)",
+                SQLITE_SPANS_OF_CHANGES
+            ));
+            emptied.run(conn)?;
+            Ok(Statement::new()
+                .sql("DELETE FROM order_count_changes")
+                .run(conn)?)
+        }
+        DbConnection::Pg(_) => {
+            // One statement adds exactly the rows it deletes, whatever commits meanwhile;
+            // the lock keeps two folds from upserting in opposite orders.
+            Statement::new()
+                .sql("SELECT pg_advisory_xact_lock(7305182)")
+                .run(conn)?;
+            let folded: Vec<Folded> = Statement::new()
+                .sql(
+                    "WITH moved AS (DELETE FROM order_count_changes \
+                         RETURNING shop_id, time_kind, at, trade_status, delta), \
+                     summed AS (SELECT shop_id, time_kind, spans.span, \
+                         date_trunc(spans.span, at) AS starts_at, trade_status, \
+                         SUM(delta) AS n \
+                         FROM moved CROSS JOIN (VALUES ('day'), ('hour'), ('minute'), \
+                             ('second'), ('millisecond')) AS spans (span) \
+                         GROUP BY 1, 2, 3, 4, 5 HAVING SUM(delta) <> 0), \
+                     added AS (INSERT INTO order_counts \
+                         (shop_id, time_kind, span, starts_at, trade_status, n) \
+                         SELECT shop_id, time_kind, span, starts_at, trade_status, n \
+                         FROM summed ORDER BY 1, 2, 3, 4, 5 \
+                         ON CONFLICT (shop_id, time_kind, span, starts_at, trade_status) \
+                         DO UPDATE SET n = order_counts.n + EXCLUDED.n \
+                         RETURNING shop_id, time_kind, span, starts_at, trade_status, n) \
+                     SELECT moved.changes, added.shop_id, added.time_kind, added.span, \
+                         added.starts_at, added.trade_status \
+                     FROM (SELECT COUNT(*) AS changes FROM moved) AS moved \
+                     LEFT JOIN added ON added.n = 0",
+                )
+                .rows(conn)?;
+            // The counts the changes brought to zero are removed after (a statement does
+            // not see its own upserts).
+            for row in &folded {
+                let (Some(shop_id), Some(kind), Some(span), Some(starts_at), Some(status)) = (
+                    row.shop_id,
+                    row.time_kind.as_deref(),
+                    row.span.as_deref(),
+                    row.starts_at,
+                    row.trade_status.as_deref(),
+                ) else {
+                    continue;
+                };
+                Statement::new()
+                    .sql("DELETE FROM order_counts WHERE shop_id = ")
+                    .bind(shop_id)
+                    .sql(" AND time_kind = ")
+                    .bind(kind)
+                    .sql(" AND span = ")
+                    .bind(span)
+                    .sql(" AND starts_at = ")
+                    .bind(starts_at)
+                    .sql(" AND trade_status = ")
+                    .bind(status)
+                    .sql(" AND n = 0")
+                    .run(conn)?;
+            }
+            let folded = folded.first().map_or(0, |row| row.changes);
+            Ok(usize::try_from(folded).unwrap_or(0))
+        }
     })
+}
+
+/// Each pending change once per span it adds to (SQLite).
+const SQLITE_SPANS_OF_CHANGES: &str = "\
+    SELECT shop_id, time_kind, 'day' AS span, strftime('%Y-%m-%d 00:00:00', at) AS starts_at, \
+        trade_status, delta FROM order_count_changes \
+    UNION ALL SELECT shop_id, time_kind, 'hour', strftime('%Y-%m-%d %H:00:00', at), \
+        trade_status, delta FROM order_count_changes \
+    UNION ALL SELECT shop_id, time_kind, 'minute', strftime('%Y-%m-%d %H:%M:00', at), \
+        trade_status, delta FROM order_count_changes \
+    UNION ALL SELECT shop_id, time_kind, 'second', strftime('%Y-%m-%d %H:%M:%S', at), \
+        trade_status, delta FROM order_count_changes \
+    UNION ALL SELECT shop_id, time_kind, 'millisecond', at, trade_status, delta \
+        FROM order_count_changes";
+
+/// How many changes a PostgreSQL fold moved, with one count it left at zero (if any).
+#[derive(QueryableByName)]
+struct Folded {
+    #[diesel(sql_type = BigInt)]
+    changes: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    shop_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    time_kind: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    span: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    starts_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Text>)]
+    trade_status: Option<String>,
 }
 
 #[cfg(test)]
@@ -170,27 +377,121 @@ mod tests {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").expect("time")
     }
 
-    fn day(text: &str) -> NaiveDate {
-        text.parse().expect("day")
+    fn listing(from: &str, until: &str) -> Listing {
+        Listing {
+            time: OrderTime::Modified,
+            status: None,
+            from: Some(at(from)),
+            until: Some(at(until)),
+        }
+    }
+
+    /// The legs of a count, as `table span from until` lines.
+    fn legs(listing: &Listing, upper: Upper) -> Vec<String> {
+        let statement = statement(1, listing, upper);
+        let text = statement.text();
+        let mut values = statement.values().map(|v| format!("{v:?}"));
+        text.split(" UNION ALL ")
+            .map(|leg| {
+                let table = if leg.contains("FROM orders") {
+                    "orders"
+                } else if leg.contains("order_count_changes") {
+                    "changes"
+                } else {
+                    "counts"
+                };
+                let binds: Vec<String> = (0..leg.matches('?').count())
+                    .filter_map(|_| values.next())
+                    .collect();
+                format!("{table} {}", binds.join(" "))
+            })
+            .collect()
     }
 
     #[test]
-    fn whole_days_leave_partial_edges_out() {
+    fn rounding_to_spans() {
+        let t = at("2026-01-01 10:17:23.5005");
+        assert_eq!(floor(t, 1_000), Some(at("2026-01-01 10:17:23")));
+        assert_eq!(ceil(t, 1_000), Some(at("2026-01-01 10:17:24")));
+        assert_eq!(floor(t, 1), Some(at("2026-01-01 10:17:23.5")));
+        assert_eq!(ceil(t, 1), Some(at("2026-01-01 10:17:23.501")));
+        let minute = 60_000;
         assert_eq!(
-            whole_days(at("2026-01-01 10:00:00"), at("2026-01-04 09:00:00")),
-            Some((day("2026-01-02"), day("2026-01-03")))
+            ceil(at("2026-01-01 10:17:23"), minute),
+            Some(at("2026-01-01 10:18:00"))
         );
+        let day = 86_400_000;
+        assert_eq!(floor(t, day), Some(at("2026-01-01 00:00:00")));
         assert_eq!(
-            whole_days(at("2026-01-01 00:00:00"), at("2026-01-01 23:59:59.999999")),
-            Some((day("2026-01-01"), day("2026-01-01")))
+            ceil(at("2026-01-01 00:00:00"), day),
+            Some(at("2026-01-01 00:00:00"))
         );
-        assert_eq!(
-            whole_days(at("2026-01-01 00:00:00"), at("2026-01-01 23:59:59")),
-            None
+    }
+
+    #[test]
+    fn whole_second_windows_never_count_orders_one_by_one() {
+        let legs = legs(
+            &listing("2026-01-01 10:17:23", "2026-01-04 08:00:01"),
+            Upper::End,
         );
-        assert_eq!(
-            whole_days(at("2026-01-01 00:00:01"), at("2026-01-02 23:59:59")),
-            None
+        assert!(
+            legs.iter().all(|leg| !leg.starts_with("orders")),
+            "{legs:#?}"
         );
+        // The pending changes; whole days 01-02 and 01-03, hours 11..24 of the first day
+        // and 00..08 of the last, minutes 10:18..11:00, seconds 10:17:23..10:18:00 and
+        // 08:00:00..08:00:01.
+        assert_eq!(legs.len(), 1 + 6, "{legs:#?}");
+    }
+
+    #[test]
+    fn partial_milliseconds_and_positions_are_counted_exactly() {
+        let window = listing("2026-01-01 10:17:23.250100", "2026-01-01 10:17:23.250900");
+        let legs = legs(&window, Upper::End);
+        assert_eq!(legs.len(), 1, "{legs:#?}");
+        assert!(legs[0].starts_with("orders"));
+        // A position inside a busy second: its milliseconds are summed, only the orders
+        // of its own millisecond before it are counted.
+        let before = Key {
+            at: at("2026-01-01 12:00:00.500250"),
+            id: 7,
+        };
+        let legs = self::legs(
+            &listing("2026-01-01 10:00:00", "2026-01-02 00:00:00"),
+            Upper::Before(before),
+        );
+        assert!(
+            legs.iter().any(|leg| leg.contains("millisecond")),
+            "{legs:#?}"
+        );
+        let before = Key {
+            at: at("2026-01-01 12:00:00.5"),
+            id: 7,
+        };
+        let legs = self::legs(
+            &listing("2026-01-01 10:00:00", "2026-01-02 00:00:00"),
+            Upper::Before(before),
+        );
+        let exact: Vec<&String> = legs
+            .iter()
+            .filter(|leg| leg.starts_with("orders"))
+            .collect();
+        assert_eq!(exact.len(), 1, "{legs:#?}");
+        assert!(
+            exact[0].contains("12:00:00") && exact[0].contains("BigInt(7)"),
+            "{legs:#?}"
+        );
+    }
+
+    #[test]
+    fn an_open_listing_sums_its_days() {
+        let open = Listing {
+            time: OrderTime::Modified,
+            status: None,
+            from: None,
+            until: None,
+        };
+        let legs = legs(&open, Upper::End);
+        assert_eq!(legs.len(), 2, "{legs:#?}");
     }
 }

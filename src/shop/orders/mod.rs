@@ -1,12 +1,15 @@
 //! Orders: what the storefront sells, the ERP downloads, and shipments fulfil.
 
+mod anchors;
 mod awaiting;
 mod counts;
+mod listing;
 mod memo;
 mod model;
 mod read;
 mod write;
 
+pub use anchors::PageAnchors;
 pub use awaiting::awaiting_shipment_at;
 pub use counts::fold as fold_order_counts;
 pub use memo::{update_memo, MAX_MEMO};
@@ -14,5 +17,5 @@ pub use model::{
     Customs, Invoice, NewOrder, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord,
     PickupCode, Receiver,
 };
-pub use read::{find, page, OrderFilter, OrderTime, TimeWindow};
-pub use write::upsert;
+pub use read::{explain_page, find, page, OrderFilter, OrderTime, TimeWindow};
+pub use write::{check_batch, upsert};

@@ -2,9 +2,12 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, TimeDelta, Timelike};
 use diesel::prelude::*;
 
+use super::anchors::PageAnchors;
+use super::counts::{self, Upper};
+use super::listing::{Direction, Key, Listing, Reading};
 use super::model::{
     Customs, Invoice, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord, PickupCode,
     Receiver,
@@ -12,12 +15,12 @@ use super::model::{
 use crate::db::schema::{
     order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes,
 };
-use crate::db::{DbBackend, DbConnection};
+use crate::db::{ids_in, read_transaction, DbBackend, DbConnection};
 use crate::shop::codes::TradeStatus;
 use crate::shop::{Page, PageOf, ShopError};
 
 /// Which of an order's times a window applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderTime {
     /// Last modification (GetOrder's default, `JH_01`).
     Modified,
@@ -25,15 +28,29 @@ pub enum OrderTime {
     Created,
 }
 
-/// An inclusive time window, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A time window `[from, until)`, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimeWindow {
     /// Which time.
     pub time: OrderTime,
     /// From, inclusive.
-    pub start: NaiveDateTime,
-    /// To, inclusive.
-    pub end: NaiveDateTime,
+    pub from: NaiveDateTime,
+    /// Until, exclusive.
+    pub until: NaiveDateTime,
+}
+
+impl TimeWindow {
+    /// From `start` to the end of the second `end` names, both inclusive: the wire names
+    /// times to the second and shows an order changed at 10:00:00.5 as 10:00:00, so a
+    /// window ending at 10:00:00 holds it (and one starting at 10:00:01 does not).
+    pub fn through_second(time: OrderTime, start: NaiveDateTime, end: NaiveDateTime) -> Self {
+        let whole = end.with_nanosecond(0).unwrap_or(end);
+        Self {
+            time,
+            from: start,
+            until: whole + TimeDelta::seconds(1),
+        }
+    }
 }
 
 /// Which orders a listing wants. Results are ordered by the window's time (modified
@@ -48,42 +65,193 @@ pub struct OrderFilter {
     pub plat_order_no: Option<String>,
 }
 
+/// Rows a check of a remembered anchor is taken to cost (a count of a few hundred
+/// small rows), against rows walked: an anchor nearer than the first or last order by
+/// more than this is used.
+const ANCHOR_CHECK: i64 = 256;
+
 /// One page of orders with the total across pages.
+///
+/// The page costs what its orders cost plus the walk to them: from the first order, from
+/// the last (for late pages) or from an anchor of a page served before (`anchors`),
+/// whichever is nearest. The total comes from the counts the database keeps.
 pub fn page(
     conn: &mut DbConnection,
+    anchors: &PageAnchors,
     shop_id: i64,
     filter: &OrderFilter,
     page: Page,
 ) -> Result<PageOf<OrderRecord>, ShopError> {
-    // One read transaction so the total and the page see the same data; on PostgreSQL
-    // that takes a snapshot for the whole transaction, not one per statement.
-    conn.transaction(|conn| {
-        if matches!(conn, DbConnection::Pg(_)) {
-            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(conn)?;
-        }
-        let total = super::counts::total(conn, shop_id, filter)?;
-        let by_created = matches!(
-            filter.window,
-            Some(TimeWindow {
-                time: OrderTime::Created,
-                ..
-            })
-        );
-        let query = filtered(shop_id, filter);
-        let query = if by_created {
-            query.order((orders::created_at.asc(), orders::id.asc()))
-        } else {
-            query.order((orders::modified_at.asc(), orders::id.asc()))
+    read_page(&mut Reading::new(conn), anchors, shop_id, filter, page)
+}
+
+/// The plans of the statements [`page`] runs for this request, in order, each with what
+/// it is for, as the database chooses them now (the page is read and its anchors
+/// remembered as usual).
+pub fn explain_page(
+    conn: &mut DbConnection,
+    anchors: &PageAnchors,
+    shop_id: i64,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<Vec<(String, Vec<String>)>, ShopError> {
+    let mut reading = Reading::explained(conn);
+    read_page(&mut reading, anchors, shop_id, filter, page)?;
+    Ok(reading.into_plans())
+}
+
+fn read_page(
+    reading: &mut Reading<'_>,
+    anchors: &PageAnchors,
+    shop_id: i64,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<PageOf<OrderRecord>, ShopError> {
+    let Some(listing) = Listing::of(filter) else {
+        return by_number(reading, shop_id, filter, page);
+    };
+    let (found, seen) = read_snapshot(reading, |reading| {
+        let total = counts::count(reading, shop_id, &listing, Upper::End)?;
+        let walked = locate(reading, anchors, shop_id, &listing, page, total)?;
+        let ids: Vec<i64> = walked.keys.iter().map(|key| key.id).collect();
+        let items = assemble(reading, shop_id, &ids)?;
+        Ok((PageOf { total, items }, walked.seen))
+    })?;
+    anchors.record(shop_id, &listing, &seen);
+    Ok(found)
+}
+
+/// Runs `work` in one read transaction ([`read_transaction`]), so a total and a page
+/// see the same data.
+fn read_snapshot<T>(
+    reading: &mut Reading<'_>,
+    work: impl FnOnce(&mut Reading<'_>) -> Result<T, ShopError>,
+) -> Result<T, ShopError> {
+    let Reading { conn, plans } = reading;
+    read_transaction(conn, |conn| {
+        let mut inner = Reading {
+            conn,
+            plans: plans.take(),
         };
-        // Ids first: the offset walks the index alone (an index-only scan), and only the
-        // page's rows are read from the table.
-        let ids: Vec<i64> = query
-            .limit(page.size)
-            .offset(page.offset())
-            .select(orders::id)
-            .load(conn)?;
-        let items = assemble(conn, shop_id, &ids)?;
+        let result = work(&mut inner);
+        *plans = inner.plans;
+        result
+    })
+}
+
+/// A page's keys, and the positions learnt on the way.
+struct Walked {
+    keys: Vec<Key>,
+    seen: Vec<(i64, Key)>,
+}
+
+/// The keys of `page` of `listing`, which holds `total` orders.
+fn locate(
+    reading: &mut Reading<'_>,
+    anchors: &PageAnchors,
+    shop_id: i64,
+    listing: &Listing,
+    page: Page,
+    total: i64,
+) -> Result<Walked, ShopError> {
+    let (offset, size) = (page.offset(), page.size);
+    if offset >= total {
+        return Ok(Walked {
+            keys: Vec::new(),
+            seen: Vec::new(),
+        });
+    }
+    let from_end = (total - offset - size).max(0);
+    let walk = offset.min(from_end);
+    let anchor = anchors
+        .nearest(shop_id, listing, offset)
+        .filter(|(position, _)| {
+            i64::try_from(position.abs_diff(offset)).unwrap_or(i64::MAX) + ANCHOR_CHECK < walk
+        });
+    if let Some((_, anchor)) = anchor {
+        // The anchor's order, or the first after its key, is at `before` now.
+        let before = counts::count(reading, shop_id, listing, Upper::Before(anchor))?;
+        if offset >= before && offset - before <= walk {
+            let keys = listing.walk(
+                reading,
+                shop_id,
+                Direction::Forward,
+                Some(anchor),
+                offset - before,
+                size + 1,
+            )?;
+            return Ok(forward_page(keys, offset, size));
+        }
+        if offset < before && before - offset <= walk {
+            let first = listing.walk(
+                reading,
+                shop_id,
+                Direction::Backward,
+                Some(anchor),
+                before - offset - 1,
+                1,
+            )?;
+            if let Some(first) = first.first() {
+                let keys = listing.walk(
+                    reading,
+                    shop_id,
+                    Direction::Forward,
+                    Some(*first),
+                    0,
+                    size + 1,
+                )?;
+                return Ok(forward_page(keys, offset, size));
+            }
+        }
+    }
+    if offset <= from_end {
+        let keys = listing.walk(reading, shop_id, Direction::Forward, None, offset, size + 1)?;
+        return Ok(forward_page(keys, offset, size));
+    }
+    let mut keys = listing.walk(
+        reading,
+        shop_id,
+        Direction::Backward,
+        None,
+        from_end,
+        size.min(total - offset),
+    )?;
+    keys.reverse();
+    let seen = keys.first().map(|key| (offset, *key)).into_iter().collect();
+    Ok(Walked { keys, seen })
+}
+
+/// A page walked forward with one order more than it holds: that one starts the next page.
+fn forward_page(mut keys: Vec<Key>, offset: i64, size: i64) -> Walked {
+    let mut seen: Vec<(i64, Key)> = keys.first().map(|key| (offset, *key)).into_iter().collect();
+    if keys.len() > usize::try_from(size).unwrap_or(usize::MAX) {
+        if let Some(next) = keys.pop() {
+            seen.push((offset + size, next));
+        }
+    }
+    Walked { keys, seen }
+}
+
+/// The page of an exact order-number lookup (at most one order).
+fn by_number(
+    reading: &mut Reading<'_>,
+    shop_id: i64,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<PageOf<OrderRecord>, ShopError> {
+    read_snapshot(reading, |reading| {
+        let query = filtered(shop_id, filter)
+            .order(orders::id.asc())
+            .select(orders::id);
+        reading.note("id of the order with this number", &query)?;
+        let ids: Vec<i64> = query.load(reading.conn)?;
+        let total = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+        let on_page: Vec<i64> = ids
+            .into_iter()
+            .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+            .take(usize::try_from(page.size).unwrap_or(0))
+            .collect();
+        let items = assemble(reading, shop_id, &on_page)?;
         Ok(PageOf { total, items })
     })
 }
@@ -99,7 +267,9 @@ pub fn find(
         ..OrderFilter::default()
     };
     let ids: Vec<i64> = filtered(shop_id, &filter).select(orders::id).load(conn)?;
-    Ok(assemble(conn, shop_id, &ids)?.into_iter().next())
+    Ok(assemble(&mut Reading::new(conn), shop_id, &ids)?
+        .into_iter()
+        .next())
 }
 
 /// The orders of the shop matching `filter`, as a query to refine.
@@ -119,34 +289,43 @@ pub(super) fn filtered<'a>(
     if let Some(window) = filter.window {
         query = match window.time {
             OrderTime::Modified => query
-                .filter(orders::modified_at.ge(window.start))
-                .filter(orders::modified_at.le(window.end)),
+                .filter(orders::modified_at.ge(window.from))
+                .filter(orders::modified_at.lt(window.until)),
             OrderTime::Created => query
-                .filter(orders::created_at.ge(window.start))
-                .filter(orders::created_at.le(window.end)),
+                .filter(orders::created_at.ge(window.from))
+                .filter(orders::created_at.lt(window.until)),
         };
     }
     query
 }
 
 /// An order row with its one-to-one parts, which are written with it.
-type Head = (i64, OrderHeader, NaiveDateTime, Receiver, Invoice, Customs);
+type Head = (
+    i64,
+    OrderHeader,
+    NaiveDateTime,
+    Receiver,
+    Invoice,
+    Customs,
+    Option<PickupCode>,
+);
 
 /// Loads the orders `ids` with all their parts, in the order of `ids`: one joined query
-/// for the order and its one-to-one parts, one for the lines, one for pickup codes.
+/// for the order, its one-to-one parts and its pickup code, one for the lines.
 fn assemble(
-    conn: &mut DbConnection,
+    reading: &mut Reading<'_>,
     shop_id: i64,
     ids: &[i64],
 ) -> Result<Vec<OrderRecord>, ShopError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut heads: Vec<Head> = orders::table
+    let heads = orders::table
         .inner_join(order_receivers::table)
         .inner_join(order_invoices::table)
         .inner_join(order_customs::table)
-        .filter(orders::id.eq_any(ids))
+        .left_join(pickup_codes::table)
+        .filter(ids_in(orders::id, ids))
         .select((
             orders::id,
             OrderHeader::as_select(),
@@ -154,27 +333,29 @@ fn assemble(
             Receiver::as_select(),
             Invoice::as_select(),
             Customs::as_select(),
-        ))
-        .load(conn)?;
+            Option::<PickupCode>::as_select(),
+        ));
+    reading.note(
+        "the page's orders with their receiver, invoice, customs and pickup code",
+        &heads,
+    )?;
+    let mut heads: Vec<Head> = heads.load(reading.conn)?;
     let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     heads.sort_by_key(|head| position.get(&head.0).copied().unwrap_or(usize::MAX));
-    let mut pickups: HashMap<i64, PickupCode> = pickup_codes::table
-        .filter(pickup_codes::order_id.eq_any(ids))
-        .select((pickup_codes::order_id, PickupCode::as_select()))
-        .load::<(i64, PickupCode)>(conn)?
-        .into_iter()
-        .collect();
-    let line_rows: Vec<(i64, i64, OrderLineFields, i64)> = order_lines::table
+    // No ORDER BY: without statistics SQLite would walk every line of the shop in id
+    // order rather than sort the page's few; they are put in order here.
+    let line_rows = order_lines::table
         .filter(order_lines::shop_id.eq(shop_id))
-        .filter(order_lines::order_id.eq_any(ids))
-        .order(order_lines::id.asc())
+        .filter(ids_in(order_lines::order_id, ids))
         .select((
             order_lines::order_id,
             order_lines::id,
             OrderLineFields::as_select(),
             order_lines::shipped_count,
-        ))
-        .load(conn)?;
+        ));
+    reading.note("the page's lines", &line_rows)?;
+    let mut line_rows: Vec<(i64, i64, OrderLineFields, i64)> = line_rows.load(reading.conn)?;
+    line_rows.sort_unstable_by_key(|(_, id, _, _)| *id);
     let mut lines: HashMap<i64, Vec<OrderLineRecord>> = HashMap::new();
     for (order_id, id, fields, shipped_count) in line_rows {
         lines.entry(order_id).or_default().push(OrderLineRecord {
@@ -186,7 +367,7 @@ fn assemble(
     Ok(heads
         .into_iter()
         .map(
-            |(id, header, modified_at, receiver, invoice, customs)| OrderRecord {
+            |(id, header, modified_at, receiver, invoice, customs, pickup_code)| OrderRecord {
                 id,
                 header,
                 modified_at,
@@ -194,7 +375,7 @@ fn assemble(
                 invoice,
                 customs,
                 lines: lines.remove(&id).unwrap_or_default(),
-                pickup_code: pickups.remove(&id),
+                pickup_code,
             },
         )
         .collect())

@@ -1,19 +1,111 @@
-//! Creating and replacing orders.
+//! Creating and replacing orders, a batch at a time.
+//!
+//! A batch is one transaction of multi-row statements: for each run of orders (256, 64,
+//! 16, 4 or 1 at a time, so each statement text is prepared once per connection) one
+//! lookup of what is stored, one upsert per table, one outbox upsert per target. The
+//! triggers add the orders to the counts, a few change rows per statement. Orders are written in the
+//! order of the request, so new orders get ids in that order (the tie-break of equal
+//! times in GetOrder).
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::QueryableByName;
 
 use super::model::NewOrder;
-use crate::db::schema::{
-    order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes,
-};
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{runs, write_transaction, DbConnection, Statement};
 use crate::outbox::{self, Kind, Target};
 use crate::shop::codes::TradeStatus;
 use crate::shop::time::now_utc;
 use crate::shop::{ShopError, UpsertCounts};
+
+/// Columns of `orders` after `shop_id`, in the order of their values.
+const ORDER_COLUMNS: [&str; 23] = [
+    "plat_order_no",
+    "trade_status",
+    "pay_time",
+    "pay_order_no",
+    "nick",
+    "should_pay_type",
+    "order_type",
+    "send_date",
+    "send_style",
+    "currency_code",
+    "whse_code",
+    "customer_remark",
+    "seller_remark",
+    "seller_flag",
+    "post_fee",
+    "goods_fee",
+    "total_money",
+    "real_money",
+    "favourable_money",
+    "commission_value",
+    "cod_service_fee",
+    "created_at",
+    "modified_at",
+];
+
+/// Columns of `order_receivers` after `order_id, shop_id`.
+const RECEIVER_COLUMNS: [&str; 15] = [
+    "country",
+    "province",
+    "city",
+    "area",
+    "town",
+    "address",
+    "zip",
+    "phone",
+    "mobile",
+    "email",
+    "qq",
+    "receiver_name",
+    "card_type",
+    "id_card",
+    "id_card_true_name",
+];
+
+/// Columns of `order_invoices` after `order_id, shop_id`.
+const INVOICE_COLUMNS: [&str; 8] = [
+    "invoice_type",
+    "invoice_title",
+    "taxpayer_ident",
+    "invoice_content",
+    "registered_address",
+    "registered_phone",
+    "deposit_bank",
+    "bank_account",
+];
+
+/// Columns of `order_customs` after `order_id, shop_id`.
+const CUSTOMS_COLUMNS: [&str; 9] = [
+    "is_overseas",
+    "tax_amount",
+    "tariff_amount",
+    "added_value_amount",
+    "consumption_duty_amount",
+    "pay_id",
+    "pay_name",
+    "business_plat_code",
+    "business_plat_name",
+];
+
+/// Columns of `order_lines` after `shop_id, order_id` that the storefront writes.
+const LINE_COLUMNS: [&str; 12] = [
+    "sub_order_no",
+    "product_id",
+    "outer_id",
+    "name",
+    "spec",
+    "goods_count",
+    "price",
+    "discount_money",
+    "tax_amount",
+    "refund_status",
+    "status",
+    "remark",
+];
 
 /// Creates or replaces `items` (keyed by platform order number) in one transaction.
 ///
@@ -25,73 +117,484 @@ pub fn upsert(
     items: &[NewOrder],
 ) -> Result<UpsertCounts, ShopError> {
     check_batch(items)?;
+    let indexed: Vec<(usize, &NewOrder)> = items.iter().enumerate().collect();
     write_transaction(conn, |conn| {
         let now = now_utc();
         let mut counts = UpsertCounts::default();
-        for (index, item) in items.iter().enumerate() {
-            let existing: Option<(i64, String)> = orders::table
-                .filter(orders::shop_id.eq(shop_id))
-                .filter(orders::plat_order_no.eq(&item.header.plat_order_no))
-                .select((orders::id, orders::trade_status))
-                .first(conn)
-                .optional()?;
-            let before = existing
-                .as_ref()
-                .and_then(|(_, status)| TradeStatus::from_code(status));
-            match existing {
-                Some((order_id, _)) => {
-                    replace(conn, shop_id, order_id, index, item, now)?;
-                    counts.updated += 1;
-                }
-                None => {
-                    create(conn, shop_id, item, now)?;
-                    counts.created += 1;
-                }
-            }
-            let no = &item.header.plat_order_no;
-            outbox::enqueue(conn, shop_id, Target::Jushuitan, Kind::Order, no)?;
-            announce_to_warehouse(
-                conn,
-                shop_id,
-                no,
-                before,
-                TradeStatus::from_code(&item.header.trade_status),
-            )?;
+        for run in runs(&indexed) {
+            write_run(conn, shop_id, run, now, &mut counts)?;
         }
         Ok(counts)
     })
 }
 
-/// The warehouse learns of an order when it becomes payable-to-ship (JH_02) and of its
-/// cancellation when an order it may hold is closed.
-fn announce_to_warehouse(
+/// What is stored of an order a batch replaces.
+#[derive(Debug, QueryableByName)]
+struct Stored {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    plat_order_no: String,
+    #[diesel(sql_type = Text)]
+    trade_status: String,
+}
+
+/// A stored line of an order a batch replaces.
+#[derive(Debug, QueryableByName)]
+struct StoredLine {
+    #[diesel(sql_type = BigInt)]
+    order_id: i64,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    sub_order_no: String,
+    #[diesel(sql_type = BigInt)]
+    shipped_count: i64,
+}
+
+/// A stored pickup code of an order a batch replaces.
+#[derive(Debug, QueryableByName)]
+struct StoredPickup {
+    #[diesel(sql_type = BigInt)]
+    order_id: i64,
+    #[diesel(sql_type = Text)]
+    code: String,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    redeemed_at: Option<NaiveDateTime>,
+}
+
+/// An order's id as the upsert answers it.
+#[derive(Debug, QueryableByName)]
+struct Written {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    plat_order_no: String,
+}
+
+/// Writes one run of orders (each with its index in the request).
+fn write_run(
     conn: &mut DbConnection,
     shop_id: i64,
-    plat_order_no: &str,
-    before: Option<TradeStatus>,
-    after: Option<TradeStatus>,
+    run: &[(usize, &NewOrder)],
+    now: NaiveDateTime,
+    counts: &mut UpsertCounts,
 ) -> Result<(), ShopError> {
-    match (before, after) {
-        (before, Some(TradeStatus::AwaitingShipment))
-            if before != Some(TradeStatus::AwaitingShipment) =>
-        {
-            outbox::enqueue(
-                conn,
-                shop_id,
-                Target::Wms,
-                Kind::DeliveryOrder,
-                plat_order_no,
-            )?;
+    let stored: HashMap<String, Stored> = {
+        let mut lookup = Statement::new();
+        lookup
+            .sql("SELECT id, plat_order_no, trade_status FROM orders WHERE shop_id = ")
+            .bind(shop_id)
+            .sql(" AND plat_order_no IN ")
+            .tuple(
+                run.iter()
+                    .map(|(_, item)| item.header.plat_order_no.as_str()),
+            );
+        lookup
+            .rows::<Stored>(conn)?
+            .into_iter()
+            .map(|row| (row.plat_order_no.clone(), row))
+            .collect()
+    };
+    let stored_ids: Vec<i64> = stored.values().map(|row| row.id).collect();
+    let lines = stored_lines(conn, shop_id, &stored_ids)?;
+    let pickups = stored_pickups(conn, &stored_ids)?;
+    let mut removed_lines = Vec::new();
+    let mut removed_pickups = Vec::new();
+    let mut kept_pickups = HashSet::new();
+    for (index, item) in run {
+        let Some(order) = stored.get(&item.header.plat_order_no) else {
+            continue;
+        };
+        removed_lines.extend(check_lines(*index, item, lines.get(&order.id))?);
+        match check_pickup(*index, item, pickups.get(&order.id))? {
+            Pickup::Write => {}
+            Pickup::Keep => {
+                kept_pickups.insert(order.id);
+            }
+            Pickup::Remove => removed_pickups.push(order.id),
         }
-        (Some(TradeStatus::AwaitingShipment), Some(TradeStatus::Closed)) => {
-            outbox::enqueue(conn, shop_id, Target::Wms, Kind::Cancel, plat_order_no)?;
+    }
+    counts.created += run.len() - stored.len();
+    counts.updated += stored.len();
+
+    let ids = upsert_orders(conn, shop_id, run, now)?;
+    let id_of = |item: &NewOrder| -> Result<i64, ShopError> {
+        ids.get(&item.header.plat_order_no).copied().ok_or_else(|| {
+            ShopError::Db(crate::db::DbError::Query(diesel::result::Error::NotFound))
+        })
+    };
+    let with_ids: Vec<(i64, &NewOrder)> = run
+        .iter()
+        .map(|(_, item)| Ok((id_of(item)?, *item)))
+        .collect::<Result<_, ShopError>>()?;
+    upsert_parts(conn, shop_id, &with_ids)?;
+    delete_where_in(conn, "order_lines", "id", &removed_lines)?;
+    upsert_lines(conn, shop_id, &with_ids)?;
+    delete_where_in(conn, "pickup_codes", "order_id", &removed_pickups)?;
+    let codes: Vec<(i64, &str)> = with_ids
+        .iter()
+        .filter(|(id, _)| !kept_pickups.contains(id))
+        .filter_map(|(id, item)| item.pickup_code.as_deref().map(|code| (*id, code)))
+        .collect();
+    upsert_pickups(conn, shop_id, &codes)?;
+    announce(conn, shop_id, run, &stored)
+}
+
+/// The outbox rows of a run: every order goes to Jushuitan; the warehouse learns of an
+/// order when it becomes payable-to-ship (JH_02) and of its cancellation when an order
+/// it may hold is closed.
+fn announce(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    run: &[(usize, &NewOrder)],
+    stored: &HashMap<String, Stored>,
+) -> Result<(), ShopError> {
+    let mut orders = Vec::with_capacity(run.len());
+    let mut deliveries = Vec::new();
+    let mut cancels = Vec::new();
+    for (_, item) in run {
+        let no = item.header.plat_order_no.as_str();
+        orders.push(no);
+        let before = stored
+            .get(no)
+            .and_then(|row| TradeStatus::from_code(&row.trade_status));
+        match (before, TradeStatus::from_code(&item.header.trade_status)) {
+            (before, Some(TradeStatus::AwaitingShipment))
+                if before != Some(TradeStatus::AwaitingShipment) =>
+            {
+                deliveries.push(no);
+            }
+            (Some(TradeStatus::AwaitingShipment), Some(TradeStatus::Closed)) => cancels.push(no),
+            _ => {}
         }
-        _ => {}
+    }
+    outbox::enqueue_many(conn, shop_id, Target::Jushuitan, Kind::Order, &orders)?;
+    outbox::enqueue_many(conn, shop_id, Target::Wms, Kind::DeliveryOrder, &deliveries)?;
+    outbox::enqueue_many(conn, shop_id, Target::Wms, Kind::Cancel, &cancels)?;
+    Ok(())
+}
+
+fn stored_lines(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    order_ids: &[i64],
+) -> Result<HashMap<i64, Vec<StoredLine>>, ShopError> {
+    let mut lines: HashMap<i64, Vec<StoredLine>> = HashMap::new();
+    for run in runs(order_ids) {
+        let mut lookup = Statement::new();
+        lookup
+            .sql(
+                "SELECT order_id, id, sub_order_no, shipped_count FROM order_lines \
+                 WHERE shop_id = ",
+            )
+            .bind(shop_id)
+            .sql(" AND order_id IN ")
+            .tuple(run.iter().copied());
+        for line in lookup.rows::<StoredLine>(conn)? {
+            lines.entry(line.order_id).or_default().push(line);
+        }
+    }
+    Ok(lines)
+}
+
+fn stored_pickups(
+    conn: &mut DbConnection,
+    order_ids: &[i64],
+) -> Result<HashMap<i64, StoredPickup>, ShopError> {
+    let mut pickups = HashMap::new();
+    for run in runs(order_ids) {
+        let mut lookup = Statement::new();
+        lookup
+            .sql("SELECT order_id, code, redeemed_at FROM pickup_codes WHERE order_id IN ")
+            .tuple(run.iter().copied());
+        for pickup in lookup.rows::<StoredPickup>(conn)? {
+            pickups.insert(pickup.order_id, pickup);
+        }
+    }
+    Ok(pickups)
+}
+
+/// Checks a replacement against the stored lines; answers the ids of lines to remove.
+fn check_lines(
+    index: usize,
+    item: &NewOrder,
+    stored: Option<&Vec<StoredLine>>,
+) -> Result<Vec<i64>, ShopError> {
+    let stored = stored.map(Vec::as_slice).unwrap_or_default();
+    let wanted: HashSet<&str> = item.lines.iter().map(|l| l.sub_order_no.as_str()).collect();
+    let mut removed = Vec::new();
+    for line in stored {
+        if wanted.contains(line.sub_order_no.as_str()) {
+            continue;
+        }
+        if line.shipped_count > 0 {
+            return Err(ShopError::rejected(
+                format!("[{index}].goodinfos"),
+                format!(
+                    "line `{}` has {} shipped and cannot be removed",
+                    line.sub_order_no, line.shipped_count
+                ),
+            ));
+        }
+        removed.push(line.id);
+    }
+    let shipped: HashMap<&str, i64> = stored
+        .iter()
+        .map(|line| (line.sub_order_no.as_str(), line.shipped_count))
+        .collect();
+    for (line_index, line) in item.lines.iter().enumerate() {
+        if let Some(shipped) = shipped.get(line.sub_order_no.as_str()) {
+            if line.goods_count < *shipped {
+                return Err(ShopError::rejected(
+                    format!("[{index}].goodinfos[{line_index}].goodscount"),
+                    format!(
+                        "{} is less than the {shipped} already shipped",
+                        line.goods_count
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// What becomes of a replaced order's pickup code.
+enum Pickup {
+    /// Write the one sent, if any (nothing stored, or stored and not redeemed).
+    Write,
+    /// Leave the stored one: redeemed, and sent again unchanged.
+    Keep,
+    /// Remove the stored one: not redeemed, and none sent.
+    Remove,
+}
+
+fn check_pickup(
+    index: usize,
+    item: &NewOrder,
+    stored: Option<&StoredPickup>,
+) -> Result<Pickup, ShopError> {
+    let wanted = item.pickup_code.as_deref();
+    match stored {
+        Some(stored) if stored.redeemed_at.is_some() => {
+            if wanted == Some(stored.code.as_str()) {
+                Ok(Pickup::Keep)
+            } else {
+                Err(ShopError::rejected(
+                    format!("[{index}].verifycode"),
+                    "the pickup code was already redeemed and cannot change",
+                ))
+            }
+        }
+        Some(_) if wanted.is_none() => Ok(Pickup::Remove),
+        _ => Ok(Pickup::Write),
+    }
+}
+
+/// Upserts the orders' own rows; answers their ids by order number.
+fn upsert_orders(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    run: &[(usize, &NewOrder)],
+    now: NaiveDateTime,
+) -> Result<HashMap<String, i64>, ShopError> {
+    let mut upsert = Statement::new();
+    upsert
+        .sql("INSERT INTO orders (shop_id, ")
+        .sql(&ORDER_COLUMNS.join(", "))
+        .sql(") VALUES ")
+        .tuples(run, |row, (_, item)| {
+            let h = &item.header;
+            row.value(shop_id)
+                .value(&h.plat_order_no)
+                .value(&h.trade_status)
+                .value(h.pay_time)
+                .value(&h.pay_order_no)
+                .value(&h.nick)
+                .value(&h.should_pay_type)
+                .value(&h.order_type)
+                .value(&h.send_date)
+                .value(&h.send_style)
+                .value(&h.currency_code)
+                .value(&h.whse_code)
+                .value(&h.customer_remark)
+                .value(&h.seller_remark)
+                .value(&h.seller_flag)
+                .value(h.post_fee)
+                .value(h.goods_fee)
+                .value(h.total_money)
+                .value(h.real_money)
+                .value(h.favourable_money)
+                .value(h.commission_value)
+                .value(h.cod_service_fee)
+                .value(h.created_at)
+                .value(now);
+        })
+        .sql(" ON CONFLICT (shop_id, plat_order_no) DO UPDATE SET ")
+        .set_excluded(&ORDER_COLUMNS[1..])
+        .sql(" RETURNING id, plat_order_no");
+    Ok(upsert
+        .rows::<Written>(conn)?
+        .into_iter()
+        .map(|row| (row.plat_order_no, row.id))
+        .collect())
+}
+
+/// Upserts receivers, invoices and customs (one row each per order).
+fn upsert_parts(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    orders: &[(i64, &NewOrder)],
+) -> Result<(), ShopError> {
+    let part = |table: &str, columns: &[&str]| {
+        let mut upsert = Statement::new();
+        upsert.sql(&format!(
+            "INSERT INTO {table} (order_id, shop_id, {}) VALUES ",
+            columns.join(", ")
+        ));
+        upsert
+    };
+    let finish = |upsert: &mut Statement<'_>, columns: &[&str]| {
+        upsert
+            .sql(" ON CONFLICT (order_id) DO UPDATE SET ")
+            .set_excluded(columns);
+    };
+    let mut receivers = part("order_receivers", &RECEIVER_COLUMNS);
+    receivers.tuples(orders, |row, (id, item)| {
+        let r = &item.receiver;
+        row.value(*id)
+            .value(shop_id)
+            .value(&r.country)
+            .value(&r.province)
+            .value(&r.city)
+            .value(&r.area)
+            .value(&r.town)
+            .value(&r.address)
+            .value(&r.zip)
+            .value(&r.phone)
+            .value(&r.mobile)
+            .value(&r.email)
+            .value(&r.qq)
+            .value(&r.receiver_name)
+            .value(&r.card_type)
+            .value(&r.id_card)
+            .value(&r.id_card_true_name);
+    });
+    finish(&mut receivers, &RECEIVER_COLUMNS);
+    receivers.run(conn)?;
+    let mut invoices = part("order_invoices", &INVOICE_COLUMNS);
+    invoices.tuples(orders, |row, (id, item)| {
+        let i = &item.invoice;
+        row.value(*id)
+            .value(shop_id)
+            .value(&i.invoice_type)
+            .value(&i.invoice_title)
+            .value(&i.taxpayer_ident)
+            .value(&i.invoice_content)
+            .value(&i.registered_address)
+            .value(&i.registered_phone)
+            .value(&i.deposit_bank)
+            .value(&i.bank_account);
+    });
+    finish(&mut invoices, &INVOICE_COLUMNS);
+    invoices.run(conn)?;
+    let mut customs = part("order_customs", &CUSTOMS_COLUMNS);
+    customs.tuples(orders, |row, (id, item)| {
+        let c = &item.customs;
+        row.value(*id)
+            .value(shop_id)
+            .value(c.is_overseas)
+            .value(c.tax_amount)
+            .value(c.tariff_amount)
+            .value(c.added_value_amount)
+            .value(c.consumption_duty_amount)
+            .value(&c.pay_id)
+            .value(&c.pay_name)
+            .value(&c.business_plat_code)
+            .value(&c.business_plat_name);
+    });
+    finish(&mut customs, &CUSTOMS_COLUMNS);
+    customs.run(conn)?;
+    Ok(())
+}
+
+/// Upserts every line sent; a stored line keeps its id and shipped quantity.
+fn upsert_lines(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    orders: &[(i64, &NewOrder)],
+) -> Result<(), ShopError> {
+    let lines: Vec<(i64, &super::OrderLineFields)> = orders
+        .iter()
+        .flat_map(|(id, item)| item.lines.iter().map(move |line| (*id, line)))
+        .collect();
+    for run in runs(&lines) {
+        let mut upsert = Statement::new();
+        upsert
+            .sql("INSERT INTO order_lines (shop_id, order_id, shipped_count, ")
+            .sql(&LINE_COLUMNS.join(", "))
+            .sql(") VALUES ")
+            .tuples(run, |row, (order_id, line)| {
+                row.value(shop_id)
+                    .value(*order_id)
+                    .value(0_i64)
+                    .value(&line.sub_order_no)
+                    .value(&line.product_id)
+                    .value(&line.outer_id)
+                    .value(&line.name)
+                    .value(&line.spec)
+                    .value(line.goods_count)
+                    .value(line.price)
+                    .value(line.discount_money)
+                    .value(line.tax_amount)
+                    .value(&line.refund_status)
+                    .value(&line.status)
+                    .value(&line.remark);
+            })
+            .sql(" ON CONFLICT (shop_id, order_id, sub_order_no) DO UPDATE SET ")
+            .set_excluded(&LINE_COLUMNS[1..]);
+        upsert.run(conn)?;
     }
     Ok(())
 }
 
-fn check_batch(items: &[NewOrder]) -> Result<(), ShopError> {
+fn upsert_pickups(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    codes: &[(i64, &str)],
+) -> Result<(), ShopError> {
+    for run in runs(codes) {
+        let mut upsert = Statement::new();
+        upsert
+            .sql("INSERT INTO pickup_codes (order_id, shop_id, code) VALUES ")
+            .tuples(run, |row, (order_id, code)| {
+                row.value(*order_id).value(shop_id).value(*code);
+            })
+            .sql(" ON CONFLICT (order_id) DO UPDATE SET code = excluded.code");
+        upsert.run(conn)?;
+    }
+    Ok(())
+}
+
+/// `DELETE FROM table WHERE column IN (ids)`, a run at a time.
+fn delete_where_in(
+    conn: &mut DbConnection,
+    table: &str,
+    column: &str,
+    ids: &[i64],
+) -> Result<(), ShopError> {
+    for run in runs(ids) {
+        let mut delete = Statement::new();
+        delete
+            .sql(&format!("DELETE FROM {table} WHERE {column} IN "))
+            .tuple(run.iter().copied());
+        delete.run(conn)?;
+    }
+    Ok(())
+}
+
+/// Refuses a batch that names an order twice, or a line twice within an order.
+pub fn check_batch(items: &[NewOrder]) -> Result<(), ShopError> {
     let mut seen = HashSet::new();
     for (index, item) in items.iter().enumerate() {
         if !seen.insert(item.header.plat_order_no.as_str()) {
@@ -114,187 +617,4 @@ fn check_batch(items: &[NewOrder]) -> Result<(), ShopError> {
         }
     }
     Ok(())
-}
-
-fn create(
-    conn: &mut DbConnection,
-    shop_id: i64,
-    item: &NewOrder,
-    now: NaiveDateTime,
-) -> Result<(), ShopError> {
-    diesel::insert_into(orders::table)
-        .values((
-            orders::shop_id.eq(shop_id),
-            &item.header,
-            orders::modified_at.eq(now),
-        ))
-        .execute(conn)?;
-    let order_id: i64 = orders::table
-        .filter(orders::shop_id.eq(shop_id))
-        .filter(orders::plat_order_no.eq(&item.header.plat_order_no))
-        .select(orders::id)
-        .first(conn)?;
-    diesel::insert_into(order_receivers::table)
-        .values((
-            order_receivers::order_id.eq(order_id),
-            order_receivers::shop_id.eq(shop_id),
-            &item.receiver,
-        ))
-        .execute(conn)?;
-    diesel::insert_into(order_invoices::table)
-        .values((
-            order_invoices::order_id.eq(order_id),
-            order_invoices::shop_id.eq(shop_id),
-            &item.invoice,
-        ))
-        .execute(conn)?;
-    diesel::insert_into(order_customs::table)
-        .values((
-            order_customs::order_id.eq(order_id),
-            order_customs::shop_id.eq(shop_id),
-            &item.customs,
-        ))
-        .execute(conn)?;
-    for line in &item.lines {
-        insert_line(conn, shop_id, order_id, line)?;
-    }
-    if let Some(code) = &item.pickup_code {
-        diesel::insert_into(pickup_codes::table)
-            .values((
-                pickup_codes::order_id.eq(order_id),
-                pickup_codes::shop_id.eq(shop_id),
-                pickup_codes::code.eq(code),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-fn insert_line(
-    conn: &mut DbConnection,
-    shop_id: i64,
-    order_id: i64,
-    line: &super::OrderLineFields,
-) -> Result<(), ShopError> {
-    diesel::insert_into(order_lines::table)
-        .values((
-            order_lines::shop_id.eq(shop_id),
-            order_lines::order_id.eq(order_id),
-            line,
-            order_lines::shipped_count.eq(0),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-fn replace(
-    conn: &mut DbConnection,
-    shop_id: i64,
-    order_id: i64,
-    index: usize,
-    item: &NewOrder,
-    now: NaiveDateTime,
-) -> Result<(), ShopError> {
-    let stored: Vec<(i64, String, i64)> = order_lines::table
-        .filter(order_lines::shop_id.eq(shop_id))
-        .filter(order_lines::order_id.eq(order_id))
-        .select((
-            order_lines::id,
-            order_lines::sub_order_no,
-            order_lines::shipped_count,
-        ))
-        .load(conn)?;
-    let stored: HashMap<String, (i64, i64)> = stored
-        .into_iter()
-        .map(|(id, sub, shipped)| (sub, (id, shipped)))
-        .collect();
-    let wanted: HashSet<&str> = item.lines.iter().map(|l| l.sub_order_no.as_str()).collect();
-    for (sub, (id, shipped)) in &stored {
-        if wanted.contains(sub.as_str()) {
-            continue;
-        }
-        if *shipped > 0 {
-            return Err(ShopError::rejected(
-                format!("[{index}].goodinfos"),
-                format!("line `{sub}` has {shipped} shipped and cannot be removed"),
-            ));
-        }
-        diesel::delete(order_lines::table.find(*id)).execute(conn)?;
-    }
-    for (line_index, line) in item.lines.iter().enumerate() {
-        match stored.get(&line.sub_order_no) {
-            Some((id, shipped)) => {
-                if line.goods_count < *shipped {
-                    return Err(ShopError::rejected(
-                        format!("[{index}].goodinfos[{line_index}].goodscount"),
-                        format!(
-                            "{} is less than the {shipped} already shipped",
-                            line.goods_count
-                        ),
-                    ));
-                }
-                diesel::update(order_lines::table.find(*id))
-                    .set(line)
-                    .execute(conn)?;
-            }
-            None => insert_line(conn, shop_id, order_id, line)?,
-        }
-    }
-    diesel::update(orders::table.find(order_id))
-        .set((&item.header, orders::modified_at.eq(now)))
-        .execute(conn)?;
-    diesel::update(order_receivers::table.find(order_id))
-        .set(&item.receiver)
-        .execute(conn)?;
-    diesel::update(order_invoices::table.find(order_id))
-        .set(&item.invoice)
-        .execute(conn)?;
-    diesel::update(order_customs::table.find(order_id))
-        .set(&item.customs)
-        .execute(conn)?;
-    replace_pickup_code(conn, shop_id, order_id, index, item.pickup_code.as_deref())
-}
-
-fn replace_pickup_code(
-    conn: &mut DbConnection,
-    shop_id: i64,
-    order_id: i64,
-    index: usize,
-    wanted: Option<&str>,
-) -> Result<(), ShopError> {
-    let stored: Option<(String, Option<NaiveDateTime>)> = pickup_codes::table
-        .find(order_id)
-        .select((pickup_codes::code, pickup_codes::redeemed_at))
-        .first(conn)
-        .optional()?;
-    match (stored, wanted) {
-        (Some((code, Some(_))), wanted) if wanted != Some(code.as_str()) => {
-            Err(ShopError::rejected(
-                format!("[{index}].verifycode"),
-                "the pickup code was already redeemed and cannot change",
-            ))
-        }
-        (Some((_, Some(_))), _) => Ok(()),
-        (Some(_), None) => {
-            diesel::delete(pickup_codes::table.find(order_id)).execute(conn)?;
-            Ok(())
-        }
-        (Some(_), Some(code)) => {
-            diesel::update(pickup_codes::table.find(order_id))
-                .set(pickup_codes::code.eq(code))
-                .execute(conn)?;
-            Ok(())
-        }
-        (None, Some(code)) => {
-            diesel::insert_into(pickup_codes::table)
-                .values((
-                    pickup_codes::order_id.eq(order_id),
-                    pickup_codes::shop_id.eq(shop_id),
-                    pickup_codes::code.eq(code),
-                ))
-                .execute(conn)?;
-            Ok(())
-        }
-        (None, None) => Ok(()),
-    }
 }

@@ -1,0 +1,104 @@
+//! The query plans of the statements GetOrder pages run, as the database chooses them
+//! with the statistics polymall left and with none at all.
+//!
+//! "None at all" is shown inside a transaction that removes the statistics (SQLite's
+//! `sqlite_stat1`, PostgreSQL's `pg_statistic` and the sizes in `pg_class`) and is rolled
+//! back: nothing of it stays. On PostgreSQL that needs a superuser.
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use polymall::config::{DatabaseConfig, Secret};
+use polymall::db::{Database, DbConnection};
+use polymall::shop::orders::{explain_page, OrderFilter, PageAnchors};
+use polymall::shop::Page;
+
+/// A request whose plans are printed; `after` is a page served just before it (so its
+/// anchor is remembered).
+pub struct Planned {
+    pub label: String,
+    pub filter: OrderFilter,
+    pub page: Page,
+    pub after: Option<Page>,
+}
+
+/// Prints the plans of every request, with the statistics as they are and without.
+pub fn print(url: &str, requests: &[Planned]) {
+    let db = Database::connect(&DatabaseConfig {
+        url: Secret::new(url),
+        ..DatabaseConfig::default()
+    })
+    .expect("connect");
+    let mut pooled = db.get().expect("connection");
+    let conn: &mut DbConnection = &mut pooled;
+    let shop = polymall::shop::shops::find_by_code(conn, super::server::SHOP).expect("shop");
+    let statistics = has_statistics(conn);
+    println!("plans with the statistics polymall left ({statistics}):");
+    show(conn, shop.id, requests);
+    let without = conn.transaction(|conn| {
+        let removed = match &mut *conn {
+            DbConnection::Sqlite(_) => {
+                conn.batch_execute("DELETE FROM sqlite_stat1; ANALYZE sqlite_schema;")
+            }
+            DbConnection::Pg(_) => conn.batch_execute(
+                "DELETE FROM pg_statistic WHERE starelid IN (SELECT oid FROM pg_class \
+                     WHERE relnamespace = current_schema()::regnamespace); \
+                 UPDATE pg_class SET reltuples = -1, relpages = 0 \
+                     WHERE relnamespace = current_schema()::regnamespace",
+            ),
+        };
+        match removed {
+            Ok(()) => {
+                println!("plans without statistics:");
+                show(conn, shop.id, requests);
+            }
+            Err(error) => println!("plans without statistics: not shown ({error})"),
+        }
+        Err::<(), _>(diesel::result::Error::RollbackTransaction)
+    });
+    debug_assert!(without.is_err());
+}
+
+fn show(conn: &mut DbConnection, shop_id: i64, requests: &[Planned]) {
+    for request in requests {
+        let anchors = PageAnchors::default();
+        if let Some(before) = request.after {
+            explain_page(conn, &anchors, shop_id, &request.filter, before).expect("page before");
+        }
+        let plans =
+            explain_page(conn, &anchors, shop_id, &request.filter, request.page).expect("plans");
+        println!("  {}:", request.label);
+        for (statement, lines) in plans {
+            println!("    {statement}:");
+            for line in lines {
+                println!("      {line}");
+            }
+        }
+    }
+}
+
+fn has_statistics(conn: &mut DbConnection) -> String {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = match conn {
+        DbConnection::Sqlite(_) => {
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM sqlite_schema WHERE name = 'sqlite_stat1'"
+        }
+        DbConnection::Pg(_) => {
+            "SELECT COUNT(*) AS n FROM pg_stats WHERE schemaname = current_schema() \
+             AND tablename = 'orders'"
+        }
+    };
+    let found = diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .map(|count| count.n)
+        .unwrap_or(0);
+    if found > 0 {
+        "the tables are analysed".to_owned()
+    } else {
+        "none".to_owned()
+    }
+}

@@ -1,0 +1,307 @@
+//! `polymall import`: a file of any size, streamed, in batches.
+//!
+//! The file is read twice. The first pass validates every document (shape, rules, keys
+//! appearing twice) and writes nothing, so a bad document stops the import before
+//! anything is stored. The second pass stores batches of [`IMPORT_BATCH`], each in one
+//! transaction, while the next batch is parsed on another thread. Memory stays bounded:
+//! a batch or two of documents and 16 bytes per key. Standard input is copied to a
+//! temporary file during the first pass, to be read again.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
+use std::io::{BufReader, Read, Write};
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use super::{convert, read_documents, Document, DocumentKind, IntakeError, ReadError};
+use crate::db::Database;
+use crate::shop::orders::NewOrder;
+use crate::shop::products::NewProduct;
+use crate::shop::refunds::NewRefund;
+use crate::shop::shops::Shop;
+use crate::shop::time::shop_offset;
+use crate::shop::{ShopError, UpsertCounts};
+
+/// Documents stored per transaction by an import.
+pub const IMPORT_BATCH: usize = 1_000;
+
+/// Bytes read from the file at a time.
+const READ_BUFFER: usize = 1 << 20;
+
+/// Where the documents come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportSource {
+    /// A file.
+    File(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+/// What an import stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    /// Documents in the file.
+    pub documents: usize,
+    /// Created and replaced records.
+    pub counts: UpsertCounts,
+}
+
+/// Why an import stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The input could not be read (or standard input not kept for the second pass).
+    #[error("cannot read {what}: {source}")]
+    Io {
+        /// The file or standard input.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A document is wrong; nothing was stored.
+    #[error("nothing imported: {0}")]
+    Refused(IntakeError),
+    /// A batch failed to store. The batches before it are stored; nothing from it on.
+    #[error(
+        "documents [0] to [{}] are stored; nothing from [{stored}] on: {error} \
+         (importing the file again replaces what is stored and adds the rest)",
+        .stored.saturating_sub(1)
+    )]
+    Stopped {
+        /// Documents stored before the failed batch.
+        stored: usize,
+        /// Why the batch failed.
+        error: IntakeError,
+    },
+}
+
+/// Imports every document of `source` for `shop`.
+pub fn import(
+    db: &Database,
+    shop: &Shop,
+    kind: DocumentKind,
+    source: &ImportSource,
+) -> Result<Imported, ImportError> {
+    let imported = match kind {
+        DocumentKind::Products => import_as::<NewProduct>(db, shop, source),
+        DocumentKind::Orders => import_as::<NewOrder>(db, shop, source),
+        DocumentKind::Refunds => import_as::<NewRefund>(db, shop, source),
+    }?;
+    // Readers should not sum the changes of a million orders until the next fold, and the
+    // query planner should know the tables grew.
+    let mut conn = db.get().map_err(|e| ImportError::Stopped {
+        stored: imported.documents,
+        error: e.into(),
+    })?;
+    let tidy = crate::shop::orders::fold_order_counts(&mut conn)
+        .and_then(|_| crate::db::refresh_statistics(&mut conn).map_err(ShopError::Db));
+    if let Err(error) = tidy {
+        tracing::warn!(%error, "imported; folding counts or refreshing statistics failed (the server does both on its schedule)");
+    }
+    Ok(imported)
+}
+
+fn import_as<D: Document>(
+    db: &Database,
+    shop: &Shop,
+    source: &ImportSource,
+) -> Result<Imported, ImportError> {
+    let (documents, again): (usize, Box<dyn Read + Send>) = match source {
+        ImportSource::File(path) => {
+            let io = |source| ImportError::Io {
+                what: path.display().to_string(),
+                source,
+            };
+            let documents = check::<D>(shop, std::fs::File::open(path).map_err(io)?)?;
+            (documents, Box::new(std::fs::File::open(path).map_err(io)?))
+        }
+        ImportSource::Stdin => {
+            let io = |source| ImportError::Io {
+                what: "standard input (kept in a temporary file to be read twice)".to_owned(),
+                source,
+            };
+            let mut spool = tempfile::tempfile().map_err(io)?;
+            let documents = check::<D>(
+                shop,
+                Tee {
+                    from: std::io::stdin(),
+                    to: std::io::BufWriter::new(&spool),
+                },
+            )?;
+            std::io::Seek::rewind(&mut spool).map_err(io)?;
+            (documents, Box::new(spool))
+        }
+    };
+    let counts = store::<D>(db, shop, again)?;
+    Ok(Imported { documents, counts })
+}
+
+/// The first pass: every document valid, no key twice. Answers the number of documents.
+fn check<D: Document>(shop: &Shop, input: impl Read) -> Result<usize, ImportError> {
+    let offset = shop_offset(shop);
+    let keys = RandomState::new();
+    let salt = RandomState::new();
+    let mut seen: HashSet<u128> = HashSet::new();
+    let read = read_documents(
+        BufReader::with_capacity(READ_BUFFER, input),
+        |index, wire: D::Wire| {
+            let item = convert::<D>(index, &wire, offset)?;
+            item.check().map_err(|e| shifted(e, index))?;
+            // Two independent 64-bit hashes: a false "appears twice" would need both to
+            // collide, far less likely than a disk error.
+            let key = item.key();
+            let hash = u128::from(keys.hash_one(key)) << 64 | u128::from(salt.hash_one(key));
+            if !seen.insert(hash) {
+                return Err(IntakeError::Shop(ShopError::rejected(
+                    format!("[{index}].{}", D::KEY_FIELD),
+                    format!("`{key}` appears twice in this file"),
+                )));
+            }
+            Ok(())
+        },
+    );
+    read.map_err(|e| match e {
+        ReadError::Malformed(e) => ImportError::Refused(IntakeError::Malformed(e)),
+        ReadError::Refused(e) => ImportError::Refused(e),
+        ReadError::Io(source) => ImportError::Io {
+            what: "the input".to_owned(),
+            source,
+        },
+    })
+}
+
+/// The second pass: batches parsed on one thread, stored on this one.
+fn store<D: Document>(
+    db: &Database,
+    shop: &Shop,
+    input: Box<dyn Read + Send>,
+) -> Result<UpsertCounts, ImportError> {
+    let offset = shop_offset(shop);
+    let mut conn = db.get().map_err(|e| ImportError::Stopped {
+        stored: 0,
+        error: e.into(),
+    })?;
+    std::thread::scope(|scope| {
+        // One batch waits while the next is parsed and the one before is stored.
+        let (batches, received) = mpsc::sync_channel::<Vec<D>>(1);
+        let parser = scope.spawn(move || {
+            let mut batch = Vec::with_capacity(IMPORT_BATCH);
+            let read = read_documents(
+                BufReader::with_capacity(READ_BUFFER, input),
+                |index, wire: D::Wire| {
+                    batch.push(convert::<D>(index, &wire, offset)?);
+                    if batch.len() == IMPORT_BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
+                        // The storing side hung up: it failed and says why.
+                        batches.send(full).map_err(|_| None)?;
+                    }
+                    Ok::<(), Option<IntakeError>>(())
+                },
+            );
+            if read.is_ok() && !batch.is_empty() {
+                let _ = batches.send(batch);
+            }
+            read
+        });
+        let mut counts = UpsertCounts::default();
+        let mut stored = 0;
+        for batch in received {
+            match D::store(&mut conn, shop.id, &batch) {
+                Ok(done) => {
+                    counts.created += done.created;
+                    counts.updated += done.updated;
+                    stored += batch.len();
+                    // Tables growing from nothing to a million rows: PostgreSQL makes the
+                    // plans of the next batches with statistics of their size. (SQLite
+                    // plans these statements the same at any size; it is analysed once,
+                    // at the end.)
+                    if db.backend() == crate::db::Backend::Postgres {
+                        if let Err(error) = crate::db::refresh_statistics(&mut conn) {
+                            tracing::warn!(%error, "statistics not refreshed; the import goes on");
+                        }
+                    }
+                }
+                Err(error) => {
+                    return Err(ImportError::Stopped {
+                        stored,
+                        error: IntakeError::Shop(shifted(error, stored)),
+                    })
+                }
+            }
+        }
+        match parser.join() {
+            Ok(Ok(_)) => Ok(counts),
+            // The first pass read the same input without fault: it changed meanwhile.
+            Ok(Err(error)) => Err(ImportError::Stopped {
+                stored,
+                error: match error {
+                    ReadError::Malformed(e) => IntakeError::Malformed(e),
+                    ReadError::Refused(Some(e)) => e,
+                    ReadError::Refused(None) | ReadError::Io(_) => {
+                        IntakeError::Malformed(crate::polyapi::wire::FieldError::new(
+                            "",
+                            "the input changed while it was imported",
+                        ))
+                    }
+                },
+            }),
+            Err(_) => Err(ImportError::Stopped {
+                stored,
+                error: IntakeError::Malformed(crate::polyapi::wire::FieldError::new(
+                    "",
+                    "the reader of the input stopped unexpectedly",
+                )),
+            }),
+        }
+    })
+}
+
+/// A refusal about `[i]` of a batch, said about `[i + offset]` of the file.
+fn shifted(error: ShopError, offset: usize) -> ShopError {
+    match error {
+        ShopError::Rejected { field, message } => {
+            let shifted = field
+                .strip_prefix('[')
+                .and_then(|rest| rest.split_once(']'))
+                .and_then(|(index, rest)| {
+                    let index: usize = index.parse().ok()?;
+                    Some(format!("[{}]{rest}", index + offset))
+                });
+            ShopError::Rejected {
+                field: shifted.unwrap_or(field),
+                message,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Reads from one side and keeps a copy of what it read on the other.
+struct Tee<R, W> {
+    from: R,
+    to: W,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.from.read(buf)?;
+        self.to.write_all(&buf[..read])?;
+        if read == 0 {
+            self.to.flush()?;
+        }
+        Ok(read)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_document_in_the_file() {
+        let error = shifted(ShopError::rejected("[3].goodinfos", "no"), 2_000);
+        assert!(
+            matches!(&error, ShopError::Rejected { field, .. } if field == "[2003].goodinfos"),
+            "{error:?}"
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! A listing of orders in its order (time, then id) and the walks over it that a page
+//! needs: forward from a position, backward from one, so a page's ids cost the page and
+//! the distance walked to it, never the orders before it in the window.
+
+use chrono::NaiveDateTime;
+use diesel::sql_types::{BigInt, Timestamp};
+use diesel::QueryableByName;
+
+use crate::db::{DbBackend, DbConnection, Statement};
+use crate::shop::codes::TradeStatus;
+use crate::shop::ShopError;
+
+use super::read::{OrderFilter, OrderTime};
+
+/// The orders a filter without an order number selects, as the ordered range it walks:
+/// one time, optionally one status, between two bounds (`[from, until)`, either open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Listing {
+    /// The time the listing is ordered by and bounded on.
+    pub time: OrderTime,
+    /// Only this status.
+    pub status: Option<TradeStatus>,
+    /// From, inclusive.
+    pub from: Option<NaiveDateTime>,
+    /// Until, exclusive.
+    pub until: Option<NaiveDateTime>,
+}
+
+/// A position in a listing's order: the order's time, then its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, QueryableByName)]
+pub struct Key {
+    /// The listing's time of the order.
+    #[diesel(sql_type = Timestamp)]
+    pub at: NaiveDateTime,
+    /// The order's id.
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+}
+
+/// The connection a page reads through, noting the plan of each statement it runs
+/// when asked to (for the bench and for checking plans).
+pub(super) struct Reading<'c> {
+    /// The connection.
+    pub conn: &'c mut DbConnection,
+    /// The plans noted so far, when noting.
+    pub plans: Option<Vec<(String, Vec<String>)>>,
+}
+
+impl<'c> Reading<'c> {
+    /// Reads without noting plans.
+    pub fn new(conn: &'c mut DbConnection) -> Self {
+        Self { conn, plans: None }
+    }
+
+    /// Reads noting the plan of each statement before it runs.
+    pub fn explained(conn: &'c mut DbConnection) -> Self {
+        Self {
+            conn,
+            plans: Some(Vec::new()),
+        }
+    }
+
+    /// The plans noted, each with what its statement is for.
+    pub fn into_plans(self) -> Vec<(String, Vec<String>)> {
+        self.plans.unwrap_or_default()
+    }
+
+    /// Notes the plan of `query` (when noting) under `label`.
+    pub fn note<Q: diesel::query_builder::QueryFragment<DbBackend>>(
+        &mut self,
+        label: &str,
+        query: &Q,
+    ) -> Result<(), ShopError> {
+        if let Some(plans) = &mut self.plans {
+            plans.push((label.to_owned(), crate::db::explain(self.conn, query)?));
+        }
+        Ok(())
+    }
+
+    /// Runs `statement` and reads its rows.
+    pub fn rows<T>(&mut self, label: &str, statement: &Statement<'_>) -> Result<Vec<T>, ShopError>
+    where
+        T: QueryableByName<DbBackend> + 'static,
+    {
+        self.note(label, statement)?;
+        Ok(statement.rows(self.conn)?)
+    }
+}
+
+/// Which way a walk goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Direction {
+    /// Ascending, from `at` (inclusive) when given.
+    Forward,
+    /// Descending, from just before `at` when given.
+    Backward,
+}
+
+impl Listing {
+    /// The listing of `filter`; `None` for an exact order-number lookup.
+    pub fn of(filter: &OrderFilter) -> Option<Self> {
+        if filter.plat_order_no.is_some() {
+            return None;
+        }
+        Some(match filter.window {
+            Some(window) => Self {
+                time: window.time,
+                status: filter.status,
+                from: Some(window.from),
+                until: Some(window.until),
+            },
+            None => Self {
+                time: OrderTime::Modified,
+                status: filter.status,
+                from: None,
+                until: None,
+            },
+        })
+    }
+
+    /// The column of `orders` holding the listing's time.
+    pub(super) fn column(&self) -> &'static str {
+        match self.time {
+            OrderTime::Modified => "modified_at",
+            OrderTime::Created => "created_at",
+        }
+    }
+
+    /// Appends the conditions on `orders` of the listing's shop and status.
+    pub(super) fn shop_and_status<'a>(&self, statement: &mut Statement<'a>, shop_id: i64) {
+        statement.sql(" WHERE shop_id = ").bind(shop_id);
+        if let Some(status) = self.status {
+            statement.sql(" AND trade_status = ").bind(status.code());
+        }
+    }
+
+    /// Appends ` AND time OP value`.
+    pub(super) fn time_bound(&self, statement: &mut Statement<'_>, op: &str, value: NaiveDateTime) {
+        statement
+            .sql(&format!(" AND {} {op} ", self.column()))
+            .bind(value);
+    }
+
+    /// Appends ` AND (time, id) OP (key)`: a row-value comparison both databases walk
+    /// an index (time, id) from.
+    pub(super) fn key_bound(&self, statement: &mut Statement<'_>, op: &str, key: Key) {
+        statement
+            .sql(&format!(" AND ({}, id) {op} (", self.column()))
+            .bind(key.at)
+            .sql(", ")
+            .bind(key.id)
+            .sql(")");
+    }
+
+    /// Up to `limit` keys of the listing, walking in `direction` from `at` and skipping
+    /// the first `skip`. The key bound replaces the window bound on its side, so the
+    /// index range starts at the key (a database uses one lower bound for the seek).
+    pub(super) fn walk(
+        &self,
+        reading: &mut Reading<'_>,
+        shop_id: i64,
+        direction: Direction,
+        at: Option<Key>,
+        skip: i64,
+        limit: i64,
+    ) -> Result<Vec<Key>, ShopError> {
+        let label = match (direction, at) {
+            (Direction::Forward, None) => "ids of the page, walking from the first order",
+            (Direction::Backward, None) => "ids of the page, walking back from the last order",
+            (Direction::Forward, Some(_)) => "ids of the page, walking from a key",
+            (Direction::Backward, Some(_)) => {
+                "key of the page's first order, walking back from an anchor"
+            }
+        };
+        reading.rows(
+            label,
+            &self.walk_statement(shop_id, direction, at, skip, limit),
+        )
+    }
+
+    /// The statement [`Listing::walk`] runs.
+    pub(super) fn walk_statement(
+        &self,
+        shop_id: i64,
+        direction: Direction,
+        at: Option<Key>,
+        skip: i64,
+        limit: i64,
+    ) -> Statement<'static> {
+        let column = self.column();
+        let mut statement = Statement::new();
+        statement.sql(&format!("SELECT {column} AS at, id FROM orders"));
+        self.shop_and_status(&mut statement, shop_id);
+        let (lower, upper, order) = match direction {
+            Direction::Forward => (at, None, format!(" ORDER BY {column}, id")),
+            Direction::Backward => (None, at, format!(" ORDER BY {column} DESC, id DESC")),
+        };
+        match (lower, self.from) {
+            (Some(key), _) => self.key_bound(&mut statement, ">=", key),
+            (None, Some(from)) => self.time_bound(&mut statement, ">=", from),
+            (None, None) => {}
+        }
+        match (upper, self.until) {
+            (Some(key), _) => self.key_bound(&mut statement, "<", key),
+            (None, Some(until)) => self.time_bound(&mut statement, "<", until),
+            (None, None) => {}
+        }
+        statement
+            .sql(&order)
+            .sql(" LIMIT ")
+            .bind(limit)
+            .sql(" OFFSET ")
+            .bind(skip);
+        statement
+    }
+}

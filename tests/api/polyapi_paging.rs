@@ -1,0 +1,189 @@
+//! GetOrder pages served from remembered anchors are the pages a walk from the first order
+//! gives, while orders arrive, ship and change status between the requests.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{strings_sql, Backend, TestApp};
+use crate::on_both_backends;
+use crate::polyapi_client::{ok, PolyClient};
+use crate::polyapi_orders::order_at;
+
+on_both_backends! {
+    get_order_pages_the_same_with_and_without_anchors => anchored_pages;
+}
+
+/// Orders in the listings below: enough that a middle page is further from both ends than
+/// an anchor is worth checking.
+const ORDERS: usize = 1_400;
+
+/// A listing of GetOrder and the same listing in SQL, as the contract defines its order.
+struct Listing {
+    biz: Value,
+    size: i64,
+    sql: String,
+}
+
+fn local(t: chrono::NaiveDateTime) -> String {
+    (t + chrono::TimeDelta::hours(8))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+fn utc(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn listings() -> Vec<Listing> {
+    let now = chrono::Utc::now().naive_utc();
+    let (from, until) = (
+        now - chrono::TimeDelta::days(1),
+        now + chrono::TimeDelta::days(1),
+    );
+    vec![
+        Listing {
+            biz: json!({"OrderStatus": "JH_99", "TimeType": "JH_01", "StartTime": local(from),
+                        "EndTime": local(until)}),
+            size: 7,
+            sql: format!(
+                "SELECT plat_order_no AS s FROM orders WHERE modified_at >= '{}' \
+                 AND modified_at < '{}' ORDER BY modified_at, id",
+                utc(from),
+                utc(until + chrono::TimeDelta::seconds(1))
+            ),
+        },
+        Listing {
+            biz: json!({"OrderStatus": "JH_02", "TimeType": "JH_02",
+                        "StartTime": "2024-03-01 00:00:00", "EndTime": "2024-03-02 23:59:59"}),
+            size: 5,
+            sql: "SELECT plat_order_no AS s FROM orders WHERE trade_status = 'JH_02' \
+                  AND created_at >= '2024-02-29 16:00:00' AND created_at < '2024-03-02 16:00:00' \
+                  ORDER BY created_at, id"
+                .to_owned(),
+        },
+        Listing {
+            biz: json!({"OrderStatus": "JH_02"}),
+            size: 9,
+            sql: "SELECT plat_order_no AS s FROM orders WHERE trade_status = 'JH_02' \
+                  ORDER BY modified_at, id"
+                .to_owned(),
+        },
+    ]
+}
+
+fn numbers(answer: &Value) -> Vec<String> {
+    answer["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .map(|o| o["PlatOrderNo"].as_str().expect("no").to_owned())
+        .collect()
+}
+
+/// Three orders placed in every second of a minute: many share a time, and a batch shares
+/// its modified time.
+fn placed(no: &str, i: usize, status: &str) -> Value {
+    let second = i / 3 % 60;
+    let minute = i / 180;
+    order_at(
+        no,
+        &format!("2024-03-01 10:{minute:02}:{second:02}"),
+        status,
+    )
+}
+
+async fn anchored_pages(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for batch in 0..ORDERS / 350 {
+        let orders: Vec<Value> = (0..350)
+            .map(|i| {
+                let n = batch * 350 + i;
+                let status = if n % 4 == 0 { "JH_01" } else { "JH_02" };
+                placed(&format!("A{n:05}"), n, status)
+            })
+            .collect();
+        let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let client = PolyClient::demo(&app);
+    let mut changes = 0;
+    for listing in listings() {
+        let total = |answer: &Value| answer["numtotalorder"].as_i64().expect("total");
+        let call = |index: i64| {
+            let mut biz = listing.biz.clone();
+            biz["PageIndex"] = json!(index);
+            biz["PageSize"] = json!(listing.size);
+            biz
+        };
+        let first = ok(client.call("GetOrder", call(1)).await);
+        let middle = total(&first) / listing.size / 2;
+        // As an ERP pages: forward from the middle, the same page again, a step back, then
+        // the end.
+        let mut sequence = vec![2, middle, middle + 1, middle + 2, middle + 2, middle + 1];
+        sequence.extend([middle + 3, middle - 1, -1, 1, middle + 4]);
+        for index in sequence {
+            let index = if index < 0 {
+                (total(&first) + listing.size - 1) / listing.size
+            } else {
+                index
+            };
+            let warm = ok(client.call("GetOrder", call(index)).await);
+            let cold = {
+                let beside = app.beside().await;
+                ok(PolyClient::demo(&beside)
+                    .call("GetOrder", call(index))
+                    .await)
+            };
+            let expected = strings_sql(
+                &app,
+                &format!(
+                    "{} LIMIT {} OFFSET {}",
+                    listing.sql,
+                    listing.size,
+                    (index - 1) * listing.size
+                ),
+            );
+            assert_eq!(numbers(&warm), expected, "page {index} of {}", listing.biz);
+            assert_eq!(
+                numbers(&cold),
+                expected,
+                "page {index} of {} (cold)",
+                listing.biz
+            );
+            assert_eq!(warm["numtotalorder"], cold["numtotalorder"]);
+            change_something(&app, &client, changes).await;
+            changes += 1;
+        }
+    }
+}
+
+/// Between two requests: new orders (some placed early, so they land before the pages
+/// already served), a shipment (the order leaves the paid listing and moves to the end
+/// of the modified one), or a payment (an unpaid order joins the paid listing).
+async fn change_something(app: &TestApp, client: &PolyClient<'_>, step: usize) {
+    match step % 3 {
+        0 => {
+            let orders: Vec<Value> = (0..4)
+                .map(|i| placed(&format!("N{step:03}{i}"), i * 7 + step, "JH_02"))
+                .collect();
+            let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        1 => {
+            let no = format!("A{:05}", 1 + step * 37 % ORDERS / 4 * 4);
+            ok(client
+                .call(
+                    "Send",
+                    json!({"PlatOrderNo": no, "LogisticType": "JH_001", "LogisticNo": format!("T{step}")}),
+                )
+                .await);
+        }
+        _ => {
+            let n = step * 53 % ORDERS / 4 * 4;
+            let order = placed(&format!("A{n:05}"), n, "JH_02");
+            let (status, body) = app.admin_post("orders", &json!([order])).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+}
