@@ -15,8 +15,8 @@ use chrono::{DateTime, NaiveDateTime};
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel::QueryableByName;
 
+use super::filter::OrderTime;
 use super::listing::{Key, Listing, Reading};
-use super::read::OrderTime;
 use crate::db::{write_transaction, DbConnection, Statement};
 use crate::shop::ShopError;
 

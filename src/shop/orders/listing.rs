@@ -10,7 +10,7 @@ use crate::db::{DbBackend, DbConnection, Statement};
 use crate::shop::codes::TradeStatus;
 use crate::shop::ShopError;
 
-use super::read::{OrderFilter, OrderTime};
+use super::filter::{OrderFilter, OrderTime};
 
 /// The orders a filter without an order number selects, as the ordered range it walks:
 /// one time, optionally one status, between two bounds (`[from, until)`, either open).

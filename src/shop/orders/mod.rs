@@ -3,6 +3,7 @@
 mod anchors;
 mod awaiting;
 mod counts;
+mod filter;
 mod listing;
 mod memo;
 mod model;
@@ -12,10 +13,11 @@ mod write;
 pub use anchors::PageAnchors;
 pub use awaiting::awaiting_shipment_at;
 pub use counts::fold as fold_order_counts;
+pub use filter::{OrderFilter, OrderTime, TimeWindow};
 pub use memo::{update_memo, MAX_MEMO};
 pub use model::{
     Customs, Invoice, NewOrder, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord,
     PickupCode, Receiver,
 };
-pub use read::{explain_page, find, page, OrderFilter, OrderTime, TimeWindow};
+pub use read::{explain_page, find, page};
 pub use write::{check_batch, upsert};

@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDateTime, TimeDelta, Timelike};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::anchors::PageAnchors;
 use super::counts::{self, Upper};
+use super::filter::{filtered, OrderFilter};
 use super::listing::{Direction, Key, Listing, Reading};
 use super::model::{
     Customs, Invoice, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord, PickupCode,
@@ -15,55 +16,8 @@ use super::model::{
 use crate::db::schema::{
     order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes,
 };
-use crate::db::{ids_in, read_transaction, DbBackend, DbConnection};
-use crate::shop::codes::TradeStatus;
+use crate::db::{ids_in, read_transaction, DbConnection};
 use crate::shop::{Page, PageOf, ShopError};
-
-/// Which of an order's times a window applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OrderTime {
-    /// Last modification (GetOrder's default, `JH_01`).
-    Modified,
-    /// Placement (`JH_02`).
-    Created,
-}
-
-/// A time window `[from, until)`, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TimeWindow {
-    /// Which time.
-    pub time: OrderTime,
-    /// From, inclusive.
-    pub from: NaiveDateTime,
-    /// Until, exclusive.
-    pub until: NaiveDateTime,
-}
-
-impl TimeWindow {
-    /// From `start` to the end of the second `end` names, both inclusive: the wire names
-    /// times to the second and shows an order changed at 10:00:00.5 as 10:00:00, so a
-    /// window ending at 10:00:00 holds it (and one starting at 10:00:01 does not).
-    pub fn through_second(time: OrderTime, start: NaiveDateTime, end: NaiveDateTime) -> Self {
-        let whole = end.with_nanosecond(0).unwrap_or(end);
-        Self {
-            time,
-            from: start,
-            until: whole + TimeDelta::seconds(1),
-        }
-    }
-}
-
-/// Which orders a listing wants. Results are ordered by the window's time (modified
-/// time when there is no window), then id: stable across repeated requests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrderFilter {
-    /// Only this status.
-    pub status: Option<TradeStatus>,
-    /// Only inside this window.
-    pub window: Option<TimeWindow>,
-    /// Only the order with this exact number.
-    pub plat_order_no: Option<String>,
-}
 
 /// Rows a check of a remembered anchor is taken to cost (a count of a few hundred
 /// small rows), against rows walked: an anchor nearer than the first or last order by
@@ -270,33 +224,6 @@ pub fn find(
     Ok(assemble(&mut Reading::new(conn), shop_id, &ids)?
         .into_iter()
         .next())
-}
-
-/// The orders of the shop matching `filter`, as a query to refine.
-pub(super) fn filtered<'a>(
-    shop_id: i64,
-    filter: &'a OrderFilter,
-) -> orders::BoxedQuery<'a, DbBackend> {
-    let mut query = orders::table
-        .filter(orders::shop_id.eq(shop_id))
-        .into_boxed();
-    if let Some(no) = &filter.plat_order_no {
-        query = query.filter(orders::plat_order_no.eq(no));
-    }
-    if let Some(status) = filter.status {
-        query = query.filter(orders::trade_status.eq(status.code()));
-    }
-    if let Some(window) = filter.window {
-        query = match window.time {
-            OrderTime::Modified => query
-                .filter(orders::modified_at.ge(window.from))
-                .filter(orders::modified_at.lt(window.until)),
-            OrderTime::Created => query
-                .filter(orders::created_at.ge(window.from))
-                .filter(orders::created_at.lt(window.until)),
-        };
-    }
-    query
 }
 
 /// An order row with its one-to-one parts, which are written with it.
