@@ -48,12 +48,12 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the database ready for use: migrated, configured shops stored.
+/// Opens the database ready for use: migrated, the configured shops' settings seeded.
 fn open(config: &Config) -> anyhow::Result<Database> {
     let db = Database::connect_existing(&config.database)?;
     db.migrate()?;
     let mut conn = db.get()?;
-    shops::sync_declared(&mut conn, &config.shops)?;
+    crate::shop::settings::seed(&mut conn, &config.shops)?;
     Ok(db)
 }
 
@@ -157,33 +157,28 @@ pub fn job_name(integration: &str, job: impl clap::ValueEnum) -> String {
 }
 
 /// `polymall sync INTEGRATION JOB --shop CODE`: runs one of the shop's periodic jobs
-/// now, as `serve` would (unless a server is running it this moment); it is next due
-/// one interval later.
+/// now with its stored settings, as `serve` would (unless a server is running it this
+/// moment); it is next due one interval later.
 pub fn sync(config: &Config, shop_code: &str, job: &str) -> anyhow::Result<()> {
-    let shop_config = config
-        .shop(shop_code)
-        .with_context(|| format!("shop `{shop_code}` is not in the configuration"))?;
     let db = open(config)?;
-    let shop = {
+    let stored = {
         let mut conn = db.get()?;
-        shops::find_by_code(&mut conn, shop_code)?
+        crate::shop::settings::find(&mut conn, shop_code)?
     };
+    anyhow::ensure!(
+        stored.enabled,
+        "shop `{shop_code}` is disabled; it runs no jobs until it is enabled in the console"
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let shops = std::collections::HashMap::from([(shop.code.clone(), shop)]);
-        let mut only = config.clone();
-        only.shops = vec![shop_config.clone()];
-        let jobs = crate::integrations::jobs(&db, &only, &shops)?;
+        let jobs =
+            crate::integrations::shop_jobs(&db, &stored.shop, &stored.settings, stored.version)?;
         let found = jobs.iter().find(|candidate| candidate.name == job);
         let Some(found) = found else {
-            let configured: Vec<&str> = jobs
-                .iter()
-                .filter(|candidate| candidate.shop_id != crate::schedule::HOUSEKEEPING)
-                .map(|candidate| candidate.name)
-                .collect();
+            let configured: Vec<&str> = jobs.iter().map(|candidate| candidate.name).collect();
             anyhow::bail!(
                 "shop `{shop_code}` has no job `{job}`; its jobs are: {}",
                 if configured.is_empty() {

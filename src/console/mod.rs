@@ -43,11 +43,15 @@ pub struct ConsoleSettings {
     pub sign_ins_per_address: RateLimiter,
     /// Sign-in attempts per operator name.
     pub sign_ins_per_account: RateLimiter,
+    /// The server listens beyond loopback: shop secrets that are sample placeholders
+    /// are refused, as `serve` refuses them in the file.
+    pub refuse_placeholders: bool,
 }
 
 impl ConsoleSettings {
-    /// The settings of `[console]`.
-    pub fn new(config: &ConsoleConfig) -> Self {
+    /// The settings of `[console]`, for a server that listens beyond loopback (`exposed`)
+    /// or not.
+    pub fn new(config: &ConsoleConfig, exposed: bool) -> Self {
         Self {
             lifetime: Lifetime {
                 idle: TimeDelta::minutes(i64::from(config.session_idle_minutes)),
@@ -57,6 +61,7 @@ impl ConsoleSettings {
             offset: config.utc_offset.fixed(),
             sign_ins_per_address: RateLimiter::per_minute(SIGN_INS_PER_ADDRESS),
             sign_ins_per_account: RateLimiter::per_minute(SIGN_INS_PER_ACCOUNT),
+            refuse_placeholders: exposed,
         }
     }
 }
