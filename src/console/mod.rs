@@ -3,8 +3,8 @@
 //! Chinese by default with an English switch.
 //!
 //! Viewers look; operators also act on the outbox and stock; admins also manage
-//! operators. Every page needs a session, every form its token, and every action is
-//! written to the audit log in the transaction that does it.
+//! operators and shops. Every page needs a session, every form its token, and every
+//! action is written to the audit log in the transaction that does it.
 
 mod assets;
 pub mod auth;
@@ -107,6 +107,31 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
         .route("/operators", web::get().to(pages::operators::list))
         .route("/operators", web::post().to(pages::operators::create))
         .route("/operators/{id}", web::post().to(pages::operators::change))
+        .route("/shops", web::get().to(pages::shops::list))
+        .route("/shops", web::post().to(pages::shops::create))
+        .route("/shops/{code}", web::get().to(pages::shops::show))
+        .route(
+            "/shops/{code}",
+            web::post().to(pages::shops::change_general),
+        )
+        .route(
+            "/shops/{code}/state",
+            web::post().to(pages::shops::change_state),
+        )
+        .route("/shops/{code}/rotate", web::post().to(pages::shops::rotate))
+        .route(
+            "/shops/{code}/overlap/end",
+            web::post().to(pages::shops::end_overlap),
+        )
+        .route(
+            "/shops/{code}/integrations/{integration}",
+            web::post().to(pages::shops::change_integration),
+        )
+        .route(
+            "/shops/{code}/integrations/{integration}/remove",
+            web::post().to(pages::shops::remove_integration),
+        )
+        .route("/jobs", web::get().to(pages::jobs::list))
         .route("/audit", web::get().to(pages::audit::list))
 }
 

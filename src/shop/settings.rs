@@ -343,6 +343,10 @@ pub fn change(
         previous_appsecret: before.previous_appsecret.clone(),
     };
     edit(&mut draft)?;
+    // Without a Polyapi section no appsecret verifies, the previous one neither.
+    if draft.settings.polyapi.is_none() {
+        draft.previous_appsecret = None;
+    }
     if draft.settings.code != before.shop.code {
         return Err(ShopError::rejected("code", "a shop's code cannot change"));
     }

@@ -67,6 +67,17 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// The same database for a second server; the first keeps it (and drops it).
+    pub fn shared(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            _dir: None,
+            schema: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((base, schema)) = &self.schema {

@@ -1,11 +1,14 @@
 //! One module per console page: its handlers and the view of its template.
 
 pub mod audit;
+pub mod jobs;
 pub mod operators;
 pub mod orders;
 pub mod outbox;
 pub mod overview;
 pub mod products;
+mod shop_fields;
+pub mod shops;
 pub mod sign_in;
 
 use actix_web::{HttpRequest, HttpResponse};
