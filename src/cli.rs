@@ -91,25 +91,32 @@ pub fn import(
     Ok(())
 }
 
-/// `polymall shop list`
+/// `polymall shop list`: every shop in the database, whether it is served and where
+/// its settings come from.
 pub fn shop_list(config: &Config) -> anyhow::Result<()> {
     let db = open(config)?;
     let mut conn = db.get()?;
     let all = shops::list(&mut conn)?;
-    println!("{:<20} {:<8} {:<10} NAME", "CODE", "OFFSET", "CONFIGURED");
+    let stored = crate::shop::settings::load(&mut conn)?;
+    println!(
+        "{:<20} {:<8} {:<9} {:<9} NAME",
+        "CODE", "OFFSET", "STATE", "SETTINGS"
+    );
     for shop in all {
         let offset =
             crate::config::UtcOffset::from_minutes(shop.utc_offset_minutes).unwrap_or_default();
-        let configured = if config.shop(&shop.code).is_some() {
-            "yes"
-        } else {
-            "no"
+        let settings = stored.shops.iter().find(|s| s.shop.id == shop.id);
+        let (state, origin) = match settings {
+            Some(settings) if settings.enabled => ("enabled", settings.origin.code()),
+            Some(settings) => ("disabled", settings.origin.code()),
+            None => ("unserved", "none"),
         };
         println!(
-            "{:<20} {:<8} {:<10} {}",
+            "{:<20} {:<8} {:<9} {:<9} {}",
             shop.code,
             offset.to_string(),
-            configured,
+            state,
+            origin,
             shop.name
         );
     }
