@@ -48,12 +48,14 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the database ready for use: migrated, the configured shops' settings seeded.
+/// Opens the database ready for use: migrated, the configured shops the database does
+/// not have yet stored (the settings of stored shops are `serve`'s and the console's).
 fn open(config: &Config) -> anyhow::Result<Database> {
+    use crate::shop::settings::{self, Seeding};
     let db = Database::connect_existing(&config.database)?;
     db.migrate()?;
     let mut conn = db.get()?;
-    crate::shop::settings::seed(&mut conn, &config.shops)?;
+    settings::seed(&mut conn, &config.shops, Seeding::MissingOnly)?;
     Ok(db)
 }
 

@@ -17,7 +17,8 @@ use crate::http::rate_limit::RateLimiter;
 use crate::http::{routes, AppState, RequestSpan};
 use crate::polling::CallLog;
 use crate::polyapi::credentials::disabled_methods;
-use crate::shop::{settings, ShopError};
+use crate::shop::settings::{self, Seeding};
+use crate::shop::ShopError;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +80,7 @@ impl Application {
                 let db = Database::connect(&db_config)?;
                 let applied = db.migrate()?;
                 let mut conn = db.get()?;
-                let seeded = settings::seed(&mut conn, &declared_shops)?;
+                let seeded = settings::seed(&mut conn, &declared_shops, Seeding::FollowFile)?;
                 // Changes written while no server ran (an import, a crash) are folded
                 // first, so the first requests do not sum a long list of them.
                 crate::shop::orders::fold_order_counts(&mut conn)?;
@@ -99,7 +100,7 @@ impl Application {
         for shop in &seeded.no_longer_in_file {
             tracing::warn!(
                 shop = %shop,
-                "shop `{shop}` came from the configuration file and is no longer in it: disabled (its data stays; enable it in the console)"
+                "shop `{shop}` came from the configuration file and is no longer in it: it is still served with its last settings; disable it in the console to stop it"
             );
         }
         let (directory, problems) = LiveDirectory::load(db.clone()).await?;

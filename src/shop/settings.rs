@@ -2,9 +2,11 @@
 //! secrets included), whether it is enabled, where it came from, its version and who
 //! changed it last; and the revision every process polls to notice a change cheaply.
 //!
-//! The configuration file seeds them at start ([`seed`]): a shop not stored yet is
-//! inserted, one whose origin is still the file follows the file, one changed in the
-//! console keeps the console's settings. The console changes them through [`create`]
+//! The configuration file seeds them when `serve` starts ([`seed`]): a shop not stored
+//! yet is inserted, one whose origin is still the file follows the file, one changed in
+//! the console keeps the console's settings. Other commands only insert the shops not
+//! stored yet ([`Seeding::MissingOnly`]), so a command run with another file changes
+//! nothing a server serves. The console changes them through [`create`]
 //! and [`change`], inside the transaction that also writes its audit entry.
 
 use chrono::NaiveDateTime;
@@ -92,8 +94,14 @@ struct SettingsRow {
 
 impl SettingsRow {
     fn into_stored(self, shop: Shop) -> Result<StoredShop, String> {
-        let settings: ShopConfig = serde_json::from_str(&self.settings)
-            .map_err(|error| format!("stored settings are not readable: {error}"))?;
+        // The parser's message may quote a value, which may be a secret: say only where.
+        let settings: ShopConfig = serde_json::from_str(&self.settings).map_err(|error| {
+            format!(
+                "stored settings are not readable ({:?} error at column {})",
+                error.classify(),
+                error.column()
+            )
+        })?;
         let previous_appsecret = match (self.previous_appsecret, self.previous_appsecret_until) {
             (Some(secret), Some(until)) => Some(PreviousSecret {
                 secret: Secret::new(secret),
@@ -170,20 +178,36 @@ pub fn find(conn: &mut DbConnection, code: &str) -> Result<StoredShop, ShopError
         .map_err(|why| ShopError::rejected("settings", why))
 }
 
+/// How far the file's shops are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seeding {
+    /// `serve`: shops not stored yet are inserted, and those whose settings come from
+    /// the file follow it.
+    FollowFile,
+    /// Other commands: only shops not stored yet are inserted (an import may come
+    /// before the first `serve`).
+    MissingOnly,
+}
+
 /// What seeding found that the log should tell.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Seeded {
     /// Shops of the file that were changed in the console: the file's entry is ignored.
     pub kept_from_console: Vec<String>,
-    /// Shops that came from the file and are no longer in it: disabled.
+    /// Enabled shops whose settings came from the file and that it no longer names.
     pub no_longer_in_file: Vec<String>,
 }
 
 /// Stores the file's shops, in one transaction: a shop without settings gets the
-/// file's; one whose origin is still the file follows it (and is enabled); one changed
-/// in the console keeps its settings. A shop from the file that the file no longer
-/// declares is disabled (its data stays).
-pub fn seed(conn: &mut DbConnection, declared: &[ShopConfig]) -> Result<Seeded, ShopError> {
+/// file's; with [`Seeding::FollowFile`], one whose origin is still the file follows it
+/// (and is enabled); one changed in the console keeps its settings. A shop the file no
+/// longer names is left as it is (a file given by mistake must not switch shops off for
+/// every server); it is only reported.
+pub fn seed(
+    conn: &mut DbConnection,
+    declared: &[ShopConfig],
+    seeding: Seeding,
+) -> Result<Seeded, ShopError> {
     write_transaction(conn, |conn| {
         lock(conn)?;
         let now = now_utc();
@@ -213,6 +237,7 @@ pub fn seed(conn: &mut DbConnection, declared: &[ShopConfig]) -> Result<Seeded, 
                 Some(row) if row.origin == Origin::Console.code() => {
                     seeded.kept_from_console.push(config.code.clone());
                 }
+                Some(_) if seeding == Seeding::MissingOnly => {}
                 Some(row) => {
                     let same = serde_json::from_str::<serde_json::Value>(&row.settings)
                         .is_ok_and(|stored| stored == to_json_value(config));
@@ -232,27 +257,16 @@ pub fn seed(conn: &mut DbConnection, declared: &[ShopConfig]) -> Result<Seeded, 
                 }
             }
         }
-        let from_file: Vec<(String, i64, i64)> = shops_table::table
+        let from_file: Vec<String> = shops_table::table
             .inner_join(shop_settings::table)
             .filter(shop_settings::origin.eq(Origin::File.code()))
             .filter(shop_settings::enabled.eq(true))
-            .select((shops_table::code, shops_table::id, shop_settings::version))
+            .select(shops_table::code)
             .load(conn)?;
-        for (code, shop_id, version) in from_file {
-            if declared.iter().any(|config| config.code == code) {
-                continue;
-            }
-            diesel::update(shop_settings::table.find(shop_id))
-                .set((
-                    shop_settings::enabled.eq(false),
-                    shop_settings::version.eq(version + 1),
-                    shop_settings::changed_by.eq(FILE_ACTOR),
-                    shop_settings::changed_at.eq(now),
-                ))
-                .execute(conn)?;
-            seeded.no_longer_in_file.push(code);
-            changed = true;
-        }
+        seeded.no_longer_in_file = from_file
+            .into_iter()
+            .filter(|code| !declared.iter().any(|config| &config.code == code))
+            .collect();
         if changed {
             bump_revision(conn, now)?;
         }

@@ -20,6 +20,7 @@ on_both_backends! {
     shops_are_created_edited_disabled_and_secrets_stay_write_only => editing;
     placeholder_secrets_are_refused_when_the_server_is_reachable => placeholders;
     another_server_follows_an_edit_and_a_later_one_keeps_it => two_servers;
+    the_file_seeds_the_shops_and_a_console_edit_wins_over_it => seeding;
 }
 
 /// The editor's forms post to these paths.
@@ -578,4 +579,66 @@ async fn two_servers(backend: Backend) {
         ),
         1
     );
+}
+
+/// The name a shop has in the database.
+fn stored_name(app: &TestApp, code: &str) -> String {
+    polymall::shop::settings::find(&mut connect(&app.db.url), code)
+        .expect("shop")
+        .settings
+        .name
+}
+
+async fn seeding(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let first = TestApp::spawn_with(db, |_| {}).await;
+    // A server started with a changed file: a shop from the file follows it, a new one
+    // is stored.
+    let second = TestApp::spawn_with(first.db.shared(), |config| {
+        config.shops[0].name = "Renamed in the file".to_owned();
+        let mut east = config.shops[0].clone();
+        east.code = "east".to_owned();
+        east.polyapi = None;
+        config.shops.push(east);
+    })
+    .await;
+    assert_eq!(stored_name(&second, "demo"), "Renamed in the file");
+    assert_eq!(version(&second, "east"), 1);
+
+    add_operator(&second, "boss", Role::Admin);
+    let admin = Console::sign_in(&second, "boss").await;
+    let renamed = admin
+        .post(
+            &shop_path("demo", ""),
+            &[("name", "Named in the console"), ("utc_offset", "+08:00")],
+        )
+        .await;
+    assert_eq!(renamed.status, 303, "{}", renamed.body);
+
+    // Another start with the file: the console's settings stay; a shop the file no
+    // longer names keeps being served.
+    let third = TestApp::spawn_with(first.db.shared(), |config| {
+        config.shops[0].name = "The file again".to_owned();
+    })
+    .await;
+    assert_eq!(stored_name(&third, "demo"), "Named in the console");
+    let east = polymall::shop::settings::find(&mut connect(&third.db.url), "east").expect("east");
+    assert!(east.enabled);
+
+    // A command run with another file (here: none, so no shops) changes nothing.
+    let dir = tempfile::tempdir().expect("dir");
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_polymall"))
+        .current_dir(dir.path())
+        .env_remove("POLYMALL_CONFIG")
+        .env("POLYMALL__DATABASE__URL", &third.db.url)
+        .args(["shop", "list"])
+        .output()
+        .expect("shop list");
+    let said = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{said}");
+    assert!(said.contains("console") && said.contains("east"), "{said}");
+    assert_eq!(stored_name(&third, "demo"), "Named in the console");
+    assert_eq!(version(&third, "east"), 1);
 }
