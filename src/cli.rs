@@ -47,12 +47,14 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the database ready for use: migrated, configured shops stored.
+/// Opens the database ready for use: migrated, the configured shops the database does
+/// not have yet stored (the settings of stored shops are `serve`'s and the console's).
 fn open(config: &Config) -> anyhow::Result<Database> {
+    use crate::shop::settings::{self, Seeding};
     let db = Database::connect_existing(&config.database)?;
     db.migrate()?;
     let mut conn = db.get()?;
-    shops::sync_declared(&mut conn, &config.shops)?;
+    settings::seed(&mut conn, &config.shops, Seeding::MissingOnly)?;
     Ok(db)
 }
 
@@ -86,25 +88,32 @@ pub fn import(
     Ok(())
 }
 
-/// `polymall shop list`
+/// `polymall shop list`: every shop in the database, whether it is served and where
+/// its settings come from.
 pub fn shop_list(config: &Config) -> anyhow::Result<()> {
     let db = open(config)?;
     let mut conn = db.get()?;
     let all = shops::list(&mut conn)?;
-    println!("{:<20} {:<8} {:<10} NAME", "CODE", "OFFSET", "CONFIGURED");
+    let stored = crate::shop::settings::load(&mut conn)?;
+    println!(
+        "{:<20} {:<8} {:<9} {:<9} NAME",
+        "CODE", "OFFSET", "STATE", "SETTINGS"
+    );
     for shop in all {
         let offset =
             crate::config::UtcOffset::from_minutes(shop.utc_offset_minutes).unwrap_or_default();
-        let configured = if config.shop(&shop.code).is_some() {
-            "yes"
-        } else {
-            "no"
+        let settings = stored.shops.iter().find(|s| s.shop.id == shop.id);
+        let (state, origin) = match settings {
+            Some(settings) if settings.enabled => ("enabled", settings.origin.code()),
+            Some(settings) => ("disabled", settings.origin.code()),
+            None => ("unserved", "none"),
         };
         println!(
-            "{:<20} {:<8} {:<10} {}",
+            "{:<20} {:<8} {:<9} {:<9} {}",
             shop.code,
             offset.to_string(),
-            configured,
+            state,
+            origin,
             shop.name
         );
     }
@@ -152,33 +161,28 @@ pub fn job_name(integration: &str, job: impl clap::ValueEnum) -> String {
 }
 
 /// `polymall sync INTEGRATION JOB --shop CODE`: runs one of the shop's periodic jobs
-/// now, as `serve` would (unless a server is running it this moment); it is next due
-/// one interval later.
+/// now with its stored settings, as `serve` would (unless a server is running it this
+/// moment); it is next due one interval later.
 pub fn sync(config: &Config, shop_code: &str, job: &str) -> anyhow::Result<()> {
-    let shop_config = config
-        .shop(shop_code)
-        .with_context(|| format!("shop `{shop_code}` is not in the configuration"))?;
     let db = open(config)?;
-    let shop = {
+    let stored = {
         let mut conn = db.get()?;
-        shops::find_by_code(&mut conn, shop_code)?
+        crate::shop::settings::find(&mut conn, shop_code)?
     };
+    anyhow::ensure!(
+        stored.enabled,
+        "shop `{shop_code}` is disabled; it runs no jobs until it is enabled in the console"
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let shops = std::collections::HashMap::from([(shop.code.clone(), shop)]);
-        let mut only = config.clone();
-        only.shops = vec![shop_config.clone()];
-        let jobs = crate::integrations::jobs(&db, &only, &shops)?;
+        let jobs =
+            crate::integrations::shop_jobs(&db, &stored.shop, &stored.settings, stored.version)?;
         let found = jobs.iter().find(|candidate| candidate.name == job);
         let Some(found) = found else {
-            let configured: Vec<&str> = jobs
-                .iter()
-                .filter(|candidate| candidate.shop_id != crate::schedule::HOUSEKEEPING)
-                .map(|candidate| candidate.name)
-                .collect();
+            let configured: Vec<&str> = jobs.iter().map(|candidate| candidate.name).collect();
             anyhow::bail!(
                 "shop `{shop_code}` has no job `{job}`; its jobs are: {}",
                 if configured.is_empty() {

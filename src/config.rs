@@ -65,6 +65,16 @@ pub enum ConfigError {
     },
 }
 
+/// Whether `value` is a sample placeholder (`change-me`, in any case and spelling).
+pub fn is_placeholder(value: &str) -> bool {
+    let folded: String = value
+        .to_ascii_lowercase()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    folded.contains("changeme")
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -349,7 +359,7 @@ impl Config {
         let mut seen_codes = std::collections::HashSet::new();
         let mut seen_appkeys = std::collections::HashMap::new();
         for (index, shop) in self.shops.iter().enumerate() {
-            shop.validate(index)?;
+            shop.validate(&format!("shops[{index}]."))?;
             if !seen_codes.insert(shop.code.as_str()) {
                 return Err(ConfigError::Key {
                     key: format!("shops[{index}].code"),
@@ -377,12 +387,7 @@ impl Config {
     /// Checks what `serve` needs beyond a valid file: a server reachable from other
     /// machines must not run with the sample's placeholder secrets (`change-me`).
     pub fn check_for_serving(&self) -> Result<(), ConfigError> {
-        let loopback = self
-            .server
-            .listen
-            .parse::<SocketAddr>()
-            .is_ok_and(|address| address.ip().is_loopback());
-        if loopback {
+        if !self.listens_beyond_loopback() {
             return Ok(());
         }
         match self.placeholder_secrets().into_iter().next() {
@@ -397,19 +402,21 @@ impl Config {
         }
     }
 
+    /// Whether other machines can reach the server (it listens beyond loopback), so a
+    /// sample placeholder secret would be an open door.
+    pub fn listens_beyond_loopback(&self) -> bool {
+        !self
+            .server
+            .listen
+            .parse::<SocketAddr>()
+            .is_ok_and(|address| address.ip().is_loopback())
+    }
+
     /// Keys whose value is still a sample placeholder.
     fn placeholder_secrets(&self) -> Vec<String> {
-        let placeholder = |value: &str| {
-            let folded: String = value
-                .to_ascii_lowercase()
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .collect();
-            folded.contains("changeme")
-        };
         let mut found = Vec::new();
         let mut check = |key: String, value: Option<&str>| {
-            if value.is_some_and(placeholder) {
+            if value.is_some_and(is_placeholder) {
                 found.push(key);
             }
         };
@@ -422,34 +429,7 @@ impl Config {
             self.metrics.token.as_ref().map(Secret::expose),
         );
         for (index, shop) in self.shops.iter().enumerate() {
-            let key = |name: &str| format!("shops[{index}].{name}");
-            if let Some(polyapi) = &shop.polyapi {
-                check(key("polyapi.appkey"), Some(&polyapi.appkey));
-                check(key("polyapi.appsecret"), Some(polyapi.appsecret.expose()));
-                check(key("polyapi.token"), Some(polyapi.token.expose()));
-            }
-            if let Some(jst) = &shop.jushuitan {
-                for (name, value) in [
-                    ("jushuitan.app_secret", &jst.app_secret),
-                    ("jushuitan.access_token", &jst.access_token),
-                    ("jushuitan.refresh_token", &jst.refresh_token),
-                    ("jushuitan.partner_key", &jst.partner_key),
-                    ("jushuitan.token", &jst.token),
-                ] {
-                    check(key(name), value.as_ref().map(Secret::expose));
-                }
-            }
-            if let Some(wms) = &shop.wms {
-                check(key("wms.secret"), Some(wms.secret.expose()));
-            }
-            if let Some(kingdee) = &shop.kingdee {
-                for (name, value) in [
-                    ("kingdee.password", &kingdee.password),
-                    ("kingdee.app_secret", &kingdee.app_secret),
-                ] {
-                    check(key(name), value.as_ref().map(Secret::expose));
-                }
-            }
+            found.extend(shop.placeholder_secrets(&format!("shops[{index}].")));
         }
         found
     }

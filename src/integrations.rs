@@ -1,11 +1,10 @@
-//! Every periodic job a configuration asks for: the database's housekeeping and each
-//! shop's integrations. `serve` schedules them all; `polymall sync` runs one now.
+//! Every periodic job: the database's housekeeping and each shop's integrations, made
+//! from the shop's settings. `serve` schedules them all; `polymall sync` runs one now.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::ShopConfig;
 use crate::db::Database;
 use crate::schedule::{Job, HOUSEKEEPING};
 use crate::shop::shops::Shop;
@@ -32,38 +31,43 @@ pub struct IntegrationError {
     pub message: String,
 }
 
-/// The jobs of the configured shops found in `shops` (by code), plus housekeeping.
-pub fn jobs(
+/// The database's own jobs, which every process schedules whatever its shops.
+pub fn housekeeping(db: &Database) -> Vec<Job> {
+    vec![fold_order_counts(db), refresh_statistics(db)]
+}
+
+/// The jobs of `shop`'s integrations, made from its settings of `version` (their
+/// tasks are restarted when the version changes).
+pub fn shop_jobs(
     db: &Database,
-    config: &Config,
-    shops: &HashMap<String, Shop>,
+    shop: &Shop,
+    settings: &ShopConfig,
+    version: i64,
 ) -> Result<Vec<Job>, IntegrationError> {
-    let mut jobs = vec![fold_order_counts(db), refresh_statistics(db)];
-    for shop_config in &config.shops {
-        let Some(shop) = shops.get(&shop_config.code) else {
-            continue;
-        };
-        let failed = |integration, message: String| IntegrationError {
-            shop: shop.code.clone(),
-            integration,
-            message,
-        };
-        if let Some(settings) = &shop_config.jushuitan {
-            let sync = jushuitan::JstSync::new(db.clone(), shop.clone(), settings.clone())
-                .map_err(|e| failed("jushuitan", e.to_string()))?;
-            jobs.extend(jushuitan::jobs(Arc::new(sync)));
-        }
-        if let Some(settings) = &shop_config.wms {
-            let sync = qimen::WmsSync::new(db.clone(), shop.clone(), settings.clone())
-                .map_err(|e| failed("warehouse", e.to_string()))?;
-            jobs.extend(qimen::jobs(Arc::new(sync)));
-        }
-        if let Some(settings) = &shop_config.kingdee {
-            let keys = kingdee::BookingKeys::of(shop_config);
-            let sync = kingdee::KingdeeSync::new(db.clone(), shop.clone(), settings.clone(), keys)
-                .map_err(|e| failed("kingdee", e.to_string()))?;
-            jobs.extend(kingdee::jobs(Arc::new(sync)));
-        }
+    let failed = |integration, message: String| IntegrationError {
+        shop: shop.code.clone(),
+        integration,
+        message,
+    };
+    let mut jobs = Vec::new();
+    if let Some(jushuitan) = &settings.jushuitan {
+        let sync = jushuitan::JstSync::new(db.clone(), shop.clone(), jushuitan.clone())
+            .map_err(|e| failed("jushuitan", e.to_string()))?;
+        jobs.extend(jushuitan::jobs(Arc::new(sync)));
+    }
+    if let Some(wms) = &settings.wms {
+        let sync = qimen::WmsSync::new(db.clone(), shop.clone(), wms.clone())
+            .map_err(|e| failed("warehouse", e.to_string()))?;
+        jobs.extend(qimen::jobs(Arc::new(sync)));
+    }
+    if let Some(kingdee) = &settings.kingdee {
+        let keys = kingdee::BookingKeys::of(settings);
+        let sync = kingdee::KingdeeSync::new(db.clone(), shop.clone(), kingdee.clone(), keys)
+            .map_err(|e| failed("kingdee", e.to_string()))?;
+        jobs.extend(kingdee::jobs(Arc::new(sync)));
+    }
+    for job in &mut jobs {
+        job.version = version;
     }
     Ok(jobs)
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod directory;
 pub mod http;
 pub mod intake;
 pub mod integrations;

@@ -1,6 +1,5 @@
 //! Building and running the server: database, shops, listener, graceful shutdown.
 
-use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -11,13 +10,15 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Config;
 use crate::console::ConsoleSettings;
 use crate::db::{Backend, Database, DbError};
+use crate::directory::LiveDirectory;
 use crate::http::metrics::record_requests;
 use crate::http::polyapi::deadline_from_millis;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{routes, AppState, RequestSpan};
 use crate::polling::CallLog;
-use crate::polyapi::credentials::Credentials;
-use crate::shop::{shops, ShopError};
+use crate::polyapi::credentials::disabled_methods;
+use crate::shop::settings::{self, Seeding};
+use crate::shop::ShopError;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -28,12 +29,12 @@ pub enum StartupError {
     /// The configured shops could not be stored.
     #[error(transparent)]
     Shops(#[from] ShopError),
+    /// A stored shop's settings cannot be served.
+    #[error("{0}")]
+    ShopSettings(String),
     /// The Polyapi credentials are inconsistent.
     #[error("{0}")]
     Polyapi(String),
-    /// An integration's client cannot be set up.
-    #[error(transparent)]
-    Integration(#[from] crate::integrations::IntegrationError),
     /// The listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -51,40 +52,63 @@ pub struct Application {
     db: Database,
     jobs: Vec<tokio::task::JoinHandle<()>>,
     stop_jobs: tokio::sync::watch::Sender<bool>,
+    reloading: tokio::task::JoinHandle<()>,
+    stop_reloading: tokio::sync::watch::Sender<bool>,
     polling: Arc<CallLog>,
 }
 
 impl Application {
-    /// Opens the database, applies pending migrations, stores the configured shops and
-    /// binds the listener (port 0 picks a free port).
+    /// Opens the database, applies pending migrations, seeds the shops' settings from the
+    /// configuration file, builds the shop directory, starts the jobs and binds the
+    /// listener (port 0 picks a free port).
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         log_start(&config);
         crate::metrics::install();
+        for (index, shop) in config.shops.iter().enumerate() {
+            if let Some(polyapi) = &shop.polyapi {
+                disabled_methods(polyapi).map_err(|why| {
+                    StartupError::Polyapi(format!(
+                        "config key `shops[{index}].polyapi.disabled_methods`: {why}"
+                    ))
+                })?;
+            }
+        }
         let db_config = config.database.clone();
         let declared_shops = config.shops.clone();
-        let (db, applied, stored) =
+        let (db, applied, seeded) =
             tokio::task::spawn_blocking(move || -> Result<_, StartupError> {
                 let db = Database::connect(&db_config)?;
                 let applied = db.migrate()?;
                 let mut conn = db.get()?;
-                let stored = shops::sync_declared(&mut conn, &declared_shops)?;
+                let seeded = settings::seed(&mut conn, &declared_shops, Seeding::FollowFile)?;
                 // Changes written while no server ran (an import, a crash) are folded
                 // first, so the first requests do not sum a long list of them, and the
                 // planner learns how the tables grew.
                 crate::shop::orders::fold_order_counts(&mut conn)?;
                 crate::db::refresh_statistics(&mut conn)?;
-                Ok((db, applied, stored))
+                Ok((db, applied, seeded))
             })
             .await
             .map_err(|e| DbError::Task(e.to_string()))??;
         for name in &applied {
             tracing::info!(migration = %name, "applied migration");
         }
-        let declared: HashMap<String, shops::Shop> = stored
-            .into_iter()
-            .filter(|shop| config.shop(&shop.code).is_some())
-            .map(|shop| (shop.code.clone(), shop))
-            .collect();
+        for shop in &seeded.kept_from_console {
+            tracing::warn!(
+                shop = %shop,
+                "shop `{shop}` was changed in the console: its settings in the database stay, and the configuration file's version of it is ignored"
+            );
+        }
+        for shop in &seeded.no_longer_in_file {
+            tracing::warn!(
+                shop = %shop,
+                "shop `{shop}` came from the configuration file and is no longer in it: it is still served with its last settings; disable it in the console to stop it"
+            );
+        }
+        let (directory, problems) = LiveDirectory::load(db.clone()).await?;
+        if let Some(problem) = problems.into_iter().next() {
+            return Err(StartupError::ShopSettings(problem));
+        }
         let listener =
             TcpListener::bind(&config.server.listen).map_err(|source| StartupError::Bind {
                 address: config.server.listen.clone(),
@@ -97,20 +121,21 @@ impl Application {
                 source,
             })?
             .port();
-        let credentials =
-            Credentials::from_config(&config, &declared).map_err(StartupError::Polyapi)?;
-        for shop in credentials.secrets_with_upper_case() {
+        let served = directory.current();
+        for shop in served.polyapi().secrets_with_upper_case() {
             tracing::warn!(
                 shop,
                 "the Polyapi appsecret has upper-case letters: callers that lowercase the whole signed text and callers that keep the secret's case sign differently; both are accepted, but a lower-case secret avoids the difference"
             );
         }
+        tracing::info!(shops = %crate::directory::summary(&served), "shops served");
+        let directory = Arc::new(directory);
         let (stop_jobs, stop_receiver) = tokio::sync::watch::channel(false);
-        let mut jobs = crate::schedule::spawn(
+        let mut jobs = vec![crate::schedule::spawn(
             db.clone(),
-            crate::integrations::jobs(&db, &config, &declared)?,
+            directory.subscribe(),
             stop_receiver.clone(),
-        );
+        )];
         // Every process stores its own Polyapi call counts (not a shared, leased job).
         let polling = Arc::new(CallLog::default());
         jobs.push(crate::polling::spawn_storing(
@@ -118,18 +143,20 @@ impl Application {
             polling.clone(),
             stop_receiver,
         ));
-        let wms = crate::qimen::callback::Warehouses::from_config(&config, &declared);
+        let (stop_reloading, reload_receiver) = tokio::sync::watch::channel(false);
+        let reloading = directory.spawn_polling(reload_receiver);
         let state = web::Data::new(AppState {
             db: db.clone(),
-            shops: Arc::new(declared),
+            directory,
             admin_token: config.admin.token.clone(),
-            polyapi: Arc::new(credentials),
             polyapi_deadline: deadline_from_millis(config.server.polyapi_deadline_ms),
-            wms: Arc::new(wms),
             limit_per_ip: Arc::new(RateLimiter::new(config.server.rate_limit_per_ip)),
             limit_per_appkey: Arc::new(RateLimiter::new(config.server.rate_limit_per_appkey)),
             polling: polling.clone(),
-            console: Arc::new(ConsoleSettings::new(&config.console)),
+            console: Arc::new(ConsoleSettings::new(
+                &config.console,
+                config.listens_beyond_loopback(),
+            )),
             metrics_token: config.metrics.token.clone(),
         });
         let configure = routes(config.server.polyapi_path.clone());
@@ -156,6 +183,8 @@ impl Application {
             db,
             jobs,
             stop_jobs,
+            reloading,
+            stop_reloading,
             polling,
         })
     }
@@ -185,6 +214,8 @@ impl Application {
             Err(join) => return Err(std::io::Error::other(join)),
         }
         // Background jobs finish the step they are in; outbox leases cover a kill.
+        let _ = self.stop_reloading.send(true);
+        let _ = self.reloading.await;
         let _ = self.stop_jobs.send(true);
         for job in self.jobs {
             let _ = job.await;
@@ -197,11 +228,17 @@ impl Application {
         Ok(())
     }
 
-    /// Serves until the returned handle is stopped (tests). Background jobs do not run.
+    /// Serves until the returned handle is stopped (tests). Background jobs do not run;
+    /// the shops' settings are still followed while the server runs.
     pub fn spawn(self) -> actix_web::dev::ServerHandle {
         let _ = self.stop_jobs.send(true);
         let handle = self.server.handle();
-        tokio::spawn(self.server);
+        let stop_reloading = self.stop_reloading;
+        let server = self.server;
+        tokio::spawn(async move {
+            let _ = server.await;
+            let _ = stop_reloading.send(true);
+        });
         handle
     }
 }
@@ -243,7 +280,8 @@ fn notify_systemd(states: &[sd_notify::NotifyState<'_>]) {
 
 /// Waits for SIGTERM or SIGINT. SIGHUP, which would end the process by default (and
 /// which some operators send expecting a reload), is logged and ignored: the
-/// configuration is read only at start, so a restart applies a change.
+/// configuration file is read only at start, so a restart applies a change (shops
+/// changed in the console apply at once).
 async fn shutdown_signal() {
     #[cfg(unix)]
     {

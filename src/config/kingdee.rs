@@ -123,10 +123,10 @@ impl KingdeeShopConfig {
         }
     }
 
-    /// Checks the keys of shop `index`: one way to log in, the numbers Kingdee needs,
-    /// no empty map entry, positive intervals.
-    pub(super) fn validate(&self, index: usize) -> Result<(), ConfigError> {
-        let key = |name: &str| format!("shops[{index}].kingdee.{name}");
+    /// Checks the section's keys, naming them after `at` (the shop's key prefix): one
+    /// way to log in, the numbers Kingdee needs, no empty map entry, positive intervals.
+    pub(super) fn validate(&self, at: &str) -> Result<(), ConfigError> {
+        let key = |name: &str| format!("{at}kingdee.{name}");
         let refuse = |name: &str, message: &str| ConfigError::Key {
             key: key(name),
             message: message.to_owned(),
@@ -210,7 +210,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<KingdeeShopConfig, String> {
         let config: KingdeeShopConfig = toml::from_str(text).map_err(|e| e.to_string())?;
-        config.validate(0).map_err(|e| e.to_string())?;
+        config.validate("shops[0].").map_err(|e| e.to_string())?;
         Ok(config)
     }
 

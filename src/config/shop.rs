@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{ConfigError, KingdeeShopConfig, Secret};
+use super::{is_placeholder, ConfigError, KingdeeShopConfig, Secret};
 
 /// One `[[shops]]` entry. Declared shops are created or updated in the database at start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,14 +36,48 @@ impl ShopConfig {
             ("polyapi", self.polyapi.is_some()),
             ("jushuitan", self.jushuitan.is_some()),
             ("wms", self.wms.is_some()),
+            ("kingdee", self.kingdee.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, on)| on.then_some(name))
         .collect()
     }
 
-    /// Checks the shop's own keys; `index` names it in the error.
-    pub(super) fn validate(&self, index: usize) -> Result<(), ConfigError> {
+    /// Keys of the shop (named after `at`, as in [`ShopConfig::validate`]) whose secret
+    /// is still a sample placeholder.
+    pub fn placeholder_secrets(&self, at: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut check = |name: &str, value: Option<&Secret>| {
+            if value.is_some_and(|secret| is_placeholder(secret.expose())) {
+                found.push(format!("{at}{name}"));
+            }
+        };
+        if let Some(polyapi) = &self.polyapi {
+            check("polyapi.appkey", Some(&Secret::new(polyapi.appkey.clone())));
+            check("polyapi.appsecret", Some(&polyapi.appsecret));
+            check("polyapi.token", Some(&polyapi.token));
+        }
+        if let Some(jst) = &self.jushuitan {
+            check("jushuitan.app_secret", jst.app_secret.as_ref());
+            check("jushuitan.access_token", jst.access_token.as_ref());
+            check("jushuitan.refresh_token", jst.refresh_token.as_ref());
+            check("jushuitan.partner_key", jst.partner_key.as_ref());
+            check("jushuitan.token", jst.token.as_ref());
+        }
+        if let Some(wms) = &self.wms {
+            check("wms.secret", Some(&wms.secret));
+            check("wms.callback_token", wms.callback_token.as_ref());
+        }
+        if let Some(kingdee) = &self.kingdee {
+            check("kingdee.password", kingdee.password.as_ref());
+            check("kingdee.app_secret", kingdee.app_secret.as_ref());
+        }
+        found
+    }
+
+    /// Checks the shop's own keys. Errors name the key after `at`: `shops[2].` for the
+    /// third shop of a file, empty for a shop edited on its own (the console).
+    pub fn validate(&self, at: &str) -> Result<(), ConfigError> {
         let valid_code = !self.code.is_empty()
             && self.code.len() <= 32
             && self
@@ -52,7 +86,7 @@ impl ShopConfig {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if !valid_code {
             return Err(ConfigError::Key {
-                key: format!("shops[{index}].code"),
+                key: format!("{at}code"),
                 message: format!(
                     "`{}` must be 1-32 characters of a-z, 0-9, `-` or `_`",
                     self.code
@@ -61,15 +95,15 @@ impl ShopConfig {
         }
         if self.name.trim().is_empty() {
             return Err(ConfigError::Key {
-                key: format!("shops[{index}].name"),
+                key: format!("{at}name"),
                 message: "must not be empty".to_owned(),
             });
         }
         if let Some(jushuitan) = &self.jushuitan {
-            jushuitan.validate(index)?;
+            jushuitan.validate(at)?;
         }
         if let Some(wms) = &self.wms {
-            let key = |name: &str| format!("shops[{index}].wms.{name}");
+            let key = |name: &str| format!("{at}wms.{name}");
             if !wms.url.starts_with("http://") && !wms.url.starts_with("https://") {
                 return Err(ConfigError::Key {
                     key: key("url"),
@@ -107,11 +141,11 @@ impl ShopConfig {
                     message: "must be at least 1".to_owned(),
                 });
             }
-            wms.sender.validate(index)?;
-            wms.validate_callback_auth(index)?;
+            wms.sender.validate(at)?;
+            wms.validate_callback_auth(at)?;
         }
         if let Some(kingdee) = &self.kingdee {
-            kingdee.validate(index)?;
+            kingdee.validate(at)?;
         }
         if let Some(polyapi) = &self.polyapi {
             for (key, value) in [
@@ -121,7 +155,7 @@ impl ShopConfig {
             ] {
                 if value.is_empty() {
                     return Err(ConfigError::Key {
-                        key: format!("shops[{index}].polyapi.{key}"),
+                        key: format!("{at}polyapi.{key}"),
                         message: "must not be empty".to_owned(),
                     });
                 }
@@ -228,8 +262,8 @@ fn default_timeout() -> u64 {
 
 impl JushuitanShopConfig {
     /// Checks that the credentials of the chosen generation are all given.
-    pub(super) fn validate(&self, index: usize) -> Result<(), ConfigError> {
-        let key = |name: &str| format!("shops[{index}].jushuitan.{name}");
+    pub(super) fn validate(&self, at: &str) -> Result<(), ConfigError> {
+        let key = |name: &str| format!("{at}jushuitan.{name}");
         let missing = |name: &str| ConfigError::Key {
             key: key(name),
             message: format!(
@@ -377,7 +411,7 @@ pub const WMS_MAX_ADDRESS: usize = 200;
 
 impl WmsSender {
     /// Every field is required by the warehouse and must fit its limits.
-    fn validate(&self, index: usize) -> Result<(), ConfigError> {
+    fn validate(&self, at: &str) -> Result<(), ConfigError> {
         for (name, value, max) in [
             ("name", &self.name, WMS_MAX_REGION),
             ("mobile", &self.mobile, WMS_MAX_REGION),
@@ -386,7 +420,7 @@ impl WmsSender {
             ("area", &self.area, WMS_MAX_REGION),
             ("address", &self.address, WMS_MAX_ADDRESS),
         ] {
-            let key = format!("shops[{index}].wms.sender.{name}");
+            let key = format!("{at}wms.sender.{name}");
             if value.trim().is_empty() {
                 return Err(ConfigError::Key {
                     key,
@@ -422,8 +456,8 @@ const MIN_CALLBACK_TOKEN: usize = 32;
 impl WmsShopConfig {
     /// Sign mode needs the shared secret; URL-token mode needs an unguessable token of
     /// URL-safe characters.
-    fn validate_callback_auth(&self, index: usize) -> Result<(), ConfigError> {
-        let key = |name: &str| format!("shops[{index}].wms.{name}");
+    fn validate_callback_auth(&self, at: &str) -> Result<(), ConfigError> {
+        let key = |name: &str| format!("{at}wms.{name}");
         match (self.callback_auth, &self.callback_token) {
             (CallbackAuth::Sign, None) if self.secret.expose().is_empty() => Err(ConfigError::Key {
                 key: key("secret"),
@@ -557,7 +591,7 @@ mod tests {
              area = \"西湖区\"\naddress = \"文三路1号\"\n"
         );
         let shop: ShopConfig = toml::from_str(&text).expect("parses");
-        shop.validate(0)
+        shop.validate("shops[0].")
     }
 
     fn refused_key(wms: &str) -> String {
@@ -607,12 +641,12 @@ mod tests {
              mobile = \"1\"\nprovince = \"浙江省\"\ncity = \"杭州市\"\narea = \"西湖区\"\naddress = \"文三路1号\"\n",
         )
         .expect("parses");
-        shop.validate(0).expect("complete");
+        shop.validate("shops[0].").expect("complete");
         if let Some(wms) = shop.wms.as_mut() {
             wms.sender.area = " ".to_owned();
         }
         assert!(
-            matches!(shop.validate(0), Err(ConfigError::Key { key, .. }) if key == "shops[0].wms.sender.area")
+            matches!(shop.validate("shops[0]."), Err(ConfigError::Key { key, .. }) if key == "shops[0].wms.sender.area")
         );
         let missing = toml::from_str::<ShopConfig>(
             "code = \"demo\"\nname = \"Demo\"\n[wms]\nurl = \"http://w/\"\napp_key = \"k\"\nsecret = \"s\"\n\

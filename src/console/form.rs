@@ -8,8 +8,9 @@ use super::error::ConsoleError;
 pub const MAX_FORM: usize = 64 * 1024;
 /// Most fields in one form (a retry of many rows sends one `id` each).
 const MAX_FIELDS: usize = 512;
-/// Longest value of one field.
-const MAX_VALUE: usize = 2_000;
+/// Longest value of one field: a shop's map of Kingdee materials is one field. Each
+/// page bounds its own fields further.
+const MAX_VALUE: usize = 32 * 1024;
 
 /// A parsed form or query string.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

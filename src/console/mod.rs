@@ -3,8 +3,8 @@
 //! Chinese by default with an English switch.
 //!
 //! Viewers look; operators also act on the outbox and stock; admins also manage
-//! operators. Every page needs a session, every form its token, and every action is
-//! written to the audit log in the transaction that does it.
+//! operators and shops. Every page needs a session, every form its token, and every
+//! action is written to the audit log in the transaction that does it.
 
 mod assets;
 pub mod auth;
@@ -43,11 +43,15 @@ pub struct ConsoleSettings {
     pub sign_ins_per_address: RateLimiter,
     /// Sign-in attempts per operator name.
     pub sign_ins_per_account: RateLimiter,
+    /// The server listens beyond loopback: shop secrets that are sample placeholders
+    /// are refused, as `serve` refuses them in the file.
+    pub refuse_placeholders: bool,
 }
 
 impl ConsoleSettings {
-    /// The settings of `[console]`.
-    pub fn new(config: &ConsoleConfig) -> Self {
+    /// The settings of `[console]`, for a server that listens beyond loopback (`exposed`)
+    /// or not.
+    pub fn new(config: &ConsoleConfig, exposed: bool) -> Self {
         Self {
             lifetime: Lifetime {
                 idle: TimeDelta::minutes(i64::from(config.session_idle_minutes)),
@@ -57,6 +61,7 @@ impl ConsoleSettings {
             offset: config.utc_offset.fixed(),
             sign_ins_per_address: RateLimiter::per_minute(SIGN_INS_PER_ADDRESS),
             sign_ins_per_account: RateLimiter::per_minute(SIGN_INS_PER_ACCOUNT),
+            refuse_placeholders: exposed,
         }
     }
 }
@@ -102,6 +107,31 @@ pub fn scope() -> impl actix_web::dev::HttpServiceFactory {
         .route("/operators", web::get().to(pages::operators::list))
         .route("/operators", web::post().to(pages::operators::create))
         .route("/operators/{id}", web::post().to(pages::operators::change))
+        .route("/shops", web::get().to(pages::shops::list))
+        .route("/shops", web::post().to(pages::shops::create))
+        .route("/shops/{code}", web::get().to(pages::shops::show))
+        .route(
+            "/shops/{code}",
+            web::post().to(pages::shops::change_general),
+        )
+        .route(
+            "/shops/{code}/state",
+            web::post().to(pages::shops::change_state),
+        )
+        .route("/shops/{code}/rotate", web::post().to(pages::shops::rotate))
+        .route(
+            "/shops/{code}/overlap/end",
+            web::post().to(pages::shops::end_overlap),
+        )
+        .route(
+            "/shops/{code}/integrations/{integration}",
+            web::post().to(pages::shops::change_integration),
+        )
+        .route(
+            "/shops/{code}/integrations/{integration}/remove",
+            web::post().to(pages::shops::remove_integration),
+        )
+        .route("/jobs", web::get().to(pages::jobs::list))
         .route("/audit", web::get().to(pages::audit::list))
 }
 

@@ -10,8 +10,8 @@ use super::form::Form;
 use super::i18n::Lang;
 use crate::operators::Role;
 
-/// A section of the console in the navigation. A new section (shops, jobs) is one more
-/// entry here and its page module.
+/// A section of the console in the navigation. A new section is one more entry here
+/// and its page module.
 struct Section {
     path: &'static str,
     label: &'static str,
@@ -40,6 +40,16 @@ const SECTIONS: &[Section] = &[
         least: Role::Viewer,
     },
     Section {
+        path: "/console/jobs",
+        label: "nav.jobs",
+        least: Role::Viewer,
+    },
+    Section {
+        path: "/console/shops",
+        label: "nav.shops",
+        least: Role::Admin,
+    },
+    Section {
         path: "/console/operators",
         label: "nav.operators",
         least: Role::Admin,
@@ -52,7 +62,15 @@ const SECTIONS: &[Section] = &[
 ];
 
 /// Notices a page shows after an action redirected to it (`?notice=…&n=…`).
-const NOTICES: &[&str] = &["retried", "held", "released", "stock_set", "operator_saved"];
+const NOTICES: &[&str] = &[
+    "retried",
+    "held",
+    "released",
+    "stock_set",
+    "operator_saved",
+    "shop_saved",
+    "shop_unchanged",
+];
 
 /// A navigation link.
 pub struct NavItem {

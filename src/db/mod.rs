@@ -325,6 +325,21 @@ pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Analyses `tables` now (PostgreSQL's `ANALYZE`, SQLite's), for a caller that knows it
+/// has just filled them.
+pub fn analyze(conn: &mut DbConnection, tables: &[&str]) -> Result<(), DbError> {
+    use diesel::connection::SimpleConnection;
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let statements: String = tables
+        .iter()
+        .map(|table| format!("ANALYZE {table};"))
+        .collect();
+    conn.batch_execute(&statements)?;
+    Ok(())
+}
+
 /// Runs `work` in one read-only transaction, so several reads see the same data.
 ///
 /// On PostgreSQL that is `REPEATABLE READ, READ ONLY`, begun in one statement (a

@@ -445,7 +445,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The `shop_settings` table.
+    shop_settings (shop_id) {
+        shop_id -> BigInt,
+        settings -> Text,
+        enabled -> Bool,
+        origin -> Text,
+        version -> BigInt,
+        previous_appsecret -> Nullable<Text>,
+        previous_appsecret_until -> Nullable<Timestamp>,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `shop_settings_revision` table.
+    shop_settings_revision (id) {
+        id -> Integer,
+        revision -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(products -> shops (shop_id));
+diesel::joinable!(shop_settings -> shops (shop_id));
 diesel::joinable!(operator_sessions -> operators (operator_id));
 diesel::joinable!(outbox -> shops (shop_id));
 diesel::joinable!(skus -> products (product_id));
@@ -509,6 +534,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     operator_sessions,
     audit_log,
     polyapi_calls,
+    shop_settings,
+    shop_settings_revision,
 );
 
 diesel::table! {

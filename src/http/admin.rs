@@ -185,8 +185,9 @@ fn authorize(state: &AppState, request: &HttpRequest, code: &str) -> Result<Shop
         return Err(AdminError::Unauthorized);
     }
     state
-        .shops
-        .get(code)
+        .directory
+        .current()
+        .shop(code)
         .cloned()
         .ok_or_else(|| AdminError::UnknownShop(code.to_owned()))
 }

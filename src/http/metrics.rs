@@ -63,9 +63,11 @@ pub async fn scrape(state: web::Data<AppState>, request: HttpRequest) -> HttpRes
         return HttpResponse::ServiceUnavailable().body("metrics are not recorded\n");
     };
     let shops: Vec<(i64, String)> = state
-        .shops
-        .values()
-        .map(|shop| (shop.id, shop.code.clone()))
+        .directory
+        .current()
+        .all()
+        .iter()
+        .map(|stored| (stored.shop.id, stored.shop.code.clone()))
         .collect();
     let ids: Vec<i64> = shops.iter().map(|(id, _)| *id).collect();
     match state.db.run(move |conn| state_counts(conn, &ids)).await {

@@ -12,7 +12,6 @@ pub mod server;
 
 pub use request_span::RequestSpan;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,28 +19,22 @@ use actix_web::web;
 
 use crate::config::Secret;
 use crate::db::Database;
-use crate::polyapi::credentials::Credentials;
-use crate::shop::shops::Shop;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The shop database.
     pub db: Database,
-    /// Shops by code, as synchronised from the configuration at start.
-    pub shops: Arc<HashMap<String, Shop>>,
+    /// The shops served, their credentials, warehouses and settings.
+    pub directory: Arc<crate::directory::LiveDirectory>,
     /// Bearer token of the admin API; `None` disables it.
     pub admin_token: Option<Secret>,
-    /// Polyapi appkeys, secrets and tokens.
-    pub polyapi: Arc<Credentials>,
     /// Longest a Polyapi call may take.
     pub polyapi_deadline: Duration,
     /// Polyapi calls per client address.
     pub limit_per_ip: Arc<rate_limit::RateLimiter>,
     /// Polyapi calls per appkey.
     pub limit_per_appkey: Arc<rate_limit::RateLimiter>,
-    /// Warehouse customers (`customerId`) that may call back, with their shop.
-    pub wms: Arc<crate::qimen::callback::Warehouses>,
     /// Polyapi calls counted and not yet stored.
     pub polling: Arc<crate::polling::CallLog>,
     /// The operators' console.

@@ -61,9 +61,10 @@ pub async fn call(
     // A separate task: a panic inside the call becomes a JoinError here, not a dropped
     // connection. It is awaited to the end: the work bounds itself by the deadline.
     let task = actix_web::rt::spawn(async move {
+        let directory = work_state.directory.current();
         endpoint::handle(
             &work_state.db,
-            &work_state.polyapi,
+            directory.polyapi(),
             &work_params,
             started,
             deadline,
@@ -90,10 +91,11 @@ pub async fn call(
 fn finish_call(state: &AppState, summary: &CallSummary, late: bool) {
     // Known method names only, so hostile names cannot add series or rows.
     let method = Method::from_name(&summary.method).map_or("unknown", Method::short_name);
+    let directory = state.directory.current();
     let shop = summary
         .shop
         .as_deref()
-        .and_then(|code| state.shops.get(code));
+        .and_then(|code| directory.shop(code));
     state
         .polling
         .record(shop.map(|shop| shop.id), method, summary.outcome);
@@ -149,7 +151,8 @@ fn limited_by_address(state: &AppState, request: &HttpRequest) -> Option<PolyErr
 /// crowd out real ones.
 fn limited_by_appkey(state: &AppState, params: &Params) -> Option<PolyError> {
     let appkey = params.get("appkey").unwrap_or_default();
-    (state.polyapi.secret(appkey).is_some() && !state.limit_per_appkey.allow(appkey)).then(|| {
+    let known = state.directory.current().polyapi().knows(appkey);
+    (known && !state.limit_per_appkey.allow(appkey)).then(|| {
         PolyError::new(
             SubCode::SystemError,
             format!(

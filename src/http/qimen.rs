@@ -39,7 +39,9 @@ async fn handle(
 ) -> HttpResponse {
     let answer = match read_capped(request, payload, MAX_BODY).await {
         Ok(body) => {
-            callback::handle(&state.db, &state.wms, request.query_string(), &body, proof).await
+            let directory = state.directory.current();
+            let warehouses = directory.warehouses();
+            callback::handle(&state.db, warehouses, request.query_string(), &body, proof).await
         }
         Err(error) => Answer::refused("400", error.to_string()),
     };

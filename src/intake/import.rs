@@ -92,8 +92,18 @@ pub fn import(
         stored: imported.documents,
         error: e.into(),
     })?;
-    let tidy = crate::shop::orders::fold_order_counts(&mut conn)
-        .and_then(|_| crate::db::refresh_statistics(&mut conn).map_err(ShopError::Db));
+    // The tables just filled are analysed by name: the activity counters the periodic
+    // refresh goes by reach the statistics views only some time after the writes.
+    let filled = if imported.documents >= IMPORT_BATCH {
+        kind.tables()
+    } else {
+        &[]
+    };
+    let tidy = crate::shop::orders::fold_order_counts(&mut conn).and_then(|_| {
+        crate::db::analyze(&mut conn, filled)
+            .and_then(|()| crate::db::refresh_statistics(&mut conn))
+            .map_err(ShopError::Db)
+    });
     if let Err(error) = tidy {
         tracing::warn!(%error, "imported; folding counts or refreshing statistics failed (the server does both on its schedule)");
     }

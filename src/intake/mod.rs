@@ -31,6 +31,26 @@ pub enum DocumentKind {
     Refunds,
 }
 
+impl DocumentKind {
+    /// The tables storing documents of this kind writes.
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            Self::Products => &["products", "skus", "outbox"],
+            Self::Orders => &[
+                "orders",
+                "order_receivers",
+                "order_invoices",
+                "order_customs",
+                "order_lines",
+                "pickup_codes",
+                "outbox",
+                "order_counts",
+            ],
+            Self::Refunds => &["refunds", "refund_goods", "order_lines", "outbox"],
+        }
+    }
+}
+
 /// Why a batch was not taken. Nothing of the batch was written.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {

@@ -35,6 +35,18 @@ pub enum Action {
     OperatorEnable,
     /// Replaced an operator's password.
     OperatorPassword,
+    /// Created a shop.
+    ShopCreate,
+    /// Changed a shop's settings (the keys changed are named, never secret values).
+    ShopChange,
+    /// Disabled a shop.
+    ShopDisable,
+    /// Enabled a shop.
+    ShopEnable,
+    /// Rotated a shop's Polyapi appsecret.
+    ShopRotateSecret,
+    /// Ended the overlap in which a rotated appsecret still verifies.
+    ShopEndOverlap,
 }
 
 impl Action {
@@ -52,6 +64,12 @@ impl Action {
             Self::OperatorDisable => "operator_disable",
             Self::OperatorEnable => "operator_enable",
             Self::OperatorPassword => "operator_password",
+            Self::ShopCreate => "shop_create",
+            Self::ShopChange => "shop_change",
+            Self::ShopDisable => "shop_disable",
+            Self::ShopEnable => "shop_enable",
+            Self::ShopRotateSecret => "shop_rotate_secret",
+            Self::ShopEndOverlap => "shop_end_overlap",
         }
     }
 }

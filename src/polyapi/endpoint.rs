@@ -11,9 +11,8 @@ use super::credentials::Credentials;
 use super::envelope::{envelope, outcome_code, Answer, Envelope, PolyError, SubCode};
 use super::methods::{dispatch, Call, Method};
 use super::params::Params;
-use super::sign;
 use crate::db::Database;
-use crate::shop::time::shop_offset;
+use crate::shop::time::{now_utc, shop_offset};
 
 /// What a call did, for the log line.
 #[derive(Debug, Clone)]
@@ -89,13 +88,15 @@ async fn run(
     let appkey = required(params, "appkey")?;
     let token = required(params, "token")?;
     let given_sign = required(params, "sign")?;
-    let secret = credentials.secret(appkey).ok_or_else(|| {
-        PolyError::new(
-            SubCode::AppkeyFailure,
-            format!("appkey `{appkey}` is unknown"),
-        )
-    })?;
-    if !sign::verify(secret.expose(), params.pairs(), given_sign) {
+    let matched = credentials
+        .sign_matches(appkey, params.pairs(), given_sign, now_utc())
+        .ok_or_else(|| {
+            PolyError::new(
+                SubCode::AppkeyFailure,
+                format!("appkey `{appkey}` is unknown"),
+            )
+        })?;
+    if !matched {
         return Err(PolyError::new(
             SubCode::VerifySignFailure,
             "sign does not match: md5 of lowercase(appsecret + sorted key+value pairs + appsecret)",

@@ -89,6 +89,14 @@ fn hex(bytes: &[u8]) -> String {
 /// Checks `given` (hex in any case) against every way of signing `params` (all received
 /// parameters; `sign` itself is left out) described in the module documentation.
 pub fn verify(secret: &str, params: &[(String, String)], given: &str) -> bool {
+    verify_any(&[secret], params, given)
+}
+
+/// [`verify`] with several secrets (the current appsecret and, during a rotation's
+/// overlap, the previous one): every candidate of every secret is computed and
+/// compared in constant time, so neither the answer's timing nor its content tells
+/// which secret or which way came close.
+pub fn verify_any(secrets: &[&str], params: &[(String, String)], given: &str) -> bool {
     let given = given.trim().to_ascii_lowercase();
     let unsigned: Vec<&(String, String)> = params
         .iter()
@@ -105,10 +113,12 @@ pub fn verify(secret: &str, params: &[(String, String)], given: &str) -> bool {
         sets.push(concatenated(public));
     }
     let mut matched = subtle::Choice::from(0);
-    for text in &sets {
-        for lowercasing in Lowercasing::ALL {
-            let expected = hex(&digest(secret, text, lowercasing));
-            matched |= expected.as_bytes().ct_eq(given.as_bytes());
+    for secret in secrets {
+        for text in &sets {
+            for lowercasing in Lowercasing::ALL {
+                let expected = hex(&digest(secret, text, lowercasing));
+                matched |= expected.as_bytes().ct_eq(given.as_bytes());
+            }
         }
     }
     matched.into()
@@ -168,6 +178,8 @@ mod tests {
             "5729d52f19b008695ba5a6df838ae23d"
         ));
         assert!(!verify("other", &params, &all));
+        assert!(verify_any(&["other", "secret"], &params, &all));
+        assert!(!verify_any(&["other", "another"], &params, &all));
         assert!(!verify("secret", &params, ""));
     }
 

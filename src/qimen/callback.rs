@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
 use super::{confirm, response, sign};
-use crate::config::{CallbackAuth, Config, Secret};
+use crate::config::{CallbackAuth, Secret, WmsShopConfig};
 use crate::db::Database;
 use crate::shop::parcels::{self, ConfirmOutcome};
 use crate::shop::shops::Shop;
@@ -35,28 +35,19 @@ pub struct Warehouses {
 }
 
 impl Warehouses {
-    /// The configured warehouses of the shops in `stored` (by code).
-    pub fn from_config(config: &Config, stored: &HashMap<String, Shop>) -> Self {
-        let by_customer = config
-            .shops
-            .iter()
-            .filter_map(|shop| {
-                let wms = shop.wms.as_ref()?;
-                let stored = stored.get(&shop.code)?;
-                Some((
-                    wms.customer_id.clone(),
-                    Warehouse {
-                        shop: stored.clone(),
-                        secret: wms.secret.clone(),
-                        url_token: match wms.callback_auth {
-                            CallbackAuth::Sign => None,
-                            CallbackAuth::UrlToken => wms.callback_token.clone(),
-                        },
-                    },
-                ))
-            })
-            .collect();
-        Self { by_customer }
+    /// Adds the warehouse of `shop` (its `customerId` selects it).
+    pub fn add(&mut self, shop: &Shop, wms: &WmsShopConfig) {
+        self.by_customer.insert(
+            wms.customer_id.clone(),
+            Warehouse {
+                shop: shop.clone(),
+                secret: wms.secret.clone(),
+                url_token: match wms.callback_auth {
+                    CallbackAuth::Sign => None,
+                    CallbackAuth::UrlToken => wms.callback_token.clone(),
+                },
+            },
+        );
     }
 
     /// The warehouse whose callback token is `given`, compared in constant time with

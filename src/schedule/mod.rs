@@ -10,6 +10,7 @@
 
 mod store;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,6 +48,9 @@ pub struct Job {
     pub shop_code: String,
     /// Its name, e.g. `jushuitan.pull-stock`.
     pub name: &'static str,
+    /// The version of the shop's settings it was made from: a new version replaces
+    /// the job's task with one of the new settings.
+    pub version: i64,
     /// Time from the start of one run to the next.
     pub interval: Duration,
     /// How long a claim lasts without renewal; renewed every third of it while running.
@@ -87,6 +91,7 @@ impl Job {
             shop_id: shop.0,
             shop_code: shop.1.to_owned(),
             name,
+            version: 0,
             interval: interval.max(Duration::from_secs(1)),
             lease: lease.max(Duration::from_secs(3)),
             step: Arc::new(move || {
@@ -125,13 +130,101 @@ pub enum ScheduleError {
     },
 }
 
-/// Starts one task per job; each runs its job whenever it is due and this process wins
-/// the claim, until `stop` turns true (a running step finishes first).
-pub fn spawn(db: Database, jobs: Vec<Job>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    let owner = worker_name();
-    jobs.into_iter()
-        .map(|job| tokio::spawn(keep(db.clone(), job, owner.clone(), stop.clone())))
-        .collect()
+/// What says which jobs should run: the shop directory, republished whenever the
+/// shops' settings change.
+pub trait JobList: Send + Sync + 'static {
+    /// The jobs that should run now.
+    fn jobs(&self) -> &[Job];
+}
+
+/// A job's task is known by its shop, name and settings version.
+type JobKey = (i64, &'static str, i64);
+
+/// A job's task and the switch that stops it.
+struct Task {
+    stop: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+/// Keeps one task per job of the latest list published on `lists`; each task runs its
+/// job whenever it is due and this process wins the claim. When a new list comes, the
+/// tasks of jobs no longer in it (a shop disabled, an integration removed, settings
+/// changed to a new version) are stopped, each finishing the step it is in, and jobs new
+/// to it are started; the database leases keep a replaced task and its successor from
+/// running the job at once. Everything stops when `stop` turns true.
+pub fn spawn<L: JobList>(
+    db: Database,
+    mut lists: watch::Receiver<Arc<L>>,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let owner = worker_name();
+        let mut running: HashMap<JobKey, Task> = HashMap::new();
+        let mut stopping: Vec<JoinHandle<()>> = Vec::new();
+        let mut first = true;
+        while !*stop.borrow() {
+            let list = lists.borrow_and_update().clone();
+            reconcile(&db, &owner, list.jobs(), &mut running, &mut stopping, first);
+            first = false;
+            stopping.retain(|handle| !handle.is_finished());
+            tokio::select! {
+                changed = lists.changed() => if changed.is_err() { break },
+                changed = stop.changed() => if changed.is_err() { break },
+            }
+        }
+        for task in running.values() {
+            let _ = task.stop.send(true);
+        }
+        for task in running.into_values() {
+            let _ = task.handle.await;
+        }
+        for handle in stopping {
+            let _ = handle.await;
+        }
+    })
+}
+
+/// Stops the tasks of jobs not in `jobs` and starts those of jobs without one.
+fn reconcile(
+    db: &Database,
+    owner: &str,
+    jobs: &[Job],
+    running: &mut HashMap<JobKey, Task>,
+    stopping: &mut Vec<JoinHandle<()>>,
+    first: bool,
+) {
+    let key = |job: &Job| (job.shop_id, job.name, job.version);
+    let wanted: HashSet<JobKey> = jobs.iter().map(key).collect();
+    let gone: Vec<JobKey> = running
+        .keys()
+        .filter(|running| !wanted.contains(*running))
+        .copied()
+        .collect();
+    for gone in gone {
+        if let Some(task) = running.remove(&gone) {
+            tracing::info!(
+                job = gone.1,
+                shop_id = gone.0,
+                version = gone.2,
+                "job stopped: the shop's settings changed"
+            );
+            let _ = task.stop.send(true);
+            stopping.push(task.handle);
+        }
+    }
+    for job in jobs {
+        if running.contains_key(&key(job)) {
+            continue;
+        }
+        if first {
+            tracing::debug!(job = job.name, shop = %job.shop_code, "job scheduled");
+        } else {
+            tracing::info!(job = job.name, shop = %job.shop_code, version = job.version, "job scheduled with the shop's new settings");
+        }
+        let (stop, stopped) = watch::channel(false);
+        let handle = tokio::spawn(keep(db.clone(), job.clone(), owner.to_owned(), stopped));
+        running.insert(key(job), Task { stop, handle });
+    }
 }
 
 /// Runs `job` now in this process, whether due or not, unless another process is

@@ -192,6 +192,8 @@ pub struct JobRow {
     pub next_due_at: NaiveDateTime,
     /// The process holding it, while it runs.
     pub lease_owner: Option<String>,
+    /// Until when that process holds it (a lease that ran out holds nothing).
+    pub lease_until: Option<NaiveDateTime>,
     /// When the last run started.
     pub last_started_at: Option<NaiveDateTime>,
     /// When the last run finished.

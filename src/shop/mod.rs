@@ -14,6 +14,7 @@ pub mod pickup;
 pub mod products;
 pub mod refunds;
 pub mod sales_returns;
+pub mod settings;
 pub mod shipments;
 pub mod shops;
 pub mod stock;

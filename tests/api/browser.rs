@@ -3,7 +3,9 @@
 //! operators; an operator finds an order posted through the admin API, sees the
 //! shipment a Polyapi Send recorded, retries a dead outbox row and sees it pending; a
 //! viewer cannot; a form without its token and a request without a session are
-//! refused. Each page is photographed (desktop, and one at phone width) into
+//! refused. In the shop editor an admin rotates the Polyapi appsecret: calls signed
+//! with either secret are answered during the overlap, only the new one's after it
+//! ends. Each page is photographed (desktop, and one at phone width) into
 //! `$POLYMALL_SCREENSHOT_DIR` (default: a folder under `target/`).
 
 use std::os::unix::process::CommandExt;
@@ -27,6 +29,7 @@ const PHONE: (u32, u32) = (390, 844);
 
 on_both_backends! {
     operators_work_the_console_in_a_real_browser => in_chromium;
+    the_shop_editor_rotates_the_appsecret_with_an_overlap => rotation_in_chromium;
 }
 
 /// Says once per run that the browser tests pass without running.
@@ -454,5 +457,106 @@ async fn in_chromium(backend: Backend) {
         ),
         0
     );
+    browser.stop().await;
+}
+
+/// Runs one of shop `demo`'s jobs now, as `polymall sync` does, so the job table has
+/// runs to show.
+async fn run_job(app: &TestApp, name: &str) {
+    let db = polymall::db::Database::connect(&polymall::config::DatabaseConfig {
+        url: polymall::config::Secret::new(app.db.url.clone()),
+        ..polymall::config::DatabaseConfig::default()
+    })
+    .expect("database");
+    let stored =
+        polymall::shop::settings::find(&mut db.get().expect("connection"), "demo").expect("demo");
+    let jobs =
+        polymall::integrations::shop_jobs(&db, &stored.shop, &stored.settings, stored.version)
+            .expect("jobs");
+    let job = jobs.iter().find(|job| job.name == name).expect("the job");
+    // Its outcome is recorded either way (Jushuitan is unreachable here).
+    let _ = polymall::schedule::run_now(&db, job).await;
+}
+
+async fn rotation_in_chromium(backend: Backend) {
+    let Some(app) = spawn_with_outbox(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    add_operator(&app, "admin", Role::Admin);
+    app.admin_post("orders", &json!([full_order("R-1")])).await;
+    run_job(&app, "jushuitan.push-orders").await;
+    run_job(&app, "jushuitan.pull-refunds").await;
+    let visit = Visit {
+        client: &browser.client,
+        base: &app.address,
+        shots: screenshot_dir(backend),
+    };
+    visit.sign_in("admin").await;
+    visit.open("/console/jobs").await;
+    let jobs = visit.page().await;
+    assert!(
+        jobs.contains("jushuitan.push-orders") && jobs.contains("fold-order-counts"),
+        "{jobs}"
+    );
+    visit.shot("jobs", DESKTOP).await;
+    // A second shop, made in the console.
+    visit.open("/console/shops").await;
+    visit.fill("#new-shop input[name=code]", "north").await;
+    visit.fill("#new-shop input[name=name]", "北方旗舰店").await;
+    visit.click("#new-shop button").await;
+    visit.wait_for("#section-general").await;
+    assert_eq!(visit.path().await, "/console/shops/north");
+    visit.open("/console/shops").await;
+    visit.shot("shops", DESKTOP).await;
+    visit.click("a[href='/console/shops/demo']").await;
+    visit.wait_for("#rotate").await;
+    let before = visit.page().await;
+    for secret in [
+        "jst-app-secret-value",
+        "jst-access-token-value",
+        ">secret<",
+        "value=\"secret\"",
+    ] {
+        assert!(!before.contains(secret), "{secret} shown: {before}");
+    }
+
+    // The new secret is in force at once; the previous one still verifies.
+    visit
+        .fill("#rotate input[name=appsecret]", "rotated-appsecret-2026")
+        .await;
+    visit.click("#rotate button").await;
+    visit.wait_for("#overlap").await;
+    let rotated = visit.page().await;
+    assert!(rotated.contains("店铺设置已保存并生效"), "{rotated}");
+    assert!(!rotated.contains("rotated-appsecret-2026"));
+    visit.shot("shop", DESKTOP).await;
+    let old = PolyClient::demo(&app);
+    let mut new = PolyClient::demo(&app);
+    new.secret = "rotated-appsecret-2026";
+    ok(old.call("GetOrder", json!({"PageIndex": 1})).await);
+    ok(new.call("GetOrder", json!({"PageIndex": 1})).await);
+
+    // Ended: only the new secret verifies.
+    visit.click("#end-overlap button").await;
+    visit.wait_for("p.notice").await;
+    assert!(visit
+        .client
+        .find_all(Locator::Css("#overlap"))
+        .await
+        .expect("find")
+        .is_empty());
+    let refused = old.call("GetOrder", json!({"PageIndex": 1})).await;
+    assert_eq!(refused["subcode"], "GSE.VERIFYSIGN_FAILURE", "{refused}");
+    ok(new.call("GetOrder", json!({"PageIndex": 1})).await);
+    visit.open("/console/audit").await;
+    let audit = visit.page().await;
+    assert!(
+        audit.contains("轮换 appsecret") && audit.contains("结束旧 appsecret 重叠期"),
+        "{audit}"
+    );
+    assert!(!audit.contains("rotated-appsecret-2026"));
     browser.stop().await;
 }

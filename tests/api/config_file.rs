@@ -82,7 +82,7 @@ fn import_then_list_shops_from_the_command_line() {
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("demo") && stdout.contains("+08:00"),
+        stdout.contains("demo") && stdout.contains("+08:00") && stdout.contains("enabled   file"),
         "{stdout}"
     );
 

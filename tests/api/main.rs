@@ -32,6 +32,8 @@ mod qimen_callback;
 mod qimen_callback_auth;
 mod qimen_outbound;
 mod refusals;
+mod shop_jobs;
+mod shops;
 mod shutdown;
 mod soak;
 mod tools;

@@ -1,11 +1,14 @@
 //! One module per console page: its handlers and the view of its template.
 
 pub mod audit;
+pub mod jobs;
 pub mod operators;
 pub mod orders;
 pub mod outbox;
 pub mod overview;
 pub mod products;
+mod shop_fields;
+pub mod shops;
 pub mod sign_in;
 
 use actix_web::{HttpRequest, HttpResponse};
@@ -57,9 +60,10 @@ pub fn shop_and_key(
     max: usize,
 ) -> Result<(Shop, String), ConsoleError> {
     let shop = state
-        .shops
-        .get(&code)
-        .cloned()
+        .directory
+        .current()
+        .find(&code)
+        .map(|stored| stored.shop.clone())
         .ok_or_else(|| ConsoleError::NotFound(format!("shop `{}`", clip(&code))))?;
     if key.chars().count() > max || key.contains('\0') {
         return Err(ConsoleError::invalid(
@@ -70,11 +74,15 @@ pub fn shop_and_key(
     Ok((shop, key))
 }
 
-/// The shops the server runs, by code.
+/// The shops with settings (enabled or not: their data stays visible), by code.
 pub fn shops(state: &AppState) -> Vec<Shop> {
-    let mut shops: Vec<Shop> = state.shops.values().cloned().collect();
-    shops.sort_by(|a, b| a.code.cmp(&b.code));
-    shops
+    state
+        .directory
+        .current()
+        .all()
+        .iter()
+        .map(|stored| stored.shop.clone())
+        .collect()
 }
 
 /// The code of the shop with `id`, or a dash.
@@ -93,12 +101,17 @@ pub fn chosen_shop(
 ) -> Result<Option<Shop>, ConsoleError> {
     match form.one(field)? {
         None => Ok(None),
-        Some(code) => state.shops.get(code).cloned().map(Some).ok_or_else(|| {
-            ConsoleError::invalid(
-                field,
-                format!("`{}` is not a shop of this server", clip(code)),
-            )
-        }),
+        Some(code) => state
+            .directory
+            .current()
+            .find(code)
+            .map(|stored| Some(stored.shop.clone()))
+            .ok_or_else(|| {
+                ConsoleError::invalid(
+                    field,
+                    format!("`{}` is not a shop of this server", clip(code)),
+                )
+            }),
     }
 }
 

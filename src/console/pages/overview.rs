@@ -1,5 +1,6 @@
 //! The overview: orders by status today and in the last 7 days, the ERP's polling in
-//! the last hour, the outbox per target and state, and the rows that need a person.
+//! the last hour, the outbox per target and state, the rows that need a person, and
+//! every periodic job with its last run and next run.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDateTime, NaiveTime, TimeDelta};
 
+use super::jobs::{job_views, JobView};
 use super::{chrome, render, shop_code, shops, OutboxRowView};
 use crate::console::auth::{state_of, Signed};
 use crate::console::error::ConsoleError;
@@ -54,6 +56,7 @@ struct OverviewPage {
     last_calls: Vec<(String, String)>,
     outbox: Vec<OutboxCountRow>,
     stuck: Vec<OutboxRowView>,
+    jobs: Vec<JobView>,
 }
 
 /// Orders per status code.
@@ -66,6 +69,7 @@ struct Figures {
     last_calls: std::collections::HashMap<i64, NaiveDateTime>,
     outbox: Vec<StateCount>,
     stuck: Vec<crate::outbox::OutboxRow>,
+    jobs: Vec<crate::schedule::JobRow>,
 }
 
 /// `GET /console`
@@ -109,6 +113,7 @@ pub async fn show(request: HttpRequest, signed: Signed) -> Result<HttpResponse, 
                 last_calls: polling::last_calls(conn)?,
                 outbox: outbox_report::state_counts(conn, &shop_ids)?,
                 stuck,
+                jobs: crate::schedule::list(conn)?,
             })
         })
         .await?;
@@ -190,6 +195,7 @@ pub async fn show(request: HttpRequest, signed: Signed) -> Result<HttpResponse, 
             .into_iter()
             .map(|row| OutboxRowView::new(&chrome, &shops, row))
             .collect(),
+        jobs: job_views(&chrome, &state.directory.current(), &figures.jobs, now),
         chrome,
     };
     render(&page)

@@ -1,0 +1,2 @@
+DROP TABLE shop_settings_revision;
+DROP TABLE shop_settings;
