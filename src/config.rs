@@ -358,6 +358,7 @@ impl Config {
         }
         let mut seen_codes = std::collections::HashSet::new();
         let mut seen_appkeys = std::collections::HashMap::new();
+        let mut seen_customers = std::collections::HashMap::new();
         for (index, shop) in self.shops.iter().enumerate() {
             shop.validate(&format!("shops[{index}]."))?;
             if !seen_codes.insert(shop.code.as_str()) {
@@ -376,6 +377,20 @@ impl Config {
                         message: format!(
                             "`{}` is already the appkey of shop `{first}`; every shop needs its own",
                             polyapi.appkey
+                        ),
+                    });
+                }
+            }
+            // The warehouse's callbacks find their shop by customerId.
+            if let Some(wms) = &shop.wms {
+                if let Some(first) =
+                    seen_customers.insert(wms.customer_id.as_str(), shop.code.as_str())
+                {
+                    return Err(ConfigError::Key {
+                        key: format!("shops[{index}].wms.customer_id"),
+                        message: format!(
+                            "`{}` is already the warehouse customer of shop `{first}`; the warehouse's callbacks find their shop by it",
+                            wms.customer_id
                         ),
                     });
                 }
@@ -563,6 +578,19 @@ mod tests {
         let error = parse(&shared_appkey, &[]).unwrap_err().to_string();
         assert!(
             error.contains("shops[1].polyapi.appkey") && error.contains("demo"),
+            "{error}"
+        );
+        let warehouse = |code: &str| {
+            format!(
+                "[[shops]]\ncode = \"{code}\"\nname = \"x\"\n[shops.wms]\nurl = \"https://wms.example.com\"\n\
+                 app_key = \"k\"\nsecret = \"s\"\ncustomer_id = \"C1\"\nowner_code = \"O\"\nwarehouse_code = \"W\"\n\
+                 [shops.wms.sender]\nname = \"n\"\nmobile = \"1\"\nprovince = \"p\"\ncity = \"c\"\narea = \"a\"\naddress = \"d\"\n"
+            )
+        };
+        let shared_customer = format!("{}{}", warehouse("a"), warehouse("b"));
+        let error = parse(&shared_customer, &[]).unwrap_err().to_string();
+        assert!(
+            error.contains("shops[1].wms.customer_id") && error.contains("`a`"),
             "{error}"
         );
     }

@@ -28,8 +28,11 @@ pub enum Target {
 }
 
 impl Target {
+    /// Every target, in the order pages show them.
+    pub const ALL: [Self; 3] = [Self::Jushuitan, Self::Wms, Self::Kingdee];
+
     /// Stored code.
-    pub fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             Self::Jushuitan => "jushuitan",
             Self::Wms => "wms",
@@ -63,7 +66,7 @@ impl State {
     pub const ALL: [Self; 4] = [Self::Pending, Self::Held, Self::Dead, Self::Done];
 
     /// Stored code.
-    pub fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Held => "held",

@@ -7,16 +7,25 @@ use diesel::prelude::*;
 
 use crate::db::schema::outbox;
 use crate::db::{DbConnection, DbError};
-use crate::outbox::{Kind, OutboxRow, Target};
+use crate::outbox::{Kind, OutboxRow, State, Target};
 
 /// The targets, in the order pages show them.
-pub const TARGETS: [Target; 2] = [Target::Jushuitan, Target::Wms];
+pub const TARGETS: [Target; 3] = Target::ALL;
 
 /// The states that need watching (done rows are history).
-pub const OPEN_STATES: [&str; 3] = ["pending", "held", "dead"];
+pub const OPEN_STATES: [&str; 3] = [
+    State::Pending.code(),
+    State::Held.code(),
+    State::Dead.code(),
+];
 
 /// Every state a row can be in.
-pub const STATES: [&str; 4] = ["pending", "held", "dead", "done"];
+pub const STATES: [&str; 4] = [
+    State::Pending.code(),
+    State::Held.code(),
+    State::Dead.code(),
+    State::Done.code(),
+];
 
 /// Rows of one shop, target and state.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -305,7 +305,7 @@ pub fn create(
         }
         None => insert_shop(conn, config, now)?,
     };
-    check_appkey_is_unique(conn, shop_id, config)?;
+    check_keys_are_unique(conn, shop_id, config)?;
     insert_settings(conn, shop_id, config, Origin::Console, actor, now)?;
     update_shop_row(conn, shop_id, config, now)?;
     bump_revision(conn, now)?;
@@ -373,7 +373,7 @@ pub fn change(
             before,
         });
     }
-    check_appkey_is_unique(conn, before.shop.id, &draft.settings)?;
+    check_keys_are_unique(conn, before.shop.id, &draft.settings)?;
     let now = now_utc();
     let (previous, until) = match &draft.previous_appsecret {
         Some(previous) => (
@@ -401,7 +401,7 @@ pub fn change(
 }
 
 /// One settings change at a time (PostgreSQL; SQLite writers queue anyway), so two
-/// shops cannot take the same appkey in concurrent transactions.
+/// shops cannot take the same appkey or warehouse customer in concurrent transactions.
 fn lock(conn: &mut DbConnection) -> Result<(), ShopError> {
     if let DbConnection::Pg(pg) = conn {
         diesel::sql_query(format!("SELECT pg_advisory_xact_lock({DECLARE_LOCK})")).execute(pg)?;
@@ -409,16 +409,22 @@ fn lock(conn: &mut DbConnection) -> Result<(), ShopError> {
     Ok(())
 }
 
-/// One appkey per shop, across every stored shop (enabled or not): its secret, rate
-/// limit and rotation are the shop's own.
-fn check_appkey_is_unique(
+/// Keys that name one shop to a partner are the shop's own, across every stored shop
+/// (enabled or not): the Polyapi appkey (its secret, rate limit and rotation are the
+/// shop's) and the warehouse's `customerId` (it routes the warehouse's callbacks).
+fn check_keys_are_unique(
     conn: &mut DbConnection,
     shop_id: i64,
     config: &ShopConfig,
 ) -> Result<(), ShopError> {
-    let Some(polyapi) = &config.polyapi else {
+    let appkey = config
+        .polyapi
+        .as_ref()
+        .map(|polyapi| polyapi.appkey.as_str());
+    let customer = config.wms.as_ref().map(|wms| wms.customer_id.as_str());
+    if appkey.is_none() && customer.is_none() {
         return Ok(());
-    };
+    }
     let others: Vec<(String, String)> = shops_table::table
         .inner_join(shop_settings::table)
         .filter(shops_table::id.ne(shop_id))
@@ -428,17 +434,23 @@ fn check_appkey_is_unique(
         let Ok(other) = serde_json::from_str::<ShopConfig>(&settings) else {
             continue;
         };
-        if other
-            .polyapi
-            .is_some_and(|other| other.appkey == polyapi.appkey)
-        {
-            return Err(ShopError::rejected(
-                "polyapi.appkey",
-                format!(
-                    "`{}` is already the appkey of shop `{code}`; every shop needs its own",
-                    polyapi.appkey
-                ),
-            ));
+        if let (Some(mine), Some(theirs)) = (appkey, &other.polyapi) {
+            if theirs.appkey == mine {
+                return Err(ShopError::rejected(
+                    "polyapi.appkey",
+                    format!(
+                        "`{mine}` is already the appkey of shop `{code}`; every shop needs its own"
+                    ),
+                ));
+            }
+        }
+        if let (Some(mine), Some(theirs)) = (customer, &other.wms) {
+            if theirs.customer_id == mine {
+                return Err(ShopError::rejected(
+                    "wms.customer_id",
+                    format!("`{mine}` is already the warehouse customer of shop `{code}`; the warehouse's callbacks find their shop by it"),
+                ));
+            }
         }
     }
     Ok(())

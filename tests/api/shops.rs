@@ -21,6 +21,61 @@ on_both_backends! {
     placeholder_secrets_are_refused_when_the_server_is_reachable => placeholders;
     another_server_follows_an_edit_and_a_later_one_keeps_it => two_servers;
     the_file_seeds_the_shops_and_a_console_edit_wins_over_it => seeding;
+    a_warehouse_customer_belongs_to_one_shop => shared_customer;
+}
+
+/// The warehouse's callbacks find their shop by `customerId`: a second shop given the
+/// same customer is refused, naming the key and the shop that has it.
+async fn shared_customer(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let app = TestApp::spawn_with(db, |config| {
+        config.shops[0].wms = Some(crate::fake_wms::wms_config("http://127.0.0.1:9/wms", "C1"));
+    })
+    .await;
+    add_operator(&app, "boss", Role::Admin);
+    let admin = Console::sign_in(&app, "boss").await;
+    let created = admin
+        .post(
+            "/console/shops",
+            &[
+                ("code", "north"),
+                ("name", "北店"),
+                ("utc_offset", "+08:00"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let warehouse = |customer: &'static str| {
+        vec![
+            ("url", "https://wms.example.com/qimen"),
+            ("app_key", "k"),
+            ("secret", "s"),
+            ("customer_id", customer),
+            ("owner_code", "O"),
+            ("warehouse_code", "W"),
+            ("sender.name", "仓"),
+            ("sender.mobile", "13800000000"),
+            ("sender.province", "浙江省"),
+            ("sender.city", "杭州市"),
+            ("sender.area", "西湖区"),
+            ("sender.address", "文三路1号"),
+        ]
+    };
+    let refused = admin
+        .post(&shop_path("north", "/integrations/wms"), &warehouse("C1"))
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("<strong>wms.customer_id</strong>") && refused.body.contains("demo"),
+        "{}",
+        refused.body
+    );
+    let taken = admin
+        .post(&shop_path("north", "/integrations/wms"), &warehouse("C2"))
+        .await;
+    assert_eq!(taken.status, 303, "{}", taken.body);
 }
 
 /// The editor's forms post to these paths.
