@@ -6,11 +6,13 @@
 mod backup;
 mod check;
 mod operator;
+mod progress;
 
 pub use backup::backup;
 pub use check::check;
 pub use operator::{operator_add, operator_password};
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Context;
@@ -76,14 +78,23 @@ pub fn import(
         ImportSource::File(file.to_owned())
     };
     let started = std::time::Instant::now();
-    let imported = intake::import(&db, &shop, kind, &source)?;
+    let imported = if std::io::stderr().is_terminal() {
+        let shown = progress::OnTerminal::new(started);
+        let imported = intake::import(&db, &shop, kind, &source, &shown);
+        shown.finish();
+        imported
+    } else {
+        intake::import(&db, &shop, kind, &source, &intake::Quiet)
+    }?;
+    let seconds = started.elapsed().as_secs_f64();
     println!(
-        "{}: {} created, {} updated ({} documents in {:.1} s)",
+        "{}: {} created, {} updated ({} documents in {:.1} s, {:.0} a second)",
         shop.code,
         imported.counts.created,
         imported.counts.updated,
         imported.documents,
-        started.elapsed().as_secs_f64()
+        seconds,
+        imported.documents as f64 / seconds.max(0.001)
     );
     Ok(())
 }

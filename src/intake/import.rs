@@ -74,17 +74,38 @@ pub enum ImportError {
     },
 }
 
-/// Imports every document of `source` for `shop`.
+/// What an import tells as it goes, for a terminal to show.
+pub trait Progress: Sync {
+    /// `documents` of the input are checked so far.
+    fn checked(&self, documents: usize);
+    /// `stored` of the `total` documents are stored so far.
+    fn stored(&self, stored: usize, total: usize);
+}
+
+/// An import that tells nothing as it goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn checked(&self, _documents: usize) {}
+    fn stored(&self, _stored: usize, _total: usize) {}
+}
+
+/// Documents between two reports of the first pass.
+const CHECK_REPORT_EVERY: usize = 10_000;
+
+/// Imports every document of `source` for `shop`, telling `progress` as it goes.
 pub fn import(
     db: &Database,
     shop: &Shop,
     kind: DocumentKind,
     source: &ImportSource,
+    progress: &dyn Progress,
 ) -> Result<Imported, ImportError> {
     let imported = match kind {
-        DocumentKind::Products => import_as::<NewProduct>(db, shop, source),
-        DocumentKind::Orders => import_as::<NewOrder>(db, shop, source),
-        DocumentKind::Refunds => import_as::<NewRefund>(db, shop, source),
+        DocumentKind::Products => import_as::<NewProduct>(db, shop, source, progress),
+        DocumentKind::Orders => import_as::<NewOrder>(db, shop, source, progress),
+        DocumentKind::Refunds => import_as::<NewRefund>(db, shop, source, progress),
     }?;
     // Readers should not sum the changes of a million orders until the next fold, and the
     // query planner should know the tables grew.
@@ -114,6 +135,7 @@ fn import_as<D: Document>(
     db: &Database,
     shop: &Shop,
     source: &ImportSource,
+    progress: &dyn Progress,
 ) -> Result<Imported, ImportError> {
     let (documents, again): (usize, Box<dyn Read + Send>) = match source {
         ImportSource::File(path) => {
@@ -121,7 +143,7 @@ fn import_as<D: Document>(
                 what: path.display().to_string(),
                 source,
             };
-            let documents = check::<D>(shop, std::fs::File::open(path).map_err(io)?)?;
+            let documents = check::<D>(shop, std::fs::File::open(path).map_err(io)?, progress)?;
             (documents, Box::new(std::fs::File::open(path).map_err(io)?))
         }
         ImportSource::Stdin => {
@@ -136,17 +158,23 @@ fn import_as<D: Document>(
                     from: std::io::stdin(),
                     to: std::io::BufWriter::new(&spool),
                 },
+                progress,
             )?;
             std::io::Seek::rewind(&mut spool).map_err(io)?;
             (documents, Box::new(spool))
         }
     };
-    let counts = store::<D>(db, shop, again)?;
+    progress.checked(documents);
+    let counts = store::<D>(db, shop, again, documents, progress)?;
     Ok(Imported { documents, counts })
 }
 
 /// The first pass: every document valid, no key twice. Answers the number of documents.
-fn check<D: Document>(shop: &Shop, input: impl Read) -> Result<usize, ImportError> {
+fn check<D: Document>(
+    shop: &Shop,
+    input: impl Read,
+    progress: &dyn Progress,
+) -> Result<usize, ImportError> {
     let offset = shop_offset(shop);
     let keys = RandomState::new();
     let salt = RandomState::new();
@@ -154,6 +182,9 @@ fn check<D: Document>(shop: &Shop, input: impl Read) -> Result<usize, ImportErro
     let read = read_documents(
         BufReader::with_capacity(READ_BUFFER, input),
         |index, wire: D::Wire| {
+            if index > 0 && index % CHECK_REPORT_EVERY == 0 {
+                progress.checked(index);
+            }
             let item = convert::<D>(index, &wire, offset)?;
             item.check().map_err(|e| shifted(e, index))?;
             // Two independent 64-bit hashes: a false "appears twice" would need both to
@@ -184,6 +215,8 @@ fn store<D: Document>(
     db: &Database,
     shop: &Shop,
     input: Box<dyn Read + Send>,
+    total: usize,
+    progress: &dyn Progress,
 ) -> Result<UpsertCounts, ImportError> {
     let offset = shop_offset(shop);
     let mut conn = db.get().map_err(|e| ImportError::Stopped {
@@ -220,6 +253,7 @@ fn store<D: Document>(
                     counts.created += done.created;
                     counts.updated += done.updated;
                     stored += batch.len();
+                    progress.stored(stored, total);
                     // Tables growing from nothing to a million rows: PostgreSQL makes the
                     // plans of the next batches with statistics of their size. (SQLite
                     // plans these statements the same at any size; it is analysed once,

@@ -9,7 +9,7 @@ use chrono::FixedOffset;
 use serde::de::DeserializeOwned;
 
 pub use documents::{read_documents, ReadError};
-pub use import::{import, ImportError, ImportSource, Imported, IMPORT_BATCH};
+pub use import::{import, ImportError, ImportSource, Imported, Progress, Quiet, IMPORT_BATCH};
 
 use crate::db::{Database, DbConnection};
 use crate::polyapi::wire::{FieldError, GoodsItem, OrderItem, RefundItem};

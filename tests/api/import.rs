@@ -150,3 +150,48 @@ async fn batches(backend: Backend) {
         1_000
     );
 }
+
+/// On a terminal, import shows how far it got on one rewritten line (standard error),
+/// and ends with its summary on standard output. The terminal comes from `script`.
+#[test]
+fn import_shows_progress_on_a_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("`script` (util-linux) is missing: the terminal progress test is skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("polymall.toml"),
+        "[database]\nurl = \"shop.db\"\n[[shops]]\ncode = \"demo\"\nname = \"Demo\"\n",
+    )
+    .expect("config");
+    let orders: Vec<Value> = (0..1_500)
+        .map(|i| order_at(&format!("T{i:05}"), "2024-03-01 10:00:00", "JH_02"))
+        .collect();
+    std::fs::write(dir.path().join("orders.jsonl"), lines(&orders)).expect("write");
+    let polymall = env!("CARGO_BIN_EXE_polymall");
+    let migrate = Command::new(polymall)
+        .current_dir(dir.path())
+        .env_remove("POLYMALL_CONFIG")
+        .arg("migrate")
+        .output()
+        .expect("migrate");
+    assert!(migrate.status.success());
+    let output = Command::new("script")
+        .current_dir(dir.path())
+        .env_remove("POLYMALL_CONFIG")
+        .env("RUST_LOG", "warn")
+        .args(["-qec"])
+        .arg(format!("{polymall} import --shop demo orders orders.jsonl"))
+        .arg("/dev/null")
+        .output()
+        .expect("script");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(
+        text.contains("checking: 1500 documents")
+            && text.contains("storing: 1500 of 1500 documents (100 %)"),
+        "{text}"
+    );
+    assert!(text.contains("demo: 1500 created, 0 updated"), "{text}");
+}
