@@ -43,7 +43,7 @@ import re, sys
 # The first frame from the leaf that names a part decides where a sample goes.
 parts = [
     ("database", re.compile(r"sqlite3|diesel::|r2d2|libpq|^pq|^PQ|polymall::db::|polymall::shop::(orders|products|stock|shipments|refunds|pickup|shops)::|polymall::outbox::")),
-    ("serialisation", re.compile(r"serde_json::|serde::|polymall::polyapi::wire|polymall::polyapi::envelope|polymall::http::polyapi::render|polymall::shop::time|chrono::format|ryu::|itoa::")),
+    ("serialisation", re.compile(r"serde_json::|serde::|polymall::polyapi::wire|polymall::polyapi::envelope|polymall::http::polyapi::render|polymall::time|chrono::format|ryu::|itoa::")),
     ("parsing and signing", re.compile(r"serde_urlencoded|form_urlencoded|polymall::polyapi::(sign|biz|endpoint|credentials)|md5|md_5|percent_encoding")),
     ("HTTP framework and runtime", re.compile(r"actix|tokio::|mio::|hyper|http::|h1|bytes::|tracing|futures|std::sys::net|polymall::http::")),
 ]

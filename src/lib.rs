@@ -26,6 +26,7 @@ pub mod schedule;
 pub mod shop;
 pub mod startup;
 pub mod telemetry;
+pub mod time;
 pub mod xml_text;
 
 pub use startup::{Application, StartupError};

@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use crate::db::schema::polyapi_calls;
 use crate::db::{write_transaction, DbConnection, DbError};
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 
 /// How long counts are kept: long enough to show when an ERP that stopped polling last
 /// called.

@@ -13,7 +13,6 @@ use crate::polyapi::wire::{GoodsItem, OrderItem, RefundItem};
 use crate::shop::codes::TradeStatus;
 use crate::shop::orders::{OrderFilter, PageAnchors};
 use crate::shop::shops::Shop;
-use crate::shop::time::shop_offset;
 use crate::shop::{orders, products, refunds, Page, ShopError};
 
 /// Documents accepted in one request.
@@ -356,7 +355,7 @@ async fn get_orders(
         window: None,
         plat_order_no: query.plat_order_no.clone(),
     };
-    let offset = shop_offset(&shop);
+    let offset = shop.offset();
     let anchors = state.db.shared::<PageAnchors>();
     let found = state
         .db
@@ -381,7 +380,7 @@ async fn get_refunds(
     let query = ListQuery::parse(&request)?;
     query.only_paging()?;
     let page = query.page()?;
-    let offset = shop_offset(&shop);
+    let offset = shop.offset();
     let found = state
         .db
         .run(move |conn| refunds::page(conn, shop.id, None, page))

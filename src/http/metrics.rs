@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::AppState;
 use crate::metrics;
 use crate::reports::outbox::{state_counts, TARGETS};
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 
 /// Records each request's route pattern (never the path, which may carry a token or an
 /// order number), method and status, and its duration.

@@ -19,7 +19,6 @@ use crate::shop::orders::NewOrder;
 use crate::shop::products::NewProduct;
 use crate::shop::refunds::NewRefund;
 use crate::shop::shops::Shop;
-use crate::shop::time::shop_offset;
 use crate::shop::{ShopError, UpsertCounts};
 
 /// Documents stored per transaction by an import.
@@ -175,7 +174,7 @@ fn check<D: Document>(
     input: impl Read,
     progress: &dyn Progress,
 ) -> Result<usize, ImportError> {
-    let offset = shop_offset(shop);
+    let offset = shop.offset();
     let keys = RandomState::new();
     let salt = RandomState::new();
     let mut seen: HashSet<u128> = HashSet::new();
@@ -218,7 +217,7 @@ fn store<D: Document>(
     total: usize,
     progress: &dyn Progress,
 ) -> Result<UpsertCounts, ImportError> {
-    let offset = shop_offset(shop);
+    let offset = shop.offset();
     let mut conn = db.get().map_err(|e| ImportError::Stopped {
         stored: 0,
         error: e.into(),

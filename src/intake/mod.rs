@@ -17,7 +17,6 @@ use crate::shop::orders::NewOrder;
 use crate::shop::products::NewProduct;
 use crate::shop::refunds::NewRefund;
 use crate::shop::shops::Shop;
-use crate::shop::time::shop_offset;
 use crate::shop::{orders, products, refunds, ShopError, UpsertCounts};
 
 /// What kind of document a batch holds.
@@ -199,7 +198,7 @@ async fn ingest_as<D: Document>(
             limit,
         });
     }
-    let offset = shop_offset(shop);
+    let offset = shop.offset();
     let items = documents
         .iter()
         .enumerate()

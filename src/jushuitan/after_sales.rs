@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::client::value_text;
 use crate::shop::after_sales::{AfterSale, AfterSaleBatch, AfterSaleLine};
 use crate::shop::codes::{GoodsStatus, RefundStatus};
-use crate::shop::time::now_utc;
-use crate::shop::time::parse_shop_time;
+use crate::time::now_utc;
+use crate::time::parse_shop_time;
 
 /// A field of a record as trimmed text.
 fn field(object: &Value, name: &str) -> String {

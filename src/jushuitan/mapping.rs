@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::shop::amounts::paid_amounts;
 use crate::shop::codes::TradeStatus;
 use crate::shop::orders::OrderRecord;
-use crate::shop::time::format_shop_time;
+use crate::time::format_shop_time;
 
 /// Jushuitan's `shop_status` for a trade status.
 pub fn shop_status(status: TradeStatus) -> &'static str {

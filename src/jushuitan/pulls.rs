@@ -12,8 +12,8 @@ use crate::outbox::Target;
 use crate::shop::after_sales::{self, AfterSale};
 use crate::shop::parcels::{ship_parcels, Parcel, ParcelItem};
 use crate::shop::shipments::ShipmentSource;
-use crate::shop::time::{now_utc, shop_offset};
 use crate::shop::{carriers, cursors, orders as shop_orders, stock, ShopError};
+use crate::time::now_utc;
 
 /// Orders per orders.single.query call.
 const QUERY_BATCH: usize = 50;
@@ -197,7 +197,7 @@ fn shipped_parcel(record: &Value, sync: &JstSync) -> Option<(String, Parcel)> {
 pub async fn pull_refunds(sync: &JstSync) -> Result<usize, JstSyncError> {
     const JOB: &str = "jushuitan.refunds";
     let shop_id = sync.shop.id;
-    let offset = shop_offset(&sync.shop);
+    let offset = sync.shop.offset();
     let stored = sync
         .db
         .run(move |conn| cursors::position(conn, shop_id, JOB))
@@ -211,8 +211,8 @@ pub async fn pull_refunds(sync: &JstSync) -> Result<usize, JstSyncError> {
         loop {
             let biz = json!({
                 "shop_id": sync.config.shop_id,
-                "modified_begin": crate::shop::time::format_shop_time(start, offset),
-                "modified_end": crate::shop::time::format_shop_time(end, offset),
+                "modified_begin": crate::time::format_shop_time(start, offset),
+                "modified_end": crate::time::format_shop_time(end, offset),
                 "page_index": page,
                 "page_size": 50,
             });

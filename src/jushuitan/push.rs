@@ -12,7 +12,6 @@ use super::sync::JstSync;
 use super::JstSyncError;
 use crate::outbox::{self, Adapter, Claimed, DrainReport, Kind, Target, Verdict};
 use crate::shop::orders as shop_orders;
-use crate::shop::time::shop_offset;
 
 /// Orders per orders.upload call.
 const UPLOAD_BATCH: i64 = 50;
@@ -69,7 +68,7 @@ impl Adapter for JstSync {
             Ok(records) => records,
             Err(error) => return every(rows, Verdict::Retry(error.to_string())),
         };
-        let offset = shop_offset(&self.shop);
+        let offset = self.shop.offset();
         let mut verdicts = Vec::new();
         let mut batch = Vec::new();
         let mut waiting: HashMap<&str, i64> = HashMap::new();

@@ -9,7 +9,7 @@ use super::client::{JstError, JushuitanClient, Operation, Tokens};
 use crate::config::JushuitanApi;
 use crate::db::schema::jushuitan_tokens;
 use crate::db::{Database, DbError};
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 
 /// Failures of a job step: Jushuitan's or the database's.
 #[derive(Debug, thiserror::Error)]

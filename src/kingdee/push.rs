@@ -15,7 +15,6 @@ use crate::db::Database;
 use crate::outbox::{self, Adapter, Claimed, DrainReport, Kind, OutboxError, Target, Verdict};
 use crate::shop::sales_returns::{self, Booking, BookingOutcome, ReturnSource, ToBook};
 use crate::shop::shops::Shop;
-use crate::shop::time::shop_offset;
 
 /// Returns per BatchSave call.
 const SAVE_BATCH: i64 = 20;
@@ -105,7 +104,7 @@ impl Adapter for KingdeeSync {
             Ok(found) => found,
             Err(error) => return every(rows, Verdict::Retry(error.to_string())),
         };
-        let offset = shop_offset(&self.shop);
+        let offset = self.shop.offset();
         let mut verdicts = Vec::new();
         let mut bills: Vec<Value> = Vec::new();
         let mut sent: Vec<(i64, String, ReturnSource)> = Vec::new();

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::audit_log;
 use crate::db::DbConnection;
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 
 /// Longest subject or detail kept.
 const MAX_TEXT: usize = 500;

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{operator_sessions, operators};
 use crate::db::{write_transaction, DbConnection, DbError};
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 use audit::{Action, Entry};
 
 /// Shortest password accepted.

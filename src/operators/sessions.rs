@@ -12,7 +12,7 @@ use super::audit::{self, Action, Entry};
 use super::{from_row, Operator, OperatorError, OperatorRow, OPERATOR_COLUMNS};
 use crate::db::schema::{operator_sessions, operators};
 use crate::db::{write_transaction, DbConnection, DbError};
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 
 /// Bytes of randomness in a token.
 const TOKEN_BYTES: usize = 32;

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::{Kind, OutboxError, State, Target};
 use crate::db::schema::{outbox, shops};
 use crate::db::{kept_text, runs, write_transaction, DbConnection, Statement};
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 
 /// Longest error text kept on a row.
 const MAX_ERROR: usize = 2000;

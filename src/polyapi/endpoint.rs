@@ -12,7 +12,7 @@ use super::envelope::{envelope, outcome_code, Answer, Envelope, PolyError, SubCo
 use super::methods::{dispatch, Call, Method};
 use super::params::Params;
 use crate::db::Database;
-use crate::shop::time::{now_utc, shop_offset};
+use crate::time::now_utc;
 
 /// What a call did, for the log line.
 #[derive(Debug, Clone)]
@@ -121,7 +121,7 @@ async fn run(
     let biz = Biz::parse(params.get("bizcontent").unwrap_or_default())?;
     let call = Call {
         db: db.clone(),
-        offset: shop_offset(&shop.shop),
+        offset: shop.shop.offset(),
         shop: shop.shop.clone(),
     };
     dispatch(method, &call, &biz).await

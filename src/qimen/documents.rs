@@ -13,7 +13,7 @@ use crate::shop::codes::RefundStatus;
 use crate::shop::orders::OrderRecord;
 use crate::shop::products::ProductRecord;
 use crate::shop::shops::Shop;
-use crate::shop::time::{format_shop_time, now_utc};
+use crate::time::{format_shop_time, now_utc};
 
 fn region(name: &str, value: &str, max: usize) -> Result<String, String> {
     let value = value.trim();

@@ -7,8 +7,8 @@ use crate::config::WmsShopConfig;
 use crate::db::Database;
 use crate::outbox;
 use crate::shop::shops::Shop;
-use crate::shop::time::{format_shop_time, now_utc, shop_offset};
 use crate::shop::ShopError;
+use crate::time::{format_shop_time, now_utc};
 
 /// Failures of a warehouse job step.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,7 @@ impl WmsSync {
 
     /// The shop's time zone.
     pub fn offset(&self) -> FixedOffset {
-        shop_offset(&self.shop)
+        self.shop.offset()
     }
 
     /// Now, as the warehouse's requests carry it.

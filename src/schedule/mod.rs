@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::db::{Database, DbError};
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 
 pub use store::{list, JobRow, Outcome, Slot};
 

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::scheduled_jobs as jobs;
 use crate::db::{DbConnection, DbError};
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 
 /// Longest summary or error kept on a row.
 const MAX_SUMMARY: usize = 2000;

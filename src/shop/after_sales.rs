@@ -10,10 +10,10 @@ use diesel::prelude::*;
 use super::codes::{GoodsStatus, RefundStatus};
 use super::refunds::{self, NewRefund, RefundFields, RefundGoodsFields};
 use super::sales_returns;
-use super::time::now_utc;
 use super::{ShopError, UpsertCounts};
 use crate::db::schema::{after_sale_batches, after_sale_lines, after_sales, order_lines, orders};
 use crate::db::{write_transaction, DbConnection};
+use crate::time::now_utc;
 
 /// What an after-sale asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

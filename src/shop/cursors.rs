@@ -4,10 +4,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::time::now_utc;
 use super::ShopError;
 use crate::db::schema::sync_cursors;
 use crate::db::DbConnection;
+use crate::time::now_utc;
 
 /// The stored position of `job`, if it has one.
 pub fn position(

@@ -18,7 +18,6 @@ pub mod settings;
 pub mod shipments;
 pub mod shops;
 pub mod stock;
-pub mod time;
 
 pub use error::ShopError;
 pub use paging::{Page, PageOf};

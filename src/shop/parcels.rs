@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 
 use super::shipments::{self, Line, ShipOutcome, ShipmentRequest, ShipmentSource};
-use super::time::now_utc;
 use super::ShopError;
 use crate::db::schema::{orders, shipments as shipment_rows, wms_confirmations};
 use crate::db::{write_transaction, DbConnection};
+use crate::time::now_utc;
 
 /// One item of a parcel.
 #[derive(Debug, Clone, PartialEq, Eq)]

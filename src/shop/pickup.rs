@@ -4,11 +4,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::codes::TradeStatus;
-use super::time::now_utc;
 use super::ShopError;
 use crate::db::schema::{orders, pickup_codes};
 use crate::db::{write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};
+use crate::time::now_utc;
 
 /// A redemption to record.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,12 +7,12 @@ use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-use super::time::now_utc;
 use super::{Page, PageOf, ShopError, UpsertCounts};
 use crate::db::schema::{products, skus};
 use crate::db::{write_transaction, DbBackend, DbConnection};
 use crate::outbox::{self, Kind, Target};
 use crate::shop::stock::StockSource;
+use crate::time::now_utc;
 
 /// A product's own fields, as written by the storefront.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable)]

@@ -6,11 +6,11 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::time::now_utc;
 use super::{Page, PageOf, ShopError, UpsertCounts};
 use crate::db::schema::{order_lines, orders, refund_goods, refunds};
 use crate::db::{write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};
+use crate::time::now_utc;
 
 /// A refund's own fields, as the storefront writes them.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Queryable, Selectable)]

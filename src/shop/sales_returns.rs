@@ -22,7 +22,6 @@ use diesel::prelude::*;
 use super::after_sales::AfterSale;
 use super::codes::RefundStatus;
 use super::refunds::NewRefund;
-use super::time::now_utc;
 use super::ShopError;
 use crate::db::schema::{
     after_sale_batches, after_sale_lines, after_sales, kingdee_bookings, refund_goods, refunds,
@@ -30,6 +29,7 @@ use crate::db::schema::{
 };
 use crate::db::{kept_text, DbConnection};
 use crate::outbox::{self, Kind, Target};
+use crate::time::now_utc;
 
 /// Jushuitan's status of a confirmed after-sale.
 const CONFIRMED: &str = "Confirmed";

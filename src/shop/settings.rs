@@ -13,11 +13,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::shops::{self, Shop, DECLARE_LOCK};
-use super::time::now_utc;
 use super::ShopError;
 use crate::config::{Secret, ShopConfig};
 use crate::db::schema::{shop_settings, shop_settings_revision, shops as shops_table};
 use crate::db::{write_transaction, DbConnection};
+use crate::time::now_utc;
 
 /// Who changed settings that came from the configuration file.
 pub const FILE_ACTOR: &str = "file";

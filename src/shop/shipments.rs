@@ -7,11 +7,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::codes::{RefundStatus, TradeStatus};
-use super::time::now_utc;
 use super::ShopError;
 use crate::db::schema::{order_lines, orders, shipment_lines, shipments};
 use crate::db::{write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};
+use crate::time::now_utc;
 
 /// Where a shipment was reported from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,6 +30,15 @@ pub struct Shop {
     pub modified_at: NaiveDateTime,
 }
 
+impl Shop {
+    /// The shop's time zone, in which the wire's times are read and written.
+    pub fn offset(&self) -> chrono::FixedOffset {
+        crate::config::UtcOffset::from_minutes(self.utc_offset_minutes)
+            .unwrap_or_default()
+            .fixed()
+    }
+}
+
 /// Every shop, by code.
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Shop>, ShopError> {
     Ok(shops::table

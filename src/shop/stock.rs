@@ -3,10 +3,10 @@
 
 use diesel::prelude::*;
 
-use super::time::now_utc;
 use super::ShopError;
 use crate::db::schema::{products, skus};
 use crate::db::{write_transaction, DbConnection};
+use crate::time::now_utc;
 
 /// Largest quantity accepted, far above any real stock and far below overflow.
 pub const MAX_QUANTITY: i64 = 1_000_000_000;

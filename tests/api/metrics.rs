@@ -34,7 +34,7 @@ async fn call_counts_add_up(backend: Backend) {
     assert_eq!(first.flush(&mut conn).expect("flush"), 1);
     assert_eq!(second.flush(&mut conn).expect("flush"), 2);
     assert_eq!(second.flush(&mut conn).expect("flush"), 0, "nothing twice");
-    let since = polymall::shop::time::now_utc() - chrono::Duration::hours(1);
+    let since = polymall::time::now_utc() - chrono::Duration::hours(1);
     let counts = polling::calls_since(&mut conn, since).expect("counts");
     let of = |shop_id: i64, outcome: &str| {
         counts

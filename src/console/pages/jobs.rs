@@ -11,7 +11,7 @@ use crate::console::error::ConsoleError;
 use crate::console::view::{age, Chrome};
 use crate::directory::Directory;
 use crate::schedule::{self, JobList, JobRow, HOUSEKEEPING};
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 
 /// A job as the console lists it.
 pub struct JobView {

@@ -17,7 +17,7 @@ use crate::polling::{self, CallCount};
 use crate::reports::orders::placed_since;
 use crate::reports::outbox::{self as outbox_report, RowFilter, StateCount};
 use crate::shop::codes::TradeStatus;
-use crate::shop::time::now_utc;
+use crate::time::now_utc;
 
 /// Dead and held rows listed.
 const STUCK_ROWS: i64 = 20;

@@ -23,8 +23,8 @@ use crate::http::AppState;
 use crate::operators::audit::{self, Action, Entry};
 use crate::operators::Role;
 use crate::shop::settings::{self, Changed, Draft, PreviousSecret, StoredShop};
-use crate::shop::time::now_utc;
 use crate::shop::ShopError;
+use crate::time::now_utc;
 
 /// The overlap a rotation offers: a day.
 const DEFAULT_OVERLAP_MINUTES: i64 = 24 * 60;

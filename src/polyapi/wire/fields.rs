@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use crate::shop::time::{format_shop_time, parse_shop_time};
+pub use crate::time::{format_shop_time, parse_shop_time};
 
 /// A field that failed validation: its path in the document and the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

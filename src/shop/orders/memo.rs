@@ -6,8 +6,8 @@ use crate::db::schema::orders;
 use crate::db::{write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};
 use crate::shop::codes::SellerFlag;
-use crate::shop::time::now_utc;
 use crate::shop::ShopError;
+use crate::time::now_utc;
 
 /// Longest memo accepted.
 pub const MAX_MEMO: usize = 1024;

@@ -17,8 +17,8 @@ use super::model::NewOrder;
 use crate::db::{runs, write_transaction, DbConnection, Statement};
 use crate::outbox::{self, Kind, Target};
 use crate::shop::codes::TradeStatus;
-use crate::shop::time::now_utc;
 use crate::shop::{ShopError, UpsertCounts};
+use crate::time::now_utc;
 
 /// Columns of `orders` after `shop_id`, in the order of their values.
 const ORDER_COLUMNS: [&str; 23] = [

@@ -1,8 +1,7 @@
-//! Times at the edges: the wire speaks the shop's local time, the database keeps UTC.
+//! Times: the wire speaks the shop's local time, the database keeps UTC (to the
+//! microsecond, as both databases keep it).
 
 use chrono::{FixedOffset, NaiveDateTime, TimeZone};
-
-use super::shops::Shop;
 
 /// The wire's time format.
 const WIRE_TIME: &str = "%Y-%m-%d %H:%M:%S";
@@ -57,11 +56,4 @@ pub fn now_utc() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
     let micros = now.nanosecond() / 1_000 * 1_000;
     now.with_nanosecond(micros).unwrap_or(now)
-}
-
-/// The shop's zone as a chrono offset.
-pub fn shop_offset(shop: &Shop) -> chrono::FixedOffset {
-    crate::config::UtcOffset::from_minutes(shop.utc_offset_minutes)
-        .unwrap_or_default()
-        .fixed()
 }
