@@ -205,9 +205,24 @@ async fn ingest_as<D: Document>(
         .map(|(index, document)| convert::<D>(index, document, offset))
         .collect::<Result<Vec<D>, _>>()?;
     let shop_id = shop.id;
-    db.run(move |conn| D::store(conn, shop_id, &items).map_err(IntakeError::from))
-        .await
+    let postgres = db.backend() == crate::db::Backend::Postgres;
+    db.run(move |conn| {
+        let counts = D::store(conn, shop_id, &items).map_err(IntakeError::from)?;
+        // As an import does after each batch: a sale posted through the API grows the
+        // tables from nothing, and PostgreSQL's cached plans keep the statistics of the
+        // empty tables until someone analyses them.
+        if postgres && items.len() >= STATISTICS_AFTER {
+            if let Err(error) = crate::db::refresh_statistics(conn) {
+                tracing::warn!(%error, "statistics not refreshed after a batch");
+            }
+        }
+        Ok(counts)
+    })
+    .await
 }
+
+/// Documents in a batch after which the statistics are checked.
+const STATISTICS_AFTER: usize = 100;
 
 /// One document converted, its errors under its index.
 fn convert<D: Document>(
