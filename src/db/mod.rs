@@ -145,13 +145,20 @@ impl Database {
             Duration::from_millis(config.statement_timeout_ms),
         );
         let backend = manager.backend();
+        // No idle connections are kept up in the background: a pool refilling itself
+        // while the process exits leaves a thread inside libpq's TLS code as its exit
+        // handlers tear that down, which crashes the process. Connections are made when
+        // asked for and then kept.
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size)
-            .min_idle(Some(1))
+            .min_idle(Some(0))
+            .idle_timeout(None)
             .connection_timeout(Duration::from_millis(config.pool_timeout_ms))
             .test_on_check_out(false)
             .event_handler(Box::new(crate::metrics::PoolEvents))
             .build(manager)?;
+        // The first connection is made now, so a wrong URL fails at start.
+        drop(pool.get()?);
         Ok(Self {
             pool,
             backend,

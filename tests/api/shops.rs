@@ -692,7 +692,11 @@ async fn seeding(backend: Backend) {
         .output()
         .expect("shop list");
     let said = String::from_utf8_lossy(&listed.stdout);
-    assert!(listed.status.success(), "{said}");
+    assert!(
+        listed.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
     assert!(said.contains("console") && said.contains("east"), "{said}");
     assert_eq!(stored_name(&third, "demo"), "Named in the console");
     assert_eq!(version(&third, "east"), 1);
