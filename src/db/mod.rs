@@ -8,6 +8,7 @@ mod ids_in;
 mod migrations;
 pub mod schema;
 mod statement;
+mod turns;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ pub use explain::explain;
 pub use ids_in::{ids_in, IdsIn};
 pub use migrations::{migration_names, MigrationBackend};
 pub use statement::{runs, Row, Statement, Value, ROW_RUNS};
+pub use turns::{Taken, Turns};
 
 use crate::config::DatabaseConfig;
 
@@ -63,6 +65,9 @@ pub enum DbError {
     /// The work's deadline passed before it could finish; nothing of it was written.
     #[error("the deadline passed before the work finished; nothing was written")]
     DeadlinePassed,
+    /// Work taking turns ([`Turns`]) was not committed because an earlier turn failed.
+    #[error("not committed: an earlier batch failed")]
+    EarlierTurnFailed,
     /// Migrations could not be applied.
     #[error("database migration failed: {0}")]
     Migration(String),
@@ -431,6 +436,10 @@ where
         Ok(_) if deadline::passed() => {
             rollback(conn);
             Err(DbError::DeadlinePassed.into())
+        }
+        Ok(_) if !turns::wait_for_mine() => {
+            rollback(conn);
+            Err(DbError::EarlierTurnFailed.into())
         }
         Ok(value) => match commit(conn) {
             Ok(()) => Ok(value),

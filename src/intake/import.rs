@@ -3,18 +3,20 @@
 //! The file is read twice. The first pass validates every document (shape, rules, keys
 //! appearing twice) and writes nothing, so a bad document stops the import before
 //! anything is stored. The second pass stores batches of [`IMPORT_BATCH`], each in one
-//! transaction, while the next batch is parsed on another thread. Memory stays bounded:
-//! a batch or two of documents and 16 bytes per key. Standard input is copied to a
+//! transaction, while the next batch is parsed on another thread; on PostgreSQL two
+//! connections store at once and commit in the file's order, so what is stored is always
+//! the file's first documents. Memory stays bounded: a few batches of documents and 16
+//! bytes per key. Standard input is copied to a
 //! temporary file during the first pass, to be read again.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{BufReader, Read, Write};
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, PoisonError};
 
 use super::{convert, read_documents, Document, DocumentKind, IntakeError, ReadError};
-use crate::db::Database;
+use crate::db::{Database, Turns};
 use crate::shop::orders::NewOrder;
 use crate::shop::products::NewProduct;
 use crate::shop::refunds::NewRefund;
@@ -209,7 +211,29 @@ fn check<D: Document>(
     })
 }
 
-/// The second pass: batches parsed on one thread, stored on this one.
+/// Connections storing batches at once: on PostgreSQL two, so one batch's statements run
+/// while the other's wait on the database (a batch alone leaves a core idle, the server
+/// and the import each waiting for the other); they still commit in the file's order
+/// ([`Turns`]). SQLite has one writer at a time.
+fn writers(db: &Database) -> usize {
+    match db.backend() {
+        crate::db::Backend::Postgres if db.pool_state().2 >= 2 => 2,
+        _ => 1,
+    }
+}
+
+/// What the storing connections have done so far.
+#[derive(Default)]
+struct Storing {
+    counts: UpsertCounts,
+    /// Documents in the batches committed, which are the first ones of the file.
+    stored: usize,
+    /// The first batch that failed, with its first document and why.
+    failed: Option<(usize, usize, ShopError)>,
+}
+
+/// The second pass: batches parsed on one thread, stored by [`writers`] connections,
+/// committed in order.
 fn store<D: Document>(
     db: &Database,
     shop: &Shop,
@@ -218,15 +242,23 @@ fn store<D: Document>(
     progress: &dyn Progress,
 ) -> Result<UpsertCounts, ImportError> {
     let offset = shop.offset();
-    let mut conn = db.get().map_err(|e| ImportError::Stopped {
-        stored: 0,
-        error: e.into(),
-    })?;
-    std::thread::scope(|scope| {
-        // One batch waits while the next is parsed and the one before is stored.
-        let (batches, received) = mpsc::sync_channel::<Vec<D>>(1);
+    let mut connections = Vec::new();
+    for _ in 0..writers(db) {
+        connections.push(db.get().map_err(|e| ImportError::Stopped {
+            stored: 0,
+            error: e.into(),
+        })?);
+    }
+    let turns = Turns::new();
+    let storing = Mutex::new(Storing::default());
+    // A batch waits while the next is parsed and the ones before are stored.
+    let (batches, received) = mpsc::sync_channel::<(usize, usize, Vec<D>)>(1);
+    // Taken away by a connection whose batch failed, so the parser stops.
+    let received = Mutex::new(Some(received));
+    let read = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
             let mut batch = Vec::with_capacity(IMPORT_BATCH);
+            let (mut turn, mut first) = (0, 0);
             let read = read_documents(
                 BufReader::with_capacity(READ_BUFFER, input),
                 |index, wire: D::Wire| {
@@ -234,71 +266,110 @@ fn store<D: Document>(
                     if batch.len() == IMPORT_BATCH {
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
                         // The storing side hung up: it failed and says why.
-                        batches.send(full).map_err(|_| None)?;
+                        batches.send((turn, first, full)).map_err(|_| None)?;
+                        turn += 1;
+                        first = index + 1;
                     }
                     Ok::<(), Option<IntakeError>>(())
                 },
             );
             if read.is_ok() && !batch.is_empty() {
-                let _ = batches.send(batch);
+                let _ = batches.send((turn, first, batch));
             }
             read
         });
-        let mut counts = UpsertCounts::default();
-        let mut stored = 0;
-        for batch in received {
-            match D::store(&mut conn, shop.id, &batch) {
-                Ok(done) => {
-                    counts.created += done.created;
-                    counts.updated += done.updated;
-                    stored += batch.len();
-                    progress.stored(stored, total);
-                    // Tables growing from nothing to a million rows: PostgreSQL makes the
-                    // plans of the next batches with statistics of their size. (SQLite
-                    // plans these statements the same at any size; it is analysed once,
-                    // at the end.)
-                    if db.backend() == crate::db::Backend::Postgres {
-                        if let Err(error) = crate::db::refresh_statistics(&mut conn) {
-                            tracing::warn!(%error, "statistics not refreshed; the import goes on");
+        for mut conn in connections {
+            let (turns, storing, received) = (&turns, &storing, &received);
+            scope.spawn(move || loop {
+                let next = received
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+                    .and_then(|received| received.recv().ok());
+                let Some((turn, first, batch)) = next else {
+                    return;
+                };
+                let result = {
+                    let _mine = turns.take(turn);
+                    D::store(&mut conn, shop.id, &batch)
+                };
+                // Counted before the turn ends, so progress and totals follow the file.
+                {
+                    let mut storing = storing.lock().unwrap_or_else(PoisonError::into_inner);
+                    match result {
+                        Ok(done) => {
+                            storing.counts.created += done.created;
+                            storing.counts.updated += done.updated;
+                            storing.stored += batch.len();
+                            progress.stored(storing.stored, total);
+                        }
+                        Err(error) => {
+                            let earlier = storing
+                                .failed
+                                .as_ref()
+                                .is_some_and(|(failed, _, _)| *failed < turn);
+                            if !earlier {
+                                storing.failed = Some((turn, first, error));
+                            }
+                            drop(storing);
+                            turns.end(turn, false);
+                            // Nothing after it is stored: stop taking batches, so the
+                            // parser stops too.
+                            received
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .take();
+                            return;
                         }
                     }
                 }
-                Err(error) => {
-                    return Err(ImportError::Stopped {
-                        stored,
-                        error: IntakeError::Shop(shifted(error, stored)),
-                    })
-                }
-            }
-        }
-        match parser.join() {
-            Ok(Ok(_)) => Ok(counts),
-            // The first pass read the same input without fault: it changed meanwhile.
-            Ok(Err(error)) => Err(ImportError::Stopped {
-                stored,
-                error: match error {
-                    ReadError::Malformed(e) => IntakeError::Malformed(e),
-                    ReadError::Refused(Some(e)) => e,
-                    ReadError::Refused(None) | ReadError::Io(_) => {
-                        IntakeError::Malformed(crate::polyapi::wire::FieldError::new(
-                            "",
-                            "the input changed while it was imported",
-                        ))
+                turns.end(turn, true);
+                // Tables growing from nothing to a million rows: PostgreSQL makes the
+                // plans of the next batches with statistics of their size. (SQLite plans
+                // these statements the same at any size; it is analysed once, at the end.)
+                if db.backend() == crate::db::Backend::Postgres {
+                    if let Err(error) = crate::db::refresh_statistics(&mut conn) {
+                        tracing::warn!(%error, "statistics not refreshed; the import goes on");
                     }
-                },
-            }),
-            Err(_) => Err(ImportError::Stopped {
-                stored,
-                error: IntakeError::Malformed(crate::polyapi::wire::FieldError::new(
-                    "",
-                    "the reader of the input stopped unexpectedly",
-                )),
-            }),
+                }
+            });
         }
-    })
+        parser.join()
+    });
+    let storing = storing.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, first, error)) = storing.failed {
+        return Err(ImportError::Stopped {
+            stored: storing.stored,
+            error: IntakeError::Shop(shifted(error, first)),
+        });
+    }
+    let stored = storing.stored;
+    match read {
+        Ok(Ok(_)) => Ok(storing.counts),
+        // The first pass read the same input without fault: it changed meanwhile.
+        Ok(Err(error)) => Err(ImportError::Stopped {
+            stored,
+            error: match error {
+                ReadError::Malformed(e) => IntakeError::Malformed(e),
+                ReadError::Refused(Some(e)) => e,
+                ReadError::Refused(None) | ReadError::Io(_) => {
+                    IntakeError::Malformed(crate::polyapi::wire::FieldError::new(
+                        "",
+                        "the input changed while it was imported",
+                    ))
+                }
+            },
+        }),
+        Err(_) => Err(ImportError::Stopped {
+            stored,
+            error: IntakeError::Malformed(crate::polyapi::wire::FieldError::new(
+                "",
+                "the reader of the input stopped unexpectedly",
+            )),
+        }),
+    }
 }
 
-/// A refusal about `[i]` of a batch, said about `[i + offset]` of the file.
 fn shifted(error: ShopError, offset: usize) -> ShopError {
     match error {
         ShopError::Rejected { field, message } => {
