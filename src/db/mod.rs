@@ -324,11 +324,16 @@ pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
                           OR n_dead_tup > GREATEST(1000, n_live_tup))",
                 )
                 .rows(conn)?;
+            // Never wait: a table another connection is vacuuming or analysing is
+            // skipped (it is being refreshed), and no trailing pages are truncated — that
+            // needs the table to itself, and the queue of count changes, emptied every
+            // second, always has trailing empty pages and always has writers, so a
+            // refresh waited seconds for it while a sale's writes queued behind it.
             for table in stale {
                 let command = if table.vacuum {
-                    "VACUUM (ANALYZE)"
+                    "VACUUM (ANALYZE, SKIP_LOCKED, TRUNCATE false)"
                 } else {
-                    "ANALYZE"
+                    "ANALYZE (SKIP_LOCKED)"
                 };
                 conn.batch_execute(&format!("{command} {}", table.name))?;
             }
