@@ -118,10 +118,11 @@ pub fn shipments_of(
     order_id: i64,
 ) -> Result<Vec<ShipmentView>, DbError> {
     type Row = (i64, String, String, String, String, NaiveDateTime);
-    let heads: Vec<Row> = shipments::table
+    // Rows of one order are sorted here, not in SQL: to skip a sort SQLite may walk the
+    // shop's (shop_id, id) index instead of the order's few rows.
+    let mut heads: Vec<Row> = shipments::table
         .filter(shipments::shop_id.eq(shop_id))
         .filter(shipments::order_id.eq(order_id))
-        .order(shipments::id.asc())
         .select((
             shipments::id,
             shipments::logistic_type,
@@ -131,18 +132,20 @@ pub fn shipments_of(
             shipments::created_at,
         ))
         .load(conn)?;
+    heads.sort_unstable_by_key(|head| head.0);
     let ids: Vec<i64> = heads.iter().map(|head| head.0).collect();
-    let lines: Vec<(i64, String, i64)> = shipment_lines::table
+    let mut lines: Vec<(i64, i64, String, i64)> = shipment_lines::table
         .inner_join(order_lines::table)
         .filter(shipment_lines::shop_id.eq(shop_id))
         .filter(shipment_lines::shipment_id.eq_any(&ids))
-        .order(shipment_lines::id.asc())
         .select((
+            shipment_lines::id,
             shipment_lines::shipment_id,
             order_lines::sub_order_no,
             shipment_lines::goods_count,
         ))
         .load(conn)?;
+    lines.sort_unstable_by_key(|line| line.0);
     Ok(heads
         .into_iter()
         .map(
@@ -154,8 +157,8 @@ pub fn shipments_of(
                 created_at,
                 lines: lines
                     .iter()
-                    .filter(|line| line.0 == id)
-                    .map(|(_, sub, count)| (sub.clone(), *count))
+                    .filter(|line| line.1 == id)
+                    .map(|(_, _, sub, count)| (sub.clone(), *count))
                     .collect(),
             },
         )
@@ -185,17 +188,22 @@ pub fn refunds_of(
     shop_id: i64,
     order_id: i64,
 ) -> Result<Vec<RefundView>, DbError> {
-    Ok(refunds::table
+    let mut rows: Vec<(i64, RefundView)> = refunds::table
         .filter(refunds::shop_id.eq(shop_id))
         .filter(refunds::order_id.eq(order_id))
-        .order(refunds::id.asc())
         .select((
-            refunds::refund_no,
-            refunds::refund_status,
-            refunds::sub_plat_order_no,
-            refunds::total_amount,
-            refunds::reason,
-            refunds::modified_at,
+            refunds::id,
+            (
+                refunds::refund_no,
+                refunds::refund_status,
+                refunds::sub_plat_order_no,
+                refunds::total_amount,
+                refunds::reason,
+                refunds::modified_at,
+            ),
         ))
-        .load(conn)?)
+        .load(conn)?;
+    // Sorted here, not in SQL, as the shipments above.
+    rows.sort_unstable_by_key(|row| row.0);
+    Ok(rows.into_iter().map(|(_, refund)| refund).collect())
 }

@@ -148,6 +148,7 @@ pub fn stock_of(
         return Ok(None);
     };
     type Sku = (
+        i64,
         String,
         String,
         String,
@@ -156,11 +157,13 @@ pub fn stock_of(
         String,
         Option<NaiveDateTime>,
     );
-    let sku_rows: Vec<Sku> = skus::table
+    // Sorted here, not in SQL: to skip a sort SQLite may walk the shop's (shop_id, id)
+    // index instead of the product's few SKUs.
+    let mut sku_rows: Vec<Sku> = skus::table
         .filter(skus::shop_id.eq(shop_id))
         .filter(skus::product_id.eq(id))
-        .order(skus::id.asc())
         .select((
+            skus::id,
             skus::sku_id,
             skus::name,
             skus::property,
@@ -170,6 +173,7 @@ pub fn stock_of(
             skus::stock_changed_at,
         ))
         .load(conn)?;
+    sku_rows.sort_unstable_by_key(|row| row.0);
     let lines = if sku_rows.is_empty() {
         vec![StockLine {
             sku_id: None,
@@ -183,17 +187,19 @@ pub fn stock_of(
         sku_rows
             .into_iter()
             .map(
-                |(sku_id, sku_name, property, outer_id, quantity, source, changed_at)| StockLine {
-                    sku_id: Some(sku_id),
-                    spec: [sku_name, property]
-                        .into_iter()
-                        .filter(|part| !part.is_empty())
-                        .collect::<Vec<_>>()
-                        .join(" · "),
-                    outer_id,
-                    quantity,
-                    source,
-                    changed_at,
+                |(_, sku_id, sku_name, property, outer_id, quantity, source, changed_at)| {
+                    StockLine {
+                        sku_id: Some(sku_id),
+                        spec: [sku_name, property]
+                            .into_iter()
+                            .filter(|part| !part.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" · "),
+                        outer_id,
+                        quantity,
+                        source,
+                        changed_at,
+                    }
                 },
             )
             .collect()

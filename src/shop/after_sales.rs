@@ -203,15 +203,25 @@ fn record_one(
         .select(orders::id)
         .first(conn)
         .optional()?;
-    let order_lines: Vec<(String, String)> = match order_id {
+    // Sorted here, not in SQL: to skip a sort SQLite may walk the shop's (shop_id, id)
+    // index instead of the order's few lines.
+    let mut order_lines: Vec<(i64, String, String)> = match order_id {
         Some(order_id) => order_lines::table
             .filter(order_lines::shop_id.eq(shop_id))
             .filter(order_lines::order_id.eq(order_id))
-            .order(order_lines::id.asc())
-            .select((order_lines::sub_order_no, order_lines::outer_id))
+            .select((
+                order_lines::id,
+                order_lines::sub_order_no,
+                order_lines::outer_id,
+            ))
             .load(conn)?,
         None => Vec::new(),
     };
+    order_lines.sort_unstable_by_key(|line| line.0);
+    let order_lines: Vec<(String, String)> = order_lines
+        .into_iter()
+        .map(|(_, sub_order_no, outer_id)| (sub_order_no, outer_id))
+        .collect();
     let matched = match_lines(&record.lines, &order_lines);
     let kind = record.kind();
     let refund_id = if kind == AfterSaleKind::Return {

@@ -348,10 +348,11 @@ fn with_skus(
     rows: Vec<(i64, ProductFields, NaiveDateTime, NaiveDateTime)>,
 ) -> Result<Vec<ProductRecord>, ShopError> {
     let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
-    let sku_rows: Vec<(i64, i64, SkuFields, NaiveDateTime)> = skus::table
+    // Sorted here, not in SQL: to skip a sort SQLite may walk the shop's (shop_id, id)
+    // index instead of the page's few SKUs.
+    let mut sku_rows: Vec<(i64, i64, SkuFields, NaiveDateTime)> = skus::table
         .filter(skus::shop_id.eq(shop_id))
         .filter(skus::product_id.eq_any(&ids))
-        .order(skus::id.asc())
         .select((
             skus::product_id,
             skus::id,
@@ -359,6 +360,7 @@ fn with_skus(
             skus::modified_at,
         ))
         .load(conn)?;
+    sku_rows.sort_unstable_by_key(|row| row.1);
     let mut by_product: HashMap<i64, Vec<SkuRecord>> = HashMap::new();
     for (product_id, id, fields, modified_at) in sku_rows {
         by_product.entry(product_id).or_default().push(SkuRecord {

@@ -324,14 +324,20 @@ pub fn page(
             .select((refunds::id, RefundFields::as_select(), refunds::order_id))
             .load(conn)?;
         let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
-        let goods_rows: Vec<(i64, RefundGoodsFields)> = refund_goods::table
+        // Sorted here, not in SQL: to skip a sort SQLite may walk the shop's (shop_id, id)
+        // index instead of the page's few goods.
+        let mut goods_rows: Vec<(i64, i64, RefundGoodsFields)> = refund_goods::table
             .filter(refund_goods::shop_id.eq(shop_id))
             .filter(refund_goods::refund_id.eq_any(&ids))
-            .order(refund_goods::id.asc())
-            .select((refund_goods::refund_id, RefundGoodsFields::as_select()))
+            .select((
+                refund_goods::id,
+                refund_goods::refund_id,
+                RefundGoodsFields::as_select(),
+            ))
             .load(conn)?;
+        goods_rows.sort_unstable_by_key(|row| row.0);
         let mut goods: HashMap<i64, Vec<RefundGoodsFields>> = HashMap::new();
-        for (refund_id, fields) in goods_rows {
+        for (_, refund_id, fields) in goods_rows {
             goods.entry(refund_id).or_default().push(fields);
         }
         let items = rows
@@ -385,22 +391,39 @@ pub fn line_refunds(
                     format!("no order `{plat_order_no}` in this shop"),
                 )
             })?;
-        let lines: Vec<(String, String, String)> = order_lines::table
+        // Both sorted here, not in SQL: to skip a sort SQLite may walk a shop-wide index
+        // instead of the order's few rows.
+        let mut lines: Vec<(i64, String, String, String)> = order_lines::table
             .filter(order_lines::shop_id.eq(shop_id))
             .filter(order_lines::order_id.eq(order_id))
-            .order(order_lines::id.asc())
             .select((
+                order_lines::id,
                 order_lines::sub_order_no,
                 order_lines::name,
                 order_lines::refund_status,
             ))
             .load(conn)?;
-        let covering: Vec<(i64, String, String)> = refunds::table
+        lines.sort_unstable_by_key(|line| line.0);
+        let lines: Vec<(String, String, String)> = lines
+            .into_iter()
+            .map(|(_, sub_order_no, name, status)| (sub_order_no, name, status))
+            .collect();
+        let mut covering: Vec<(i64, NaiveDateTime, String, String)> = refunds::table
             .filter(refunds::shop_id.eq(shop_id))
             .filter(refunds::order_id.eq(order_id))
-            .order((refunds::modified_at.desc(), refunds::id.desc()))
-            .select((refunds::id, refunds::refund_no, refunds::sub_plat_order_no))
+            .select((
+                refunds::id,
+                refunds::modified_at,
+                refunds::refund_no,
+                refunds::sub_plat_order_no,
+            ))
             .load(conn)?;
+        covering
+            .sort_unstable_by_key(|(id, modified_at, _, _)| std::cmp::Reverse((*modified_at, *id)));
+        let covering: Vec<(i64, String, String)> = covering
+            .into_iter()
+            .map(|(id, _, refund_no, sub)| (id, refund_no, sub))
+            .collect();
         let ids: Vec<i64> = covering.iter().map(|(id, _, _)| *id).collect();
         // Refunds that name their lines per item cover those lines only.
         let mut named: HashMap<i64, Vec<String>> = HashMap::new();

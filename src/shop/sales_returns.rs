@@ -273,12 +273,13 @@ fn find_after_sale(
             "after-sale {as_id} is an {kind}, not a return: nothing to book"
         ))));
     }
-    let line_rows: Vec<(i64, String, i64, i64)> = after_sale_lines::table
+    // Rows of one parent are sorted here, not in SQL: to skip a sort SQLite may walk the
+    // shop's (shop_id, id) index instead of the parent's few rows.
+    let mut line_rows: Vec<(i64, String, i64, i64)> = after_sale_lines::table
         .filter(after_sale_lines::shop_id.eq(shop_id))
         .filter(after_sale_lines::after_sale_id.eq(id))
         .filter(after_sale_lines::line_type.eq(RETURN_LINE))
         .filter(after_sale_lines::r_qty.gt(0))
-        .order(after_sale_lines::id.asc())
         .select((
             after_sale_lines::id,
             after_sale_lines::sku_id,
@@ -286,23 +287,29 @@ fn find_after_sale(
             after_sale_lines::amount,
         ))
         .load(conn)?;
+    line_rows.sort_unstable_by_key(|row| row.0);
     if line_rows.is_empty() {
         return Ok(Some(ToBook::Nothing(format!(
             "after-sale {as_id} has no goods received back (退货 lines with r_qty above 0): nothing to book"
         ))));
     }
     let line_ids: Vec<i64> = line_rows.iter().map(|row| row.0).collect();
-    let batch_rows: Vec<(i64, String, String, i64)> = after_sale_batches::table
+    let mut batch_rows: Vec<(i64, i64, String, String, i64)> = after_sale_batches::table
         .filter(after_sale_batches::shop_id.eq(shop_id))
         .filter(after_sale_batches::line_id.eq_any(&line_ids))
-        .order(after_sale_batches::id.asc())
         .select((
+            after_sale_batches::id,
             after_sale_batches::line_id,
             after_sale_batches::batch_no,
             after_sale_batches::product_date,
             after_sale_batches::qty,
         ))
         .load(conn)?;
+    batch_rows.sort_unstable_by_key(|row| row.0);
+    let batch_rows: Vec<(i64, String, String, i64)> = batch_rows
+        .into_iter()
+        .map(|(_, line_id, batch_no, product_date, qty)| (line_id, batch_no, product_date, qty))
+        .collect();
     let lines = line_rows
         .into_iter()
         .map(|(line_id, sku, qty, amount)| ReturnedLine {
@@ -363,19 +370,21 @@ fn find_refund(
             if goods_back { "" } else { " without goods returned" }
         ))));
     }
-    let lines: Vec<ReturnedLine> = refund_goods::table
+    let mut goods = refund_goods::table
         .filter(refund_goods::shop_id.eq(shop_id))
         .filter(refund_goods::refund_id.eq(id))
         .filter(refund_goods::product_num.gt(0))
-        .order(refund_goods::id.asc())
         .select((
+            refund_goods::id,
             refund_goods::outer_id,
             refund_goods::product_num,
             refund_goods::refund_amount,
         ))
-        .load::<(String, i64, i64)>(conn)?
+        .load::<(i64, String, i64, i64)>(conn)?;
+    goods.sort_unstable_by_key(|row| row.0);
+    let lines: Vec<ReturnedLine> = goods
         .into_iter()
-        .map(|(sku, qty, amount)| ReturnedLine {
+        .map(|(_, sku, qty, amount)| ReturnedLine {
             sku,
             qty,
             amount,

@@ -240,10 +240,11 @@ pub(super) fn load_lines(
     shop_id: i64,
     order_id: i64,
 ) -> Result<Vec<Line>, ShopError> {
-    let rows: Vec<(i64, String, String, i64, i64, String)> = order_lines::table
+    // Sorted here, not in SQL: to skip a sort SQLite may walk the shop's (shop_id, id)
+    // index instead of the order's few lines — every line of the shop, at a sale's size.
+    let mut rows: Vec<(i64, String, String, i64, i64, String)> = order_lines::table
         .filter(order_lines::shop_id.eq(shop_id))
         .filter(order_lines::order_id.eq(order_id))
-        .order(order_lines::id.asc())
         .select((
             order_lines::id,
             order_lines::sub_order_no,
@@ -253,6 +254,7 @@ pub(super) fn load_lines(
             order_lines::refund_status,
         ))
         .load(conn)?;
+    rows.sort_unstable_by_key(|row| row.0);
     Ok(rows
         .into_iter()
         .map(
