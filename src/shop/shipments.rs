@@ -9,7 +9,9 @@ use diesel::prelude::*;
 use super::codes::{RefundStatus, TradeStatus};
 use super::ShopError;
 use crate::db::schema::{order_lines, orders, shipment_lines, shipments};
-use crate::db::{write_transaction, DbConnection};
+use diesel::sql_types::{BigInt, Text};
+
+use crate::db::{write_transaction, DbBackend, DbConnection};
 use crate::outbox::{self, Kind, Target};
 use crate::time::now_utc;
 
@@ -235,14 +237,17 @@ pub(super) fn lock_order(
     Ok((id, status))
 }
 
-pub(super) fn load_lines(
-    conn: &mut DbConnection,
+/// The columns of a line a shipment needs.
+type LineColumns = (BigInt, Text, Text, BigInt, BigInt, Text);
+
+/// The lines of one order, in no order: sorted after reading, because to skip a sort
+/// SQLite may walk the shop's (shop_id, id) index instead of the order's few lines —
+/// every line of the shop, at a sale's size.
+fn lines_query(
     shop_id: i64,
     order_id: i64,
-) -> Result<Vec<Line>, ShopError> {
-    // Sorted here, not in SQL: to skip a sort SQLite may walk the shop's (shop_id, id)
-    // index instead of the order's few lines — every line of the shop, at a sale's size.
-    let mut rows: Vec<(i64, String, String, i64, i64, String)> = order_lines::table
+) -> order_lines::BoxedQuery<'static, DbBackend, LineColumns> {
+    order_lines::table
         .filter(order_lines::shop_id.eq(shop_id))
         .filter(order_lines::order_id.eq(order_id))
         .select((
@@ -253,7 +258,16 @@ pub(super) fn load_lines(
             order_lines::shipped_count,
             order_lines::refund_status,
         ))
-        .load(conn)?;
+        .into_boxed()
+}
+
+pub(super) fn load_lines(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    order_id: i64,
+) -> Result<Vec<Line>, ShopError> {
+    let mut rows: Vec<(i64, String, String, i64, i64, String)> =
+        lines_query(shop_id, order_id).load(conn)?;
     rows.sort_unstable_by_key(|row| row.0);
     Ok(rows
         .into_iter()
@@ -388,5 +402,46 @@ fn settle_status(
         Ok(TradeStatus::Shipped)
     } else {
         Ok(TradeStatus::AwaitingShipment)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+
+    use super::lines_query;
+    use crate::config::{DatabaseConfig, Secret};
+    use crate::db::{explain, Database};
+
+    /// Without statistics (a database the storefront filled) and with those of a sale
+    /// (two million lines in one shop), the lines of one order are found through the
+    /// order's own index entries, never by walking the shop's lines.
+    #[test]
+    fn an_orders_lines_are_found_by_the_order_with_or_without_statistics() {
+        let dir = tempfile::tempdir().expect("dir");
+        let config = DatabaseConfig {
+            url: Secret::new(dir.path().join("shop.db").to_string_lossy()),
+            ..DatabaseConfig::default()
+        };
+        let db = Database::connect(&config).expect("open");
+        db.migrate().expect("migrate");
+        let mut conn = db.get().expect("connection");
+        let by_the_order = |plan: &[String]| {
+            plan.iter()
+                .any(|step| step.contains("shop_id=? AND order_id=?"))
+        };
+        let plan = explain(&mut conn, &lines_query(1, 42)).expect("plan");
+        assert!(by_the_order(&plan), "without statistics: {plan:?}");
+        conn.batch_execute(
+            "ANALYZE; DELETE FROM sqlite_stat1 WHERE tbl = 'order_lines'; \
+             INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES \
+               ('order_lines', 'sqlite_autoindex_order_lines_1', '2000000 2000000 2 1'), \
+               ('order_lines', 'sqlite_autoindex_order_lines_2', '2000000 2000000 1'), \
+               ('order_lines', 'order_lines', '2000000'); \
+             ANALYZE sqlite_schema;",
+        )
+        .expect("statistics");
+        let plan = explain(&mut conn, &lines_query(1, 42)).expect("plan");
+        assert!(by_the_order(&plan), "with a sale's statistics: {plan:?}");
     }
 }
