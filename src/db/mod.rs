@@ -4,6 +4,7 @@
 mod connection;
 mod deadline;
 mod explain;
+mod id_order;
 mod ids_in;
 mod migrations;
 pub mod schema;
@@ -20,6 +21,7 @@ use diesel::Connection;
 
 pub use connection::{Backend, ConnectionManager, DbConnection};
 pub use explain::explain;
+pub use id_order::in_id_order;
 pub use ids_in::{ids_in, IdsIn};
 pub use migrations::{migration_names, MigrationBackend};
 pub use statement::{runs, Row, Statement, Value, ROW_RUNS};

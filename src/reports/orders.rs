@@ -6,7 +6,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use crate::db::schema::{order_lines, orders, refunds, shipment_lines, shipments};
-use crate::db::{DbConnection, DbError};
+use crate::db::{in_id_order, DbConnection, DbError};
 use crate::shop::codes::TradeStatus;
 
 /// Orders of a shop placed since `since`, per status code (over
@@ -118,8 +118,7 @@ pub fn shipments_of(
     order_id: i64,
 ) -> Result<Vec<ShipmentView>, DbError> {
     type Row = (i64, String, String, String, String, NaiveDateTime);
-    // Rows of one order are sorted here, not in SQL: to skip a sort SQLite may walk the
-    // shop's (shop_id, id) index instead of the order's few rows.
+    // In id order after reading, not by ORDER BY (see [`in_id_order`]).
     let mut heads: Vec<Row> = shipments::table
         .filter(shipments::shop_id.eq(shop_id))
         .filter(shipments::order_id.eq(order_id))
@@ -134,18 +133,21 @@ pub fn shipments_of(
         .load(conn)?;
     heads.sort_unstable_by_key(|head| head.0);
     let ids: Vec<i64> = heads.iter().map(|head| head.0).collect();
-    let mut lines: Vec<(i64, i64, String, i64)> = shipment_lines::table
-        .inner_join(order_lines::table)
-        .filter(shipment_lines::shop_id.eq(shop_id))
-        .filter(shipment_lines::shipment_id.eq_any(&ids))
-        .select((
-            shipment_lines::id,
-            shipment_lines::shipment_id,
-            order_lines::sub_order_no,
-            shipment_lines::goods_count,
-        ))
-        .load(conn)?;
-    lines.sort_unstable_by_key(|line| line.0);
+    let lines: Vec<(i64, String, i64)> = in_id_order(
+        shipment_lines::table
+            .inner_join(order_lines::table)
+            .filter(shipment_lines::shop_id.eq(shop_id))
+            .filter(shipment_lines::shipment_id.eq_any(&ids))
+            .select((
+                shipment_lines::id,
+                (
+                    shipment_lines::shipment_id,
+                    order_lines::sub_order_no,
+                    shipment_lines::goods_count,
+                ),
+            ))
+            .load(conn)?,
+    );
     Ok(heads
         .into_iter()
         .map(
@@ -157,8 +159,8 @@ pub fn shipments_of(
                 created_at,
                 lines: lines
                     .iter()
-                    .filter(|line| line.1 == id)
-                    .map(|(_, _, sub, count)| (sub.clone(), *count))
+                    .filter(|line| line.0 == id)
+                    .map(|(_, sub, count)| (sub.clone(), *count))
                     .collect(),
             },
         )
@@ -188,7 +190,7 @@ pub fn refunds_of(
     shop_id: i64,
     order_id: i64,
 ) -> Result<Vec<RefundView>, DbError> {
-    let mut rows: Vec<(i64, RefundView)> = refunds::table
+    let rows: Vec<(i64, RefundView)> = refunds::table
         .filter(refunds::shop_id.eq(shop_id))
         .filter(refunds::order_id.eq(order_id))
         .select((
@@ -203,7 +205,5 @@ pub fn refunds_of(
             ),
         ))
         .load(conn)?;
-    // Sorted here, not in SQL, as the shipments above.
-    rows.sort_unstable_by_key(|row| row.0);
-    Ok(rows.into_iter().map(|(_, refund)| refund).collect())
+    Ok(in_id_order(rows))
 }

@@ -157,8 +157,7 @@ pub fn stock_of(
         String,
         Option<NaiveDateTime>,
     );
-    // Sorted here, not in SQL: to skip a sort SQLite may walk the shop's (shop_id, id)
-    // index instead of the product's few SKUs.
+    // In id order after reading, not by ORDER BY (see `crate::db::in_id_order`).
     let mut sku_rows: Vec<Sku> = skus::table
         .filter(skus::shop_id.eq(shop_id))
         .filter(skus::product_id.eq(id))

@@ -12,7 +12,7 @@ use super::refunds::{self, NewRefund, RefundFields, RefundGoodsFields};
 use super::sales_returns;
 use super::{ShopError, UpsertCounts};
 use crate::db::schema::{after_sale_batches, after_sale_lines, after_sales, order_lines, orders};
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{in_id_order, write_transaction, DbConnection};
 use crate::time::now_utc;
 
 /// What an after-sale asks for.
@@ -203,25 +203,19 @@ fn record_one(
         .select(orders::id)
         .first(conn)
         .optional()?;
-    // Sorted here, not in SQL: to skip a sort SQLite may walk the shop's (shop_id, id)
-    // index instead of the order's few lines.
-    let mut order_lines: Vec<(i64, String, String)> = match order_id {
-        Some(order_id) => order_lines::table
-            .filter(order_lines::shop_id.eq(shop_id))
-            .filter(order_lines::order_id.eq(order_id))
-            .select((
-                order_lines::id,
-                order_lines::sub_order_no,
-                order_lines::outer_id,
-            ))
-            .load(conn)?,
+    let order_lines: Vec<(String, String)> = match order_id {
+        Some(order_id) => in_id_order(
+            order_lines::table
+                .filter(order_lines::shop_id.eq(shop_id))
+                .filter(order_lines::order_id.eq(order_id))
+                .select((
+                    order_lines::id,
+                    (order_lines::sub_order_no, order_lines::outer_id),
+                ))
+                .load(conn)?,
+        ),
         None => Vec::new(),
     };
-    order_lines.sort_unstable_by_key(|line| line.0);
-    let order_lines: Vec<(String, String)> = order_lines
-        .into_iter()
-        .map(|(_, sub_order_no, outer_id)| (sub_order_no, outer_id))
-        .collect();
     let matched = match_lines(&record.lines, &order_lines);
     let kind = record.kind();
     let refund_id = if kind == AfterSaleKind::Return {

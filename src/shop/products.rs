@@ -348,8 +348,7 @@ fn with_skus(
     rows: Vec<(i64, ProductFields, NaiveDateTime, NaiveDateTime)>,
 ) -> Result<Vec<ProductRecord>, ShopError> {
     let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
-    // Sorted here, not in SQL: to skip a sort SQLite may walk the shop's (shop_id, id)
-    // index instead of the page's few SKUs.
+    // In id order after reading, not by ORDER BY (see `crate::db::in_id_order`).
     let mut sku_rows: Vec<(i64, i64, SkuFields, NaiveDateTime)> = skus::table
         .filter(skus::shop_id.eq(shop_id))
         .filter(skus::product_id.eq_any(&ids))

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use super::{Page, PageOf, ShopError, UpsertCounts};
 use crate::db::schema::{order_lines, orders, refund_goods, refunds};
-use crate::db::{write_transaction, DbConnection};
+use crate::db::{in_id_order, write_transaction, DbConnection};
 use crate::outbox::{self, Kind, Target};
 use crate::time::now_utc;
 
@@ -324,20 +324,16 @@ pub fn page(
             .select((refunds::id, RefundFields::as_select(), refunds::order_id))
             .load(conn)?;
         let ids: Vec<i64> = rows.iter().map(|row| row.0).collect();
-        // Sorted here, not in SQL: to skip a sort SQLite may walk the shop's (shop_id, id)
-        // index instead of the page's few goods.
-        let mut goods_rows: Vec<(i64, i64, RefundGoodsFields)> = refund_goods::table
+        let goods_rows: Vec<(i64, (i64, RefundGoodsFields))> = refund_goods::table
             .filter(refund_goods::shop_id.eq(shop_id))
             .filter(refund_goods::refund_id.eq_any(&ids))
             .select((
                 refund_goods::id,
-                refund_goods::refund_id,
-                RefundGoodsFields::as_select(),
+                (refund_goods::refund_id, RefundGoodsFields::as_select()),
             ))
             .load(conn)?;
-        goods_rows.sort_unstable_by_key(|row| row.0);
         let mut goods: HashMap<i64, Vec<RefundGoodsFields>> = HashMap::new();
-        for (_, refund_id, fields) in goods_rows {
+        for (refund_id, fields) in in_id_order(goods_rows) {
             goods.entry(refund_id).or_default().push(fields);
         }
         let items = rows
@@ -391,23 +387,21 @@ pub fn line_refunds(
                     format!("no order `{plat_order_no}` in this shop"),
                 )
             })?;
-        // Both sorted here, not in SQL: to skip a sort SQLite may walk a shop-wide index
-        // instead of the order's few rows.
-        let mut lines: Vec<(i64, String, String, String)> = order_lines::table
-            .filter(order_lines::shop_id.eq(shop_id))
-            .filter(order_lines::order_id.eq(order_id))
-            .select((
-                order_lines::id,
-                order_lines::sub_order_no,
-                order_lines::name,
-                order_lines::refund_status,
-            ))
-            .load(conn)?;
-        lines.sort_unstable_by_key(|line| line.0);
-        let lines: Vec<(String, String, String)> = lines
-            .into_iter()
-            .map(|(_, sub_order_no, name, status)| (sub_order_no, name, status))
-            .collect();
+        let lines: Vec<(String, String, String)> = in_id_order(
+            order_lines::table
+                .filter(order_lines::shop_id.eq(shop_id))
+                .filter(order_lines::order_id.eq(order_id))
+                .select((
+                    order_lines::id,
+                    (
+                        order_lines::sub_order_no,
+                        order_lines::name,
+                        order_lines::refund_status,
+                    ),
+                ))
+                .load(conn)?,
+        );
+        // Newest first, sorted after reading for the same reason as the lines.
         let mut covering: Vec<(i64, NaiveDateTime, String, String)> = refunds::table
             .filter(refunds::shop_id.eq(shop_id))
             .filter(refunds::order_id.eq(order_id))

@@ -27,7 +27,7 @@ use crate::db::schema::{
     after_sale_batches, after_sale_lines, after_sales, kingdee_bookings, refund_goods, refunds,
     shops,
 };
-use crate::db::{kept_text, DbConnection};
+use crate::db::{in_id_order, kept_text, DbConnection};
 use crate::outbox::{self, Kind, Target};
 use crate::time::now_utc;
 
@@ -273,8 +273,7 @@ fn find_after_sale(
             "after-sale {as_id} is an {kind}, not a return: nothing to book"
         ))));
     }
-    // Rows of one parent are sorted here, not in SQL: to skip a sort SQLite may walk the
-    // shop's (shop_id, id) index instead of the parent's few rows.
+    // In id order after reading, not by ORDER BY (see [`in_id_order`]).
     let mut line_rows: Vec<(i64, String, i64, i64)> = after_sale_lines::table
         .filter(after_sale_lines::shop_id.eq(shop_id))
         .filter(after_sale_lines::after_sale_id.eq(id))
@@ -294,22 +293,21 @@ fn find_after_sale(
         ))));
     }
     let line_ids: Vec<i64> = line_rows.iter().map(|row| row.0).collect();
-    let mut batch_rows: Vec<(i64, i64, String, String, i64)> = after_sale_batches::table
-        .filter(after_sale_batches::shop_id.eq(shop_id))
-        .filter(after_sale_batches::line_id.eq_any(&line_ids))
-        .select((
-            after_sale_batches::id,
-            after_sale_batches::line_id,
-            after_sale_batches::batch_no,
-            after_sale_batches::product_date,
-            after_sale_batches::qty,
-        ))
-        .load(conn)?;
-    batch_rows.sort_unstable_by_key(|row| row.0);
-    let batch_rows: Vec<(i64, String, String, i64)> = batch_rows
-        .into_iter()
-        .map(|(_, line_id, batch_no, product_date, qty)| (line_id, batch_no, product_date, qty))
-        .collect();
+    let batch_rows: Vec<(i64, String, String, i64)> = in_id_order(
+        after_sale_batches::table
+            .filter(after_sale_batches::shop_id.eq(shop_id))
+            .filter(after_sale_batches::line_id.eq_any(&line_ids))
+            .select((
+                after_sale_batches::id,
+                (
+                    after_sale_batches::line_id,
+                    after_sale_batches::batch_no,
+                    after_sale_batches::product_date,
+                    after_sale_batches::qty,
+                ),
+            ))
+            .load(conn)?,
+    );
     let lines = line_rows
         .into_iter()
         .map(|(line_id, sku, qty, amount)| ReturnedLine {
@@ -370,21 +368,22 @@ fn find_refund(
             if goods_back { "" } else { " without goods returned" }
         ))));
     }
-    let mut goods = refund_goods::table
+    let goods = refund_goods::table
         .filter(refund_goods::shop_id.eq(shop_id))
         .filter(refund_goods::refund_id.eq(id))
         .filter(refund_goods::product_num.gt(0))
         .select((
             refund_goods::id,
-            refund_goods::outer_id,
-            refund_goods::product_num,
-            refund_goods::refund_amount,
+            (
+                refund_goods::outer_id,
+                refund_goods::product_num,
+                refund_goods::refund_amount,
+            ),
         ))
-        .load::<(i64, String, i64, i64)>(conn)?;
-    goods.sort_unstable_by_key(|row| row.0);
-    let lines: Vec<ReturnedLine> = goods
+        .load::<(i64, (String, i64, i64))>(conn)?;
+    let lines: Vec<ReturnedLine> = in_id_order(goods)
         .into_iter()
-        .map(|(_, sku, qty, amount)| ReturnedLine {
+        .map(|(sku, qty, amount)| ReturnedLine {
             sku,
             qty,
             amount,

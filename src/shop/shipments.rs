@@ -240,9 +240,8 @@ pub(super) fn lock_order(
 /// The columns of a line a shipment needs.
 type LineColumns = (BigInt, Text, Text, BigInt, BigInt, Text);
 
-/// The lines of one order, in no order: sorted after reading, because to skip a sort
-/// SQLite may walk the shop's (shop_id, id) index instead of the order's few lines —
-/// every line of the shop, at a sale's size.
+/// The lines of one order, in no order: they are put in id order after reading (see
+/// [`crate::db::in_id_order`]).
 fn lines_query(
     shop_id: i64,
     order_id: i64,

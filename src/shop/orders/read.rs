@@ -269,8 +269,7 @@ fn assemble(
     let mut heads: Vec<Head> = heads.load(reading.conn)?;
     let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     heads.sort_by_key(|head| position.get(&head.0).copied().unwrap_or(usize::MAX));
-    // No ORDER BY: without statistics SQLite would walk every line of the shop in id
-    // order rather than sort the page's few; they are put in order here.
+    // In id order after reading, not by ORDER BY (see `crate::db::in_id_order`).
     let line_rows = order_lines::table
         .filter(order_lines::shop_id.eq(shop_id))
         .filter(ids_in(order_lines::order_id, ids))
