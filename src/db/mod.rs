@@ -385,8 +385,9 @@ where
         inner,
         // Generic plans: a page's statements are kept prepared and would otherwise be
         // planned anew on every execution (PostgreSQL keeps making custom plans for range
-        // bounds), a tenth of a page's database time; each is an index range in the
-        // index's order or a key lookup, whose plan does not depend on the values.
+        // bounds): 0.14 ms of a page's 0.49 ms in the server at one client. Each is an
+        // index range in the index's order or a key lookup, whose plan does not depend on
+        // the values.
         "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
          SET LOCAL plan_cache_mode = force_generic_plan",
     )?;

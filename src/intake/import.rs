@@ -6,8 +6,8 @@
 //! transaction, while the next batch is parsed on another thread; on PostgreSQL two
 //! connections store at once and commit in the file's order, so what is stored is always
 //! the file's first documents. Memory stays bounded: a few batches of documents and 16
-//! bytes per key. Standard input is copied to a
-//! temporary file during the first pass, to be read again.
+//! bytes per key. Standard input is copied to a temporary file during the first pass, to
+//! be read again.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
@@ -370,6 +370,7 @@ fn store<D: Document>(
     }
 }
 
+/// A refusal about `[i]` of a batch, said about `[i + offset]` of the file.
 fn shifted(error: ShopError, offset: usize) -> ShopError {
     match error {
         ShopError::Rejected { field, message } => {
