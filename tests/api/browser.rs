@@ -12,6 +12,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use polymall::operators::Role;
 use serde_json::json;
@@ -156,19 +158,41 @@ impl Visit<'_> {
     }
 
     async fn fill(&self, css: &str, text: &str) {
-        let field = self.client.find(Locator::Css(css)).await.expect(css);
-        field.clear().await.expect("clear");
-        field.send_keys(text).await.expect("type");
+        self.on_element(css, |field| async move {
+            field.clear().await?;
+            field.send_keys(text).await
+        })
+        .await;
     }
 
     async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .expect(css)
-            .click()
-            .await
-            .expect("click");
+        self.on_element(css, |element| async move { element.click().await })
+            .await;
+    }
+
+    /// Does `act` to the element `css` finds. When the page was replaced between finding
+    /// and acting (a form's navigation still under way when an element of the same
+    /// selector was found on the page before it), the element is found again on the new
+    /// page, for up to ten seconds.
+    async fn on_element<F, Fut>(&self, css: &str, act: F)
+    where
+        F: Fn(Element) -> Fut,
+        Fut: std::future::Future<Output = Result<(), CmdError>>,
+    {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let element = self.client.find(Locator::Css(css)).await.expect(css);
+            match act(element).await {
+                Ok(()) => return,
+                Err(error)
+                    if error.is_stale_element_reference()
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("{css}: {error}"),
+            }
+        }
     }
 
     /// Waits until the page shows `css` (after a form's navigation).
