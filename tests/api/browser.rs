@@ -170,10 +170,10 @@ impl Visit<'_> {
             .await;
     }
 
-    /// Does `act` to the element `css` finds. When the page was replaced between finding
-    /// and acting (a form's navigation still under way when an element of the same
-    /// selector was found on the page before it), the element is found again on the new
-    /// page, for up to ten seconds.
+    /// Does `act` to the element `css` finds, waiting for it to appear. When the page was
+    /// replaced between finding and acting (a form's navigation still under way when an
+    /// element of the same selector was found on the page before it), the element is
+    /// found again on the new page; all within ten seconds.
     async fn on_element<F, Fut>(&self, css: &str, act: F)
     where
         F: Fn(Element) -> Fut,
@@ -181,7 +181,13 @@ impl Visit<'_> {
     {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            let element = self.client.find(Locator::Css(css)).await.expect(css);
+            let element = self
+                .client
+                .wait()
+                .at_most(deadline.saturating_duration_since(std::time::Instant::now()))
+                .for_element(Locator::Css(css))
+                .await
+                .expect(css);
             match act(element).await {
                 Ok(()) => return,
                 Err(error)
@@ -203,6 +209,21 @@ impl Visit<'_> {
             .for_element(Locator::Css(css))
             .await
             .expect(css);
+    }
+
+    /// Waits until the page shows nothing `css` finds (after a form's navigation).
+    async fn wait_gone(&self, css: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find")
+            .is_empty()
+        {
+            assert!(std::time::Instant::now() < deadline, "{css} still shown");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     async fn sign_in(&self, name: &str) {
@@ -359,6 +380,9 @@ async fn in_chromium(backend: Backend) {
     visit.open("/console/orders").await;
     visit.fill("input[name=number]", "B-1001").await;
     visit.click("form.filters button").await;
+    // The search's answer: the number is in the field as the server wrote it (the page
+    // before it shows the order's link too).
+    visit.wait_for("input[name=number][value='B-1001']").await;
     visit
         .wait_for("a[href='/console/orders/demo/B-1001']")
         .await;
@@ -565,13 +589,9 @@ async fn rotation_in_chromium(backend: Backend) {
 
     // Ended: only the new secret verifies.
     visit.click("#end-overlap button").await;
+    // The page before showed a notice too (the rotation's): wait for the overlap to go.
+    visit.wait_gone("#overlap").await;
     visit.wait_for("p.notice").await;
-    assert!(visit
-        .client
-        .find_all(Locator::Css("#overlap"))
-        .await
-        .expect("find")
-        .is_empty());
     let refused = old.call("GetOrder", json!({"PageIndex": 1})).await;
     assert_eq!(refused["subcode"], "GSE.VERIFYSIGN_FAILURE", "{refused}");
     ok(new.call("GetOrder", json!({"PageIndex": 1})).await);
