@@ -83,6 +83,7 @@ diesel::table! {
         cod_service_fee -> BigInt,
         created_at -> Timestamp,
         modified_at -> Timestamp,
+        revision -> BigInt,
     }
 }
 

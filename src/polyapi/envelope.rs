@@ -2,6 +2,8 @@
 //! `subcode`/`submessage` on failure, rendered as JSON or XML. Always HTTP 200.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::sync::Arc;
+
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -104,7 +106,7 @@ pub struct Answer {
     /// Fields as values.
     pub fields: Map<String, Value>,
     /// A list field of rendered JSON documents, after `fields`.
-    pub rendered: Option<(String, Vec<Box<RawValue>>)>,
+    pub rendered: Option<(String, Vec<Arc<RawValue>>)>,
 }
 
 impl From<Map<String, Value>> for Answer {
@@ -120,7 +122,7 @@ impl From<Map<String, Value>> for Answer {
 #[derive(Debug)]
 pub struct Envelope {
     head: Map<String, Value>,
-    rendered: Option<(String, Vec<Box<RawValue>>)>,
+    rendered: Option<(String, Vec<Arc<RawValue>>)>,
 }
 
 impl Envelope {
@@ -156,7 +158,8 @@ impl Serialize for Envelope {
             map.serialize_entry(name, value)?;
         }
         if let Some((name, items)) = &self.rendered {
-            map.serialize_entry(name, items)?;
+            let items: Vec<&RawValue> = items.iter().map(|item| &**item).collect();
+            map.serialize_entry(name, &items)?;
         }
         map.end()
     }
@@ -263,8 +266,8 @@ mod tests {
         let mut fields = Map::new();
         fields.insert("numtotalorder".to_owned(), json!(2));
         let items = vec![
-            serde_json::value::to_raw_value(&json!({"PlatOrderNo": "a\"1"})).unwrap(),
-            serde_json::value::to_raw_value(&json!({"PlatOrderNo": "b"})).unwrap(),
+            Arc::from(serde_json::value::to_raw_value(&json!({"PlatOrderNo": "a\"1"})).unwrap()),
+            Arc::from(serde_json::value::to_raw_value(&json!({"PlatOrderNo": "b"})).unwrap()),
         ];
         let answer = Answer {
             fields,

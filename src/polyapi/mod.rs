@@ -7,5 +7,6 @@ pub mod endpoint;
 pub mod envelope;
 pub mod methods;
 pub mod params;
+pub mod rendered;
 pub mod sign;
 pub mod wire;

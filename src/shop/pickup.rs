@@ -119,6 +119,7 @@ pub fn redeem(
             .set((
                 orders::trade_status.eq(TradeStatus::Completed.code()),
                 orders::modified_at.eq(now),
+                orders::revision.eq(orders::revision + 1),
             ))
             .execute(conn)?;
         outbox::enqueue(

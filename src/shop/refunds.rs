@@ -276,7 +276,10 @@ fn mark_order_lines(
         }
     }
     diesel::update(orders::table.find(order_id))
-        .set(orders::modified_at.eq(now))
+        .set((
+            orders::modified_at.eq(now),
+            orders::revision.eq(orders::revision + 1),
+        ))
         .execute(conn)?;
     // Refunded in full before anything shipped: the warehouse must not ship it.
     let (status, no): (String, String) = orders::table

@@ -220,7 +220,10 @@ pub(super) fn lock_order(
             .filter(orders::shop_id.eq(shop_id))
             .filter(orders::plat_order_no.eq(plat_order_no)),
     )
-    .set(orders::modified_at.eq(now))
+    .set((
+        orders::modified_at.eq(now),
+        orders::revision.eq(orders::revision + 1),
+    ))
     .execute(conn)?;
     if locked == 0 {
         return Err(ShopError::rejected(
@@ -396,6 +399,7 @@ fn settle_status(
             .set((
                 orders::trade_status.eq(TradeStatus::Shipped.code()),
                 orders::modified_at.eq(now),
+                orders::revision.eq(orders::revision + 1),
             ))
             .execute(conn)?;
         Ok(TradeStatus::Shipped)

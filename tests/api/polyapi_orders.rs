@@ -15,6 +15,7 @@ on_both_backends! {
     answers_in_both_form_encodings_and_xml => encodings;
     check_refund_status_reports_lines => refund_status;
     get_order_totals_match_a_full_count => totals;
+    get_order_serves_every_change_to_an_order_it_served_before => changes_after_serving;
 }
 
 pub fn order_at(no: &str, tradetime: &str, status: &str) -> Value {
@@ -502,4 +503,89 @@ async fn totals(backend: Backend) {
 fn shifted(t: &str, by: chrono::TimeDelta) -> String {
     let t = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").expect("time");
     (t + by).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// GetOrder keeps what it rendered of an order until the order's revision moves; every
+/// change — through this server, through another server on the same database, or by the
+/// storefront — must show on the next page. (Debug builds also check every kept order
+/// against the database on each page and fail the call when one changed unnoticed.)
+async fn changes_after_serving(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (status, body) = app
+        .admin_post("orders", &json!([full_order("C-1"), full_order("C-2")]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let other = app.beside().await;
+    let client = PolyClient::demo(&app);
+    let other_client = PolyClient::demo(&other);
+    let page = || {
+        json!({"OrderStatus": "JH_99", "StartTime": "2010-01-01 00:00:00", "EndTime": "2099-01-01 00:00:00",
+               "TimeType": "JH_02", "PageIndex": 1, "PageSize": 30})
+    };
+    let served = |answer: Value, no: &str| -> Value {
+        answer["orders"]
+            .as_array()
+            .expect("orders")
+            .iter()
+            .find(|order| order["PlatOrderNo"] == no)
+            .cloned()
+            .unwrap_or_else(|| panic!("{no} not on the page: {answer}"))
+    };
+    let first = ok(client.call("GetOrder", page()).await);
+    let again = ok(client.call("GetOrder", page()).await);
+    assert_eq!(first, again, "an unchanged order is served the same");
+    assert_eq!(served(first.clone(), "C-1")["sellerremark"], "已告知");
+
+    // Another server changes the memo: this one serves the new memo.
+    ok(other_client
+        .call(
+            "UpdateSellerMemo",
+            json!({"PlatOrderNo": "C-1", "SellerMemo": "改地址", "SellerFlag": "JH_Red"}),
+        )
+        .await);
+    let after_memo = served(ok(client.call("GetOrder", page()).await), "C-1");
+    assert_eq!(after_memo["sellerremark"], "改地址");
+
+    // The storefront posts the order again with a new address and a line's count changed.
+    let mut changed = full_order("C-1");
+    changed["address"] = json!("新地址 8 号");
+    changed["goodinfos"][0]["goodscount"] = json!(5);
+    let (status, body) = app.admin_post("orders", &json!([changed])).await;
+    assert_eq!(status, 200, "{body}");
+    let after_post = served(ok(client.call("GetOrder", page()).await), "C-1");
+    assert_eq!(after_post["address"], "新地址 8 号");
+    assert_eq!(after_post["goodinfos"][0]["goodscount"], 5);
+
+    // A refund of one line, recorded through the admin API.
+    let refund = json!({"refundno": "RF-C1", "platorderno": "C-1", "subplatorderno": "C-1-2",
+                        "refundstatus": "JH_06", "createtime": "2024-01-01 00:00:00"});
+    let (status, body) = app.admin_post("refunds", &json!([refund])).await;
+    assert_eq!(status, 200, "{body}");
+    let after_refund = served(ok(client.call("GetOrder", page()).await), "C-1");
+    let refunded: Vec<&Value> = after_refund["goodinfos"]
+        .as_array()
+        .expect("goodinfos")
+        .iter()
+        .map(|line| &line["refundStatus"])
+        .collect();
+    assert_eq!(
+        refunded,
+        [&json!("JH_07"), &json!("JH_06")],
+        "{after_refund}"
+    );
+
+    // Shipped by another server: this one serves it shipped.
+    ok(other_client
+        .call(
+            "Send",
+            json!({"PlatOrderNo": "C-1", "LogisticType": "JH_002", "LogisticName": "圆通",
+                   "LogisticNo": "YT-C1", "IsSplit": 0, "SubPlatOrderNo": "", "SendType": "JH_01"}),
+        )
+        .await);
+    let shipped = ok(client.call("GetOrder", page()).await);
+    assert_eq!(served(shipped.clone(), "C-1")["tradeStatus"], "JH_03");
+    // The order beside it never changed and is served as at first.
+    assert_eq!(served(shipped, "C-2"), served(first, "C-2"));
 }

@@ -5,6 +5,9 @@ mod fulfilment;
 mod orders;
 mod refunds;
 
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::biz::Biz;
@@ -154,20 +157,36 @@ fn listing<T: serde::Serialize>(
     documents: impl Iterator<Item = T>,
 ) -> Result<Answer, PolyError> {
     let rendered = documents
-        .map(|document| serde_json::value::to_raw_value(&document))
-        .collect::<Result<Vec<_>, _>>()
+        .map(|document| render(&document))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rendered_listing(total_name, total, list_name, rendered))
+}
+
+/// One wire document as JSON text.
+fn render<T: serde::Serialize>(document: &T) -> Result<Arc<RawValue>, PolyError> {
+    serde_json::value::to_raw_value(document)
+        .map(Arc::from)
         .map_err(|e| {
             PolyError::new(
                 SubCode::SystemError,
                 format!("cannot render the answer: {e}"),
             )
-        })?;
+        })
+}
+
+/// A listing's answer of documents already rendered.
+fn rendered_listing(
+    total_name: &str,
+    total: i64,
+    list_name: &str,
+    rendered: Vec<Arc<RawValue>>,
+) -> Answer {
     let mut fields = Map::new();
     field(&mut fields, total_name, total);
-    Ok(Answer {
+    Answer {
         fields,
         rendered: Some((list_name.to_owned(), rendered)),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! GetOrder and CheckRefundStatus.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
-use super::{field, listing, Call};
+use super::{field, render, rendered_listing, Call};
 use crate::polyapi::biz::Biz;
 use crate::polyapi::envelope::{Answer, PolyError};
+use crate::polyapi::rendered::RenderedOrders;
 use crate::polyapi::wire::OrderItem;
 use crate::shop::codes::{RefundStatus, TradeStatus};
 use crate::shop::orders::{self, OrderFilter, OrderTime, PageAnchors, TimeWindow};
@@ -54,20 +57,54 @@ pub async fn get_order(call: &Call, biz: &Biz) -> Result<Answer, PolyError> {
         }
     };
     let shop_id = call.shop.id;
+    let offset = call.offset;
     let anchors = call.db.shared::<PageAnchors>();
+    let rendered = call.db.shared::<RenderedOrders>();
+    let kept = Arc::clone(&rendered);
     let found = call
         .db
-        .run(move |conn| orders::page(conn, &anchors, shop_id, &filter, page))
+        .run(move |conn| {
+            orders::page_kept(
+                conn,
+                &anchors,
+                &kept.in_zone(offset),
+                shop_id,
+                &filter,
+                page,
+            )
+        })
         .await?;
-    listing(
+    let zone = rendered.in_zone(offset);
+    let mut texts = Vec::with_capacity(found.items.len());
+    for listed in found.items {
+        let text = match (listed.kept, listed.record) {
+            (Some(kept), None) => kept,
+            (kept, Some(record)) => {
+                let text = render(&OrderItem::from_record(&record, offset, false))?;
+                // Debug builds read every order: what was kept must be what it renders to
+                // now, or a change did not move the order's revision.
+                if let Some(kept) = kept {
+                    assert_eq!(
+                        kept.get(),
+                        text.get(),
+                        "order {} changed without its revision ({}) moving",
+                        listed.id,
+                        listed.revision
+                    );
+                }
+                zone.keep(listed.id, listed.revision, Arc::clone(&text));
+                text
+            }
+            (None, None) => continue,
+        };
+        texts.push(text);
+    }
+    Ok(rendered_listing(
         "numtotalorder",
         found.total,
         "orders",
-        found
-            .items
-            .iter()
-            .map(|record| OrderItem::from_record(record, call.offset, false)),
-    )
+        texts,
+    ))
 }
 
 /// 退款检测: the order's refund status and each refunded line's.

@@ -36,6 +36,7 @@ pub fn update_memo(
             orders::seller_remark.eq(memo),
             orders::seller_flag.eq(flag.code()),
             orders::modified_at.eq(now_utc()),
+            orders::revision.eq(orders::revision + 1),
         ))
         .execute(conn)?;
         if updated == 0 {

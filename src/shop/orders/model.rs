@@ -221,6 +221,8 @@ pub struct OrderRecord {
     pub header: OrderHeader,
     /// Last change.
     pub modified_at: NaiveDateTime,
+    /// Changes so far: moves with every change to the order or any of its parts.
+    pub revision: i64,
     /// Receiver.
     pub receiver: Receiver,
     /// Invoice.

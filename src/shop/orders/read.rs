@@ -36,7 +36,82 @@ pub fn page(
     filter: &OrderFilter,
     page: Page,
 ) -> Result<PageOf<OrderRecord>, ShopError> {
-    read_page(&mut Reading::new(conn), anchors, shop_id, filter, page)
+    let found = read_page(
+        &mut Reading::new(conn),
+        anchors,
+        &NothingKept,
+        shop_id,
+        filter,
+        page,
+    )?;
+    Ok(PageOf {
+        total: found.total,
+        items: found
+            .items
+            .into_iter()
+            .filter_map(|listed| listed.record)
+            .collect(),
+    })
+}
+
+/// Renderings of orders a caller keeps, so that a page reads from the database only the
+/// orders whose rendering is missing or older than the order.
+pub trait KeptOrders {
+    /// What is kept of an order.
+    type Rendering;
+    /// Whether some revision of order `id` is kept: a page whose orders are none of them
+    /// kept does not ask for their revisions.
+    fn holds(&self, id: i64) -> bool;
+    /// What is kept of order `id` at `revision`, if that is the revision kept.
+    fn get(&self, id: i64, revision: i64) -> Option<Self::Rendering>;
+}
+
+/// Keeps nothing: every order is read.
+struct NothingKept;
+
+impl KeptOrders for NothingKept {
+    type Rendering = std::convert::Infallible;
+    fn holds(&self, _: i64) -> bool {
+        false
+    }
+    fn get(&self, _: i64, _: i64) -> Option<Self::Rendering> {
+        None
+    }
+}
+
+/// One order of a page: what the caller keeps of it at its current revision, or the order
+/// as read.
+#[derive(Debug)]
+pub struct Listed<R> {
+    /// Internal id.
+    pub id: i64,
+    /// The revision the page saw.
+    pub revision: i64,
+    /// What the caller keeps of the order at that revision.
+    pub kept: Option<R>,
+    /// The order as read: whenever nothing is kept, and in debug builds always, so the
+    /// caller can check what it kept against it.
+    pub record: Option<OrderRecord>,
+}
+
+/// One page of orders like [`page`], reading only the orders `kept` lacks at their
+/// current revision: the rest come as `kept` holds them.
+pub fn page_kept<K: KeptOrders>(
+    conn: &mut DbConnection,
+    anchors: &PageAnchors,
+    kept: &K,
+    shop_id: i64,
+    filter: &OrderFilter,
+    page: Page,
+) -> Result<PageOf<Listed<K::Rendering>>, ShopError> {
+    read_page(
+        &mut Reading::new(conn),
+        anchors,
+        kept,
+        shop_id,
+        filter,
+        page,
+    )
 }
 
 /// The plans of the statements [`page`] runs for this request, in order, each with what
@@ -50,25 +125,26 @@ pub fn explain_page(
     page: Page,
 ) -> Result<Vec<(String, Vec<String>)>, ShopError> {
     let mut reading = Reading::explained(conn);
-    read_page(&mut reading, anchors, shop_id, filter, page)?;
+    read_page(&mut reading, anchors, &NothingKept, shop_id, filter, page)?;
     Ok(reading.into_plans())
 }
 
-fn read_page(
+fn read_page<K: KeptOrders>(
     reading: &mut Reading<'_>,
     anchors: &PageAnchors,
+    kept: &K,
     shop_id: i64,
     filter: &OrderFilter,
     page: Page,
-) -> Result<PageOf<OrderRecord>, ShopError> {
+) -> Result<PageOf<Listed<K::Rendering>>, ShopError> {
     let Some(listing) = Listing::of(filter) else {
-        return by_number(reading, shop_id, filter, page);
+        return by_number(reading, kept, shop_id, filter, page);
     };
     let (found, seen) = read_snapshot(reading, |reading| {
         let total = counts::count(reading, shop_id, &listing, Upper::End)?;
         let walked = locate(reading, anchors, shop_id, &listing, page, total)?;
         let ids: Vec<i64> = walked.keys.iter().map(|key| key.id).collect();
-        let items = assemble(reading, shop_id, &ids)?;
+        let items = read_orders(reading, kept, shop_id, &ids)?;
         Ok((PageOf { total, items }, walked.seen))
     })?;
     anchors.record(shop_id, &listing, &seen);
@@ -187,12 +263,13 @@ fn forward_page(mut keys: Vec<Key>, offset: i64, size: i64) -> Walked {
 }
 
 /// The page of an exact order-number lookup (at most one order).
-fn by_number(
+fn by_number<K: KeptOrders>(
     reading: &mut Reading<'_>,
+    kept: &K,
     shop_id: i64,
     filter: &OrderFilter,
     page: Page,
-) -> Result<PageOf<OrderRecord>, ShopError> {
+) -> Result<PageOf<Listed<K::Rendering>>, ShopError> {
     read_snapshot(reading, |reading| {
         let query = filtered(shop_id, filter)
             .order(orders::id.asc())
@@ -205,7 +282,7 @@ fn by_number(
             .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
             .take(usize::try_from(page.size).unwrap_or(0))
             .collect();
-        let items = assemble(reading, shop_id, &on_page)?;
+        let items = read_orders(reading, kept, shop_id, &on_page)?;
         Ok(PageOf { total, items })
     })
 }
@@ -226,11 +303,70 @@ pub fn find(
         .next())
 }
 
+/// The orders `ids`, in that order: those `kept` holds at their current revision as it
+/// holds them, the others read with all their parts.
+fn read_orders<K: KeptOrders>(
+    reading: &mut Reading<'_>,
+    kept: &K,
+    shop_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Listed<K::Rendering>>, ShopError> {
+    let mut listed: Vec<Listed<K::Rendering>> = Vec::with_capacity(ids.len());
+    if ids.iter().any(|id| kept.holds(*id)) {
+        let revisions = orders::table
+            .filter(ids_in(orders::id, ids))
+            .select((orders::id, orders::revision));
+        reading.note("the revisions of the page's orders", &revisions)?;
+        let revisions: HashMap<i64, i64> = revisions.load(reading.conn)?.into_iter().collect();
+        for id in ids {
+            if let Some(revision) = revisions.get(id) {
+                listed.push(Listed {
+                    id: *id,
+                    revision: *revision,
+                    kept: kept.get(*id, *revision),
+                    record: None,
+                });
+            }
+        }
+    }
+    // In debug builds every order is read, so callers check what they kept against it.
+    let missing: Vec<i64> = if listed.is_empty() {
+        ids.to_vec()
+    } else {
+        listed
+            .iter()
+            .filter(|listed| listed.kept.is_none() || cfg!(debug_assertions))
+            .map(|listed| listed.id)
+            .collect()
+    };
+    let mut records: HashMap<i64, OrderRecord> = assemble(reading, shop_id, &missing)?
+        .into_iter()
+        .map(|record| (record.id, record))
+        .collect();
+    if listed.is_empty() {
+        return Ok(ids
+            .iter()
+            .filter_map(|id| records.remove(id))
+            .map(|record| Listed {
+                id: record.id,
+                revision: record.revision,
+                kept: None,
+                record: Some(record),
+            })
+            .collect());
+    }
+    for entry in &mut listed {
+        entry.record = records.remove(&entry.id);
+    }
+    Ok(listed)
+}
+
 /// An order row with its one-to-one parts, which are written with it.
 type Head = (
     i64,
     OrderHeader,
     NaiveDateTime,
+    i64,
     Receiver,
     Invoice,
     Customs,
@@ -257,6 +393,7 @@ fn assemble(
             orders::id,
             OrderHeader::as_select(),
             orders::modified_at,
+            orders::revision,
             Receiver::as_select(),
             Invoice::as_select(),
             Customs::as_select(),
@@ -293,15 +430,18 @@ fn assemble(
     Ok(heads
         .into_iter()
         .map(
-            |(id, header, modified_at, receiver, invoice, customs, pickup_code)| OrderRecord {
-                id,
-                header,
-                modified_at,
-                receiver,
-                invoice,
-                customs,
-                lines: lines.remove(&id).unwrap_or_default(),
-                pickup_code,
+            |(id, header, modified_at, revision, receiver, invoice, customs, pickup_code)| {
+                OrderRecord {
+                    id,
+                    header,
+                    modified_at,
+                    revision,
+                    receiver,
+                    invoice,
+                    customs,
+                    lines: lines.remove(&id).unwrap_or_default(),
+                    pickup_code,
+                }
             },
         )
         .collect())

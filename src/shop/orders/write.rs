@@ -432,6 +432,7 @@ fn upsert_orders(
         })
         .sql(" ON CONFLICT (shop_id, plat_order_no) DO UPDATE SET ")
         .set_excluded(&ORDER_COLUMNS[1..])
+        .sql(", revision = orders.revision + 1")
         .sql(" RETURNING id, plat_order_no");
     Ok(upsert
         .rows::<Written>(conn)?
