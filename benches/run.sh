@@ -6,8 +6,9 @@
 #   benches/run.sh [POSTGRES_URL]
 #   benches/run.sh postgres://postgres@127.0.0.1:5432/test
 #
-# Output goes to target/bench-results/<shape>-<backend>-<orders>.txt. SIZES, REQUESTS and
-# INTAKE in the environment override the defaults ("10000 100000 1000000", 400, 100000).
+# Output goes to target/bench-results/<shape>-<backend>-<orders>.txt. SIZES, REQUESTS,
+# INTAKE and COLD in the environment override the defaults ("10000 100000 1000000", 400,
+# 100000, 1000000; COLD= skips the runs that keep no rendered orders).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 postgres=${1:-}
@@ -29,6 +30,17 @@ for orders in $sizes; do
             --postgres "$postgres"
     fi
 done
+# GetOrder alone at a million orders with no rendered orders kept: every page reads and
+# renders all its orders, as the first read of each order does.
+cold=${COLD-1000000}
+if [ -n "$cold" ]; then
+    run "burst-cold-sqlite-$cold" --orders "$cold" --requests "$requests" --concurrency 4 \
+        --no-writes --only "30/page" --rendered-orders-mib 0
+    if [ -n "$postgres" ]; then
+        run "burst-cold-postgres-$cold" --orders "$cold" --requests "$requests" --concurrency 4 \
+            --no-writes --only "30/page" --rendered-orders-mib 0 --postgres "$postgres"
+    fi
+fi
 run "intake-sqlite-$intake" --shape intake --orders "$intake"
 if [ -n "$postgres" ]; then
     run "intake-postgres-$intake" --shape intake --orders "$intake" --postgres "$postgres"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Turns the outputs of benches/run.sh (target/bench-results/burst-*.txt) into the burst
-# table of README › Performance: one row per scenario, one column per database and size,
-# each cell "p50 / p99 ms, throughput as % of /healthz of the same run".
+# table of README › Performance: one row per scenario, one column per database and size
+# (and per database for the runs at a million orders that keep no rendered orders), each
+# cell "p50 / p99 ms, throughput as % of /healthz of the same run".
 #
 #   benches/table.sh            # after benches/run.sh
 set -euo pipefail
@@ -15,6 +16,11 @@ for backend in ("sqlite", "postgres"):
         path = results / f"burst-{backend}-{orders}.txt"
         if path.exists():
             columns.append((f"{'SQLite' if backend == 'sqlite' else 'PostgreSQL'} {int(orders):,}", path))
+# Runs that keep no rendered orders: every page reads and renders all its orders.
+for backend in ("sqlite", "postgres"):
+    path = results / f"burst-cold-{backend}-1000000.txt"
+    if path.exists():
+        columns.append((f"{'SQLite' if backend == 'sqlite' else 'PostgreSQL'} 1,000,000, nothing kept", path))
 row = re.compile(r"^(\S.*?)\s{2,}(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+)\s+\S+\s+\S+\s+(\d+\.\d+)")
 cells, order, writes = {}, [], {}
 for name, path in columns:

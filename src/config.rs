@@ -157,6 +157,9 @@ pub struct DatabaseConfig {
     /// Milliseconds a single statement may run (PostgreSQL `statement_timeout`,
     /// SQLite `busy_timeout`).
     pub statement_timeout_ms: u64,
+    /// MiB of GetOrder's rendered orders kept in memory, reused while an order is
+    /// unchanged; 0 keeps none.
+    pub rendered_orders_mib: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -166,6 +169,7 @@ impl Default for DatabaseConfig {
             pool_size: 8,
             pool_timeout_ms: 5_000,
             statement_timeout_ms: 10_000,
+            rendered_orders_mib: 64,
         }
     }
 }

@@ -53,8 +53,11 @@ impl Window {
 enum Which {
     First,
     Seventh,
-    /// The middle page, then the pages after it in turn (the ERP pages forward).
+    /// The middle page, asked again and again (as page 1 and page 7 are).
     Middle,
+    /// The middle page, then the pages after it in turn (the ERP pages forward): most
+    /// requests read orders no request before read.
+    Onward,
     Last,
 }
 
@@ -63,14 +66,16 @@ impl Which {
         match self {
             Self::First => "page 1",
             Self::Seventh => "page 7",
-            Self::Middle => "middle page onward",
+            Self::Middle => "middle page",
+            Self::Onward => "middle page onward",
             Self::Last => "last page",
         }
     }
 }
 
 pub async fn run(options: &Options, tell_perf: &dyn Fn(&str)) {
-    let db = Db::new(options.postgres.as_deref(), "burst");
+    let mut db = Db::new(options.postgres.as_deref(), "burst");
+    db.rendered_orders_mib = options.rendered_orders_mib;
     let server = Server::start(&db).await;
     println!("polymall serve pid {}", server.pid());
     let n = options.orders;
@@ -135,7 +140,13 @@ pub async fn run(options: &Options, tell_perf: &dyn Fn(&str)) {
     for size in [30, 100] {
         for window in windows {
             for status in ["JH_99", "JH_02"] {
-                for which in [Which::First, Which::Seventh, Which::Middle, Which::Last] {
+                for which in [
+                    Which::First,
+                    Which::Seventh,
+                    Which::Middle,
+                    Which::Onward,
+                    Which::Last,
+                ] {
                     let name = format!(
                         "{size}/page, {}, {}, {}",
                         window.name,
@@ -193,7 +204,8 @@ pub async fn run(options: &Options, tell_perf: &dyn Fn(&str)) {
                     Which::First => 1,
                     Which::Seventh => 7,
                     // Forward from the middle, back to the middle at the end.
-                    Which::Middle => middle + i as u64 / concurrency % (pages - middle).max(1),
+                    Which::Middle => middle,
+                    Which::Onward => middle + i as u64 / concurrency % (pages - middle).max(1),
                     Which::Last => pages,
                 };
                 Some(signed_form("GetOrder", &window.biz(status, page, size)))

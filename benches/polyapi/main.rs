@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench --bench polyapi -- [--shape burst|steady|intake] [--orders N] [--requests R]
 //!     [--concurrency C] [--postgres URL] [--only TEXT] [--no-writes]
+//!     [--rendered-orders-mib MIB]
 //! ```
 //! - `burst` (default): N orders placed within one hour, imported at once with
 //!   `polymall import`; GetOrder over windows of an hour, a day and three days, alone and
@@ -14,8 +15,9 @@
 //!
 //! SQLite by default (a temporary file); `--postgres` uses a fresh schema in that database
 //! (a superuser can also be shown the plans without statistics). `--only` runs the
-//! scenarios whose name contains TEXT. The bench runs no ANALYZE or VACUUM: the database
-//! is the one polymall leaves behind.
+//! scenarios whose name contains TEXT. `--rendered-orders-mib` sets the server's
+//! `[database] rendered_orders_mib` (0: every page reads and renders all its orders). The
+//! bench runs no ANALYZE or VACUUM: the database is the one polymall leaves behind.
 //!
 //! With `POLYMALL_BENCH_PERF_CTL` naming the control FIFO of `perf record --control`, the
 //! bench enables recording for the measured scenarios only, not for seeding (see
@@ -39,6 +41,7 @@ pub struct Options {
     pub postgres: Option<String>,
     pub only: Option<String>,
     pub no_writes: bool,
+    pub rendered_orders_mib: Option<u64>,
 }
 
 fn options() -> Options {
@@ -50,6 +53,7 @@ fn options() -> Options {
         postgres: None,
         only: None,
         no_writes: false,
+        rendered_orders_mib: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -62,6 +66,10 @@ fn options() -> Options {
             "--postgres" => options.postgres = Some(value()),
             "--only" => options.only = Some(value()),
             "--no-writes" => options.no_writes = true,
+            "--rendered-orders-mib" => {
+                options.rendered_orders_mib =
+                    Some(value().parse().expect("--rendered-orders-mib MIB"))
+            }
             "--bench" => {}
             other => panic!("unknown option {other}"),
         }

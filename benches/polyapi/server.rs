@@ -19,6 +19,8 @@ pub struct Db {
     pub postgres: bool,
     schema: Option<(String, String)>,
     pub dir: tempfile::TempDir,
+    /// `[database] rendered_orders_mib` of the server, when not the default.
+    pub rendered_orders_mib: Option<u64>,
 }
 
 impl Db {
@@ -39,6 +41,7 @@ impl Db {
                     postgres: true,
                     schema: Some((base.to_owned(), schema)),
                     dir,
+                    rendered_orders_mib: None,
                 }
             }
             None => Self {
@@ -46,6 +49,7 @@ impl Db {
                 postgres: false,
                 schema: None,
                 dir,
+                rendered_orders_mib: None,
             },
         }
     }
@@ -72,6 +76,7 @@ listen = "127.0.0.1:{port}"
 [database]
 url = {url:?}
 pool_size = 8
+{rendered}
 [admin]
 token = "{ADMIN_TOKEN}"
 [[shops]]
@@ -95,7 +100,11 @@ stock_interval_secs = 86400
 shipping_interval_secs = 86400
 refund_interval_secs = 86400
 "#,
-                url = self.url
+                url = self.url,
+                rendered = self
+                    .rendered_orders_mib
+                    .map(|mib| format!("rendered_orders_mib = {mib}"))
+                    .unwrap_or_default(),
             ),
         )
         .expect("config file");

@@ -105,6 +105,7 @@ pub struct Database {
     pool_timeout: Duration,
     deadline: Option<Instant>,
     shared: Arc<Shared>,
+    rendered_orders_bytes: u64,
 }
 
 impl std::fmt::Debug for Database {
@@ -172,6 +173,7 @@ impl Database {
             pool_timeout: Duration::from_millis(config.pool_timeout_ms),
             deadline: None,
             shared: Arc::default(),
+            rendered_orders_bytes: config.rendered_orders_mib.saturating_mul(1024 * 1024),
         })
     }
 
@@ -200,10 +202,20 @@ impl Database {
         )
     }
 
+    /// Bytes of rendered orders to keep beside this database (`rendered_orders_mib`).
+    pub fn rendered_orders_bytes(&self) -> u64 {
+        self.rendered_orders_bytes
+    }
+
     /// The value of type `T` kept beside this database (created on first use): memory of
     /// what the database holds, such as where recently served pages begin, shared by every
     /// request on it and by no other database.
     pub fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        self.shared_with(T::default)
+    }
+
+    /// Like [`Database::shared`], made by `make` on first use.
+    pub fn shared_with<T: Send + Sync + 'static>(&self, make: impl FnOnce() -> T) -> Arc<T> {
         // A panic while holding the lock cannot leave the map half-changed.
         let mut shared = self
             .shared
@@ -211,12 +223,11 @@ impl Database {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let value = shared
             .entry(TypeId::of::<T>())
-            .or_insert_with(|| Arc::new(T::default()));
-        match Arc::clone(value).downcast::<T>() {
-            Ok(value) => value,
-            // The map is keyed by the type it holds; this arm only satisfies the types.
-            Err(_) => Arc::new(T::default()),
-        }
+            .or_insert_with(|| Arc::new(make()));
+        // The map is keyed by the type it holds, so the value is a `T`.
+        Arc::clone(value)
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("the value kept for a type is of that type"))
     }
 
     /// A connection for blocking code (CLI, workers already on a blocking thread).

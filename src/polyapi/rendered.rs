@@ -14,9 +14,6 @@ use serde_json::value::RawValue;
 
 use crate::shop::orders::KeptOrders;
 
-/// Bytes of rendered orders kept per database (about fifty thousand orders of two lines).
-const CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
-
 /// An order as rendered for one time zone at one revision.
 #[derive(Clone)]
 struct Rendered {
@@ -36,25 +33,28 @@ impl quick_cache::Weighter<i64, Rendered> for ByLength {
     }
 }
 
-/// Rendered orders by id, the least used dropped past [`CAPACITY_BYTES`]; shared by the
-/// calls on one database ([`crate::db::Database::shared`]).
+/// Rendered orders by id, the least used dropped past the capacity; shared by the calls on
+/// one database ([`crate::db::Database::shared_with`]).
 pub struct RenderedOrders {
-    kept: quick_cache::sync::Cache<i64, Rendered, ByLength>,
-}
-
-impl Default for RenderedOrders {
-    fn default() -> Self {
-        Self::with_capacity(CAPACITY_BYTES)
-    }
+    /// `None` when nothing is to be kept.
+    kept: Option<quick_cache::sync::Cache<i64, Rendered, ByLength>>,
 }
 
 impl RenderedOrders {
-    /// Keeps up to `bytes` of rendered orders.
+    /// Keeps up to `bytes` of rendered orders (about 1.3 KB for an order of two lines);
+    /// none with 0.
     pub fn with_capacity(bytes: u64) -> Self {
         let items = usize::try_from(bytes / 1024).unwrap_or(usize::MAX).max(16);
         Self {
-            kept: quick_cache::sync::Cache::with_weighter(items, bytes, ByLength),
+            kept: (bytes > 0)
+                .then(|| quick_cache::sync::Cache::with_weighter(items, bytes, ByLength)),
         }
+    }
+
+    /// The rendered orders of `db`, made on first use with the capacity its
+    /// configuration names.
+    pub fn of(db: &crate::db::Database) -> Arc<Self> {
+        db.shared_with(|| Self::with_capacity(db.rendered_orders_bytes()))
     }
 
     /// The orders of one shop's time zone, as a page reads them.
@@ -75,14 +75,16 @@ pub struct InZone<'a> {
 impl InZone<'_> {
     /// Keeps `text` as order `id` at `revision`.
     pub fn keep(&self, id: i64, revision: i64, text: Arc<RawValue>) {
-        self.orders.kept.insert(
-            id,
-            Rendered {
-                revision,
-                offset_seconds: self.offset_seconds,
-                text,
-            },
-        );
+        if let Some(kept) = &self.orders.kept {
+            kept.insert(
+                id,
+                Rendered {
+                    revision,
+                    offset_seconds: self.offset_seconds,
+                    text,
+                },
+            );
+        }
     }
 }
 
@@ -90,12 +92,16 @@ impl KeptOrders for InZone<'_> {
     type Rendering = Arc<RawValue>;
 
     fn holds(&self, id: i64) -> bool {
-        self.orders.kept.contains_key(&id)
+        self.orders
+            .kept
+            .as_ref()
+            .is_some_and(|kept| kept.contains_key(&id))
     }
 
     fn get(&self, id: i64, revision: i64) -> Option<Arc<RawValue>> {
         self.orders
             .kept
+            .as_ref()?
             .get(&id)
             .filter(|kept| kept.revision == revision && kept.offset_seconds == self.offset_seconds)
             .map(|kept| kept.text)
@@ -118,7 +124,7 @@ mod tests {
 
     #[test]
     fn a_kept_order_is_given_only_at_its_revision_and_zone() {
-        let orders = RenderedOrders::default();
+        let orders = RenderedOrders::with_capacity(1024 * 1024);
         let beijing = FixedOffset::east_opt(8 * 3600).expect("offset");
         let utc = FixedOffset::east_opt(0).expect("offset");
         orders

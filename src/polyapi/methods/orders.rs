@@ -59,7 +59,7 @@ pub async fn get_order(call: &Call, biz: &Biz) -> Result<Answer, PolyError> {
     let shop_id = call.shop.id;
     let offset = call.offset;
     let anchors = call.db.shared::<PageAnchors>();
-    let rendered = call.db.shared::<RenderedOrders>();
+    let rendered = RenderedOrders::of(&call.db);
     let kept = Arc::clone(&rendered);
     let found = call
         .db
