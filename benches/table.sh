@@ -44,7 +44,9 @@ for scenario in order:
     print(f"| {scenario} | " + " | ".join(cells.get((scenario, name), "") for name, _ in columns) + " |")
 print()
 for name, _ in columns:
-    slowest = max(writes.get(name, [0.0]))
+    if name not in writes:
+        continue
+    slowest = max(writes[name])
     refused = sum(int(re.search(r"(\d+) refused", w)[1]) for w in writes.get(name + " writes", []))
     rates = [re.search(r"([\d.]+) orders/s posted, ([\d.]+) shipped/s", w) for w in writes.get(name + " writes", [])]
     posted = sum(float(r[1]) for r in rates if r) / max(len(rates), 1)
