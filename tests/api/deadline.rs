@@ -40,7 +40,9 @@ fn hold_lock(url: String) -> std::thread::JoinHandle<()> {
             conn.batch_execute("ROLLBACK").expect("release");
         } else {
             let mut conn = diesel::sqlite::SqliteConnection::establish(&url).expect("connect");
-            conn.batch_execute("BEGIN IMMEDIATE").expect("lock");
+            // Waits for the server's own writers (its jobs) rather than failing at once.
+            conn.batch_execute("PRAGMA busy_timeout = 10000; BEGIN IMMEDIATE")
+                .expect("lock");
             taken.send(()).expect("signal");
             std::thread::sleep(HOLD);
             conn.batch_execute("ROLLBACK").expect("release");

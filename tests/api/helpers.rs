@@ -105,8 +105,12 @@ pub fn execute_sql(app: &TestApp, sql: &str) {
         conn.batch_execute(sql).expect("statement");
     } else {
         let mut conn = diesel::sqlite::SqliteConnection::establish(&app.db.url).expect("connect");
-        conn.batch_execute(&format!("PRAGMA foreign_keys = OFF; {sql}"))
-            .expect("statement");
+        // The server's jobs (the count fold every second, the outbox) write meanwhile: wait
+        // for the lock as the server's own connections do instead of failing at once.
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF; {sql}"
+        ))
+        .expect("statement");
     }
 }
 
