@@ -79,6 +79,20 @@ impl KeptOrders for NothingKept {
     }
 }
 
+/// Holds some revision of every order, never the current one: a page runs every statement
+/// it can (the revisions, then the orders), so each has its plan shown.
+struct EveryOrderStale;
+
+impl KeptOrders for EveryOrderStale {
+    type Rendering = std::convert::Infallible;
+    fn holds(&self, _: i64) -> bool {
+        true
+    }
+    fn get(&self, _: i64, _: i64) -> Option<Self::Rendering> {
+        None
+    }
+}
+
 /// One order of a page: what the caller keeps of it at its current revision, or the order
 /// as read.
 #[derive(Debug)]
@@ -114,8 +128,9 @@ pub fn page_kept<K: KeptOrders>(
     )
 }
 
-/// The plans of the statements [`page`] runs for this request, in order, each with what
-/// it is for, as the database chooses them now (the page is read and its anchors
+/// The plans of the statements a page runs for this request, in order, each with what
+/// it is for, as the database chooses them now: every statement [`page_kept`] can run,
+/// the revisions of the page's orders included (the page is read and its anchors
 /// remembered as usual).
 pub fn explain_page(
     conn: &mut DbConnection,
@@ -125,7 +140,14 @@ pub fn explain_page(
     page: Page,
 ) -> Result<Vec<(String, Vec<String>)>, ShopError> {
     let mut reading = Reading::explained(conn);
-    read_page(&mut reading, anchors, &NothingKept, shop_id, filter, page)?;
+    read_page(
+        &mut reading,
+        anchors,
+        &EveryOrderStale,
+        shop_id,
+        filter,
+        page,
+    )?;
     Ok(reading.into_plans())
 }
 
