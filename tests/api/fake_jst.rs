@@ -5,9 +5,11 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
+
+use crate::fake_server::{after_stall, serve};
 
 /// Which generation the fake speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -460,10 +462,7 @@ async fn open(
         let answer = open_answer(&mut state, &request, &body);
         (answer, state.stalling.take())
     };
-    if let Some(stall) = stall {
-        tokio::time::sleep(stall).await;
-    }
-    answer
+    after_stall(answer, stall).await
 }
 
 fn open_answer(state: &mut FakeState, request: &HttpRequest, body: &[u8]) -> HttpResponse {
@@ -629,21 +628,12 @@ impl FakeJushuitan {
             stalling: None,
         }));
         let data = web::Data::new(state.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let server = HttpServer::new(move || {
-            App::new()
+        let (port, handle) = serve(move |routes| {
+            routes
                 .app_data(data.clone())
                 .route("/api/open/query.aspx", web::post().to(legacy))
-                .default_service(web::post().to(open))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .expect("listen")
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
+                .default_service(web::post().to(open));
+        });
         Self {
             base_url: format!("http://127.0.0.1:{port}"),
             state,

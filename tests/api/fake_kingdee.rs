@@ -8,8 +8,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
+
+use crate::fake_server::{after_stall, serve};
 
 /// Where the fake's WebAPI lives under its address, as on a real server.
 const SITE: &str = "/k3cloud/";
@@ -451,7 +453,7 @@ fn batch_save(state: &mut FakeState, request: &HttpRequest, body: &Value) -> Htt
     save_answer(errors, saved, 0)
 }
 
-async fn serve(
+async fn service(
     state: web::Data<Arc<Mutex<FakeState>>>,
     request: HttpRequest,
     body: web::Bytes,
@@ -461,10 +463,7 @@ async fn serve(
         let answer = answer(&mut state, &request, &body);
         (answer, state.stalling.take())
     };
-    if let Some(stall) = stall {
-        tokio::time::sleep(stall).await;
-    }
-    answer
+    after_stall(answer, stall).await
 }
 
 fn answer(state: &mut FakeState, request: &HttpRequest, body: &[u8]) -> HttpResponse {
@@ -526,21 +525,12 @@ impl FakeKingdee {
             next_id: 100_000,
         }));
         let data = web::Data::new(state.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let server = HttpServer::new(move || {
-            App::new()
+        let (port, handle) = serve(move |routes| {
+            routes
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
-                .default_service(web::post().to(serve))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .expect("listen")
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
+                .default_service(web::post().to(service));
+        });
         Self {
             base_url: format!("http://127.0.0.1:{port}{SITE}"),
             state,

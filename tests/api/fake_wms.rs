@@ -6,9 +6,10 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use polymall::config::{CallbackAuth, Secret, WmsSender, WmsShopConfig};
 
+use crate::fake_server::serve;
 use crate::qimen_callback::qimen_sign;
 
 /// The shop's warehouse settings for a warehouse at `url` with this customer id:
@@ -195,7 +196,7 @@ fn empty_party_field(body: &str) -> Option<String> {
     None
 }
 
-async fn handle(
+async fn answer(
     state: web::Data<Arc<Mutex<WmsState>>>,
     request: HttpRequest,
     body: web::Bytes,
@@ -275,20 +276,11 @@ impl FakeWms {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(WmsState::default()));
         let data = web::Data::new(state.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let server = HttpServer::new(move || {
-            App::new()
+        let (port, handle) = serve(move |routes| {
+            routes
                 .app_data(data.clone())
-                .route("/wms", web::post().to(handle))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .expect("listen")
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
+                .route("/wms", web::post().to(answer));
+        });
         Self {
             url: format!("http://127.0.0.1:{port}/wms"),
             state,

@@ -13,6 +13,7 @@ mod crash;
 mod deadline;
 mod fake_jst;
 mod fake_kingdee;
+mod fake_server;
 mod fake_wms;
 mod helpers;
 mod hostile;
