@@ -52,7 +52,7 @@ impl TestDb {
                 })
             }
             Backend::Postgres => {
-                let base = std::env::var("POLYMALL_TEST_POSTGRES_URL").ok()?;
+                let base = postgres_url()?;
                 let schema = unique_name();
                 run_psql(&base, &format!("CREATE SCHEMA {schema}"));
                 let separator = if base.contains('?') { '&' } else { '?' };
@@ -243,7 +243,7 @@ macro_rules! on_both_backends {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    if std::env::var_os("POLYMALL_TEST_POSTGRES_URL").is_none() {
+                    if $crate::helpers::postgres_url().is_none() {
                         $crate::helpers::note_postgres_skipped();
                         return;
                     }
@@ -252,6 +252,14 @@ macro_rules! on_both_backends {
             }
         )+
     };
+}
+
+/// The PostgreSQL the tests may use: `POLYMALL_TEST_POSTGRES_URL`, unless unset or empty
+/// (an empty URL would otherwise name a SQLite file in the working directory).
+pub fn postgres_url() -> Option<String> {
+    std::env::var("POLYMALL_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
 }
 
 /// Says once per run, past the test harness's output capture, that the PostgreSQL

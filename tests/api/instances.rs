@@ -98,7 +98,7 @@ fn between(calls: &[(String, Instant)], what: &str, from: Instant, to: Instant) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_share_the_jobs_and_take_over_a_killed_one() {
-    if std::env::var_os("POLYMALL_TEST_POSTGRES_URL").is_none() {
+    if crate::helpers::postgres_url().is_none() {
         note_postgres_skipped();
         return;
     }
