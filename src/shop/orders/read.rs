@@ -39,7 +39,7 @@ pub fn page(
     let found = read_page(
         &mut Reading::new(conn),
         anchors,
-        &NothingKept,
+        &NothingKept::NOTHING,
         shop_id,
         filter,
         page,
@@ -66,27 +66,22 @@ pub trait KeptOrders {
     fn get(&self, id: i64, revision: i64) -> Option<Self::Rendering>;
 }
 
-/// Keeps nothing: every order is read.
-struct NothingKept;
+/// Keeps no current rendering, so every order is read. [`NothingKept::NOTHING`] holds no
+/// revision either; [`NothingKept::STALE`] claims some older one of every order, so a page
+/// also reads the revisions and runs every statement it can (to show each one's plan).
+struct NothingKept {
+    holds_stale: bool,
+}
+
+impl NothingKept {
+    const NOTHING: Self = Self { holds_stale: false };
+    const STALE: Self = Self { holds_stale: true };
+}
 
 impl KeptOrders for NothingKept {
     type Rendering = std::convert::Infallible;
     fn holds(&self, _: i64) -> bool {
-        false
-    }
-    fn get(&self, _: i64, _: i64) -> Option<Self::Rendering> {
-        None
-    }
-}
-
-/// Holds some revision of every order, never the current one: a page runs every statement
-/// it can (the revisions, then the orders), so each has its plan shown.
-struct EveryOrderStale;
-
-impl KeptOrders for EveryOrderStale {
-    type Rendering = std::convert::Infallible;
-    fn holds(&self, _: i64) -> bool {
-        true
+        self.holds_stale
     }
     fn get(&self, _: i64, _: i64) -> Option<Self::Rendering> {
         None
@@ -143,7 +138,7 @@ pub fn explain_page(
     read_page(
         &mut reading,
         anchors,
-        &EveryOrderStale,
+        &NothingKept::STALE,
         shop_id,
         filter,
         page,
@@ -333,42 +328,9 @@ fn read_orders<K: KeptOrders>(
     shop_id: i64,
     ids: &[i64],
 ) -> Result<Vec<Listed<K::Rendering>>, ShopError> {
-    let mut listed: Vec<Listed<K::Rendering>> = Vec::with_capacity(ids.len());
-    if ids.iter().any(|id| kept.holds(*id)) {
-        let revisions = orders::table
-            .filter(ids_in(orders::id, ids))
-            .select((orders::id, orders::revision));
-        reading.note("the revisions of the page's orders", &revisions)?;
-        let revisions: HashMap<i64, i64> = revisions.load(reading.conn)?.into_iter().collect();
-        for id in ids {
-            if let Some(revision) = revisions.get(id) {
-                listed.push(Listed {
-                    id: *id,
-                    revision: *revision,
-                    kept: kept.get(*id, *revision),
-                    record: None,
-                });
-            }
-        }
-    }
-    // In debug builds every order is read, so callers check what they kept against it.
-    let missing: Vec<i64> = if listed.is_empty() {
-        ids.to_vec()
-    } else {
-        listed
-            .iter()
-            .filter(|listed| listed.kept.is_none() || cfg!(debug_assertions))
-            .map(|listed| listed.id)
-            .collect()
-    };
-    let mut records: HashMap<i64, OrderRecord> = assemble(reading, shop_id, &missing)?
-        .into_iter()
-        .map(|record| (record.id, record))
-        .collect();
-    if listed.is_empty() {
-        return Ok(ids
-            .iter()
-            .filter_map(|id| records.remove(id))
+    if !ids.iter().any(|id| kept.holds(*id)) {
+        return Ok(assemble(reading, shop_id, ids)?
+            .into_iter()
             .map(|record| Listed {
                 id: record.id,
                 revision: record.revision,
@@ -377,6 +339,32 @@ fn read_orders<K: KeptOrders>(
             })
             .collect());
     }
+    let revisions = orders::table
+        .filter(ids_in(orders::id, ids))
+        .select((orders::id, orders::revision));
+    reading.note("the revisions of the page's orders", &revisions)?;
+    let revisions: HashMap<i64, i64> = revisions.load(reading.conn)?.into_iter().collect();
+    let mut listed: Vec<Listed<K::Rendering>> = ids
+        .iter()
+        .filter_map(|id| {
+            revisions.get(id).map(|revision| Listed {
+                id: *id,
+                revision: *revision,
+                kept: kept.get(*id, *revision),
+                record: None,
+            })
+        })
+        .collect();
+    // In debug builds every order is read, so callers check what they kept against it.
+    let missing: Vec<i64> = listed
+        .iter()
+        .filter(|listed| listed.kept.is_none() || cfg!(debug_assertions))
+        .map(|listed| listed.id)
+        .collect();
+    let mut records: HashMap<i64, OrderRecord> = assemble(reading, shop_id, &missing)?
+        .into_iter()
+        .map(|record| (record.id, record))
+        .collect();
     for entry in &mut listed {
         entry.record = records.remove(&entry.id);
     }
