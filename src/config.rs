@@ -540,6 +540,21 @@ mod tests {
     }
 
     #[test]
+    fn rendered_orders_take_whole_mebibytes_or_none() {
+        let config = parse("[database]\nrendered_orders_mib = 0\n", &[]).unwrap();
+        assert_eq!(config.database.rendered_orders_mib, 0);
+        assert_eq!(parse("", &[]).unwrap().database.rendered_orders_mib, 64);
+        for wrong in ["-1", "1.5", "\"64M\""] {
+            let err =
+                parse(&format!("[database]\nrendered_orders_mib = {wrong}\n"), &[]).unwrap_err();
+            assert!(
+                err.to_string().contains("rendered_orders_mib"),
+                "{wrong}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_environment_values_name_the_variable() {
         let err = parse(SAMPLE, &[("POLYMALL__DATABASE__POOL_SIZE", "many")]).unwrap_err();
         assert!(

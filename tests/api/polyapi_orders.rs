@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use crate::admin::full_order;
-use crate::helpers::{count_sql, fold_order_counts, Backend, TestApp};
+use crate::helpers::{count_sql, fold_order_counts, Backend, TestApp, TestDb};
 use crate::on_both_backends;
 use crate::polyapi_client::{fails, ok, PolyClient};
 
@@ -16,6 +16,7 @@ on_both_backends! {
     check_refund_status_reports_lines => refund_status;
     get_order_totals_match_a_full_count => totals;
     get_order_serves_every_change_to_an_order_it_served_before => changes_after_serving;
+    kept_orders_reach_no_other_shop_and_no_refused_call => kept_orders_refused;
 }
 
 pub fn order_at(no: &str, tradetime: &str, status: &str) -> Value {
@@ -588,4 +589,86 @@ async fn changes_after_serving(backend: Backend) {
     assert_eq!(served(shipped.clone(), "C-1")["tradeStatus"], "JH_03");
     // The order beside it never changed and is served as at first.
     assert_eq!(served(shipped, "C-2"), served(first, "C-2"));
+}
+
+/// What GetOrder keeps of one shop's orders is served to that shop's signed calls only:
+/// not to another shop on the same database (which has an order of the same number), not
+/// to a call whose sign fails, not to a call with another shop's token.
+async fn kept_orders_refused(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let app = TestApp::spawn_with(db, |config| {
+        let mut east = config.shops[0].clone();
+        east.code = "east".to_owned();
+        east.name = "East".to_owned();
+        east.polyapi = Some(polymall::config::PolyapiShopConfig {
+            appkey: "k-east".to_owned(),
+            appsecret: polymall::config::Secret::new("secret-east"),
+            token: polymall::config::Secret::new("T-east"),
+            disabled_methods: Vec::new(),
+        });
+        config.shops.push(east);
+    })
+    .await;
+    let (status, body) = app
+        .admin_post("orders", &json!([full_order("K-1"), full_order("K-2")]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut east_order = full_order("K-1");
+    east_order["address"] = json!("东区 1 号");
+    let response = app
+        .client
+        .post(format!("{}/admin/v1/shops/east/orders", app.address))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .json(&json!([east_order]))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 200);
+
+    let window = json!({"OrderStatus": "JH_99", "StartTime": "2010-01-01 00:00:00",
+                        "EndTime": "2099-01-01 00:00:00", "TimeType": "JH_02",
+                        "PageIndex": 1, "PageSize": 30});
+    let demo = PolyClient::demo(&app);
+    // Served twice, so the demo shop's orders are kept.
+    ok(demo.call("GetOrder", window.clone()).await);
+    let kept = ok(demo.call("GetOrder", window.clone()).await);
+    assert_eq!(kept["numtotalorder"], 2);
+
+    let east = PolyClient {
+        app: &app,
+        appkey: "k-east",
+        secret: "secret-east",
+        token: "T-east",
+    };
+    let east_page = ok(east.call("GetOrder", window.clone()).await);
+    assert_eq!(east_page["numtotalorder"], 1, "{east_page}");
+    assert_eq!(east_page["orders"][0]["PlatOrderNo"], "K-1");
+    assert_eq!(
+        east_page["orders"][0]["address"], "东区 1 号",
+        "{east_page}"
+    );
+    let by_number = ok(east
+        .call("GetOrder", json!({"PlatOrderNo": "K-2", "PageIndex": 1}))
+        .await);
+    assert_eq!(by_number["numtotalorder"], 0, "{by_number}");
+    assert_eq!(by_number["orders"], json!([]));
+
+    // A sign that does not verify, and the east shop's token under the demo appkey.
+    let mut forged = demo.params("GetOrder", &window, &[]);
+    forged.retain(|(key, _)| *key != "sign");
+    forged.push(("sign", "f".repeat(32)));
+    let refused = demo.send_form(&forged).await;
+    fails(&refused, "GSE.VERIFYSIGN_FAILURE", "sign");
+    assert!(refused.get("orders").is_none(), "{refused}");
+    let crossed = PolyClient {
+        app: &app,
+        appkey: "k",
+        secret: "secret",
+        token: "T-east",
+    };
+    let refused = crossed.call("GetOrder", window).await;
+    fails(&refused, "GSE.APPKEY_FAILURE", "token");
+    assert!(refused.get("orders").is_none(), "{refused}");
 }
