@@ -1,5 +1,6 @@
-//! The query plans of the statements GetOrder pages run, as the database chooses them
-//! with the statistics polymall left and with none at all.
+//! The query plans of the statements GetOrder pages run, and of the Jushuitan push's claim
+//! of the outbox rows due, as the database chooses them with the statistics polymall left
+//! and with none at all.
 //!
 //! "None at all" is shown inside a transaction that removes the statistics (SQLite's
 //! `sqlite_stat1`, PostgreSQL's `pg_statistic` and the sizes in `pg_class`) and is rolled
@@ -9,6 +10,7 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use polymall::config::{DatabaseConfig, Secret};
 use polymall::db::{Database, DbConnection};
+use polymall::outbox::{explain_claim, Kind, Target};
 use polymall::shop::orders::{explain_page, OrderFilter, PageAnchors};
 use polymall::shop::Page;
 
@@ -73,6 +75,11 @@ fn show(conn: &mut DbConnection, shop_id: i64, requests: &[Planned]) {
                 println!("      {line}");
             }
         }
+    }
+    // Every order of the sale is queued for Jushuitan: the claim must not walk them.
+    println!("  the Jushuitan push's claim of the orders due:");
+    for line in explain_claim(conn, shop_id, Target::Jushuitan, Kind::Order).expect("claim plan") {
+        println!("    {line}");
     }
 }
 

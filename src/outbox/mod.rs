@@ -12,8 +12,8 @@ mod store;
 
 pub use drain::{drain, lease, Adapter, DrainReport, Verdict};
 pub use store::{
-    backoff, claim, complete, enqueue, enqueue_many, fail, hold, hold_rows, list, retry, settle,
-    Claimed, OutboxFilter, OutboxRow, RetryWhich,
+    backoff, claim, complete, enqueue, enqueue_many, explain_claim, fail, hold, hold_rows, list,
+    retry, settle, Claimed, OutboxFilter, OutboxRow, RetryWhich,
 };
 
 /// Which system a row is for.

@@ -25,6 +25,7 @@ on_both_backends! {
     rate_limits_and_garbage_back_off => back_off;
     an_expired_token_is_refreshed_once_and_kept => token_refresh;
     a_dead_worker_lease_is_taken_over => lease_takeover;
+    claims_take_the_earliest_due_and_pass_the_rows_backing_off => claim_order;
     stock_and_shipping_pulls_change_what_polyapi_answers => pulls;
     order_level_discounts_are_spread_over_the_items => discounts;
     only_sent_orders_ship_and_every_parcel_counts => parcels;
@@ -388,6 +389,86 @@ async fn lease_takeover(backend: Backend) {
         .expect("claim");
     assert_eq!(held.len(), 1);
     assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 0);
+}
+
+/// Claims `limit` Jushuitan order rows as `owner`, answering their subjects in claim order.
+async fn claim_subjects(s: &Setup, owner: &'static str, limit: i64) -> Vec<outbox::Claimed> {
+    let shop_id = s.sync.shop.id;
+    s.sync
+        .db
+        .run(move |conn| {
+            outbox::claim(
+                conn,
+                shop_id,
+                Target::Jushuitan,
+                Kind::Order,
+                owner,
+                limit,
+                Duration::from_secs(60),
+            )
+        })
+        .await
+        .expect("claim")
+}
+
+async fn claim_order(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    for no in ["Q-1", "Q-2", "Q-3"] {
+        s.app.admin_post("orders", &json!([jst_order(no)])).await;
+    }
+    let subjects = |claimed: &[outbox::Claimed]| -> Vec<String> {
+        claimed.iter().map(|row| row.subject.clone()).collect()
+    };
+    // The earliest queued goes first; the partner failed it, so it waits out a backoff.
+    let first = claim_subjects(&s, "worker-1", 1).await;
+    assert_eq!(subjects(&first), ["Q-1"]);
+    let failed = first[0].clone();
+    s.sync
+        .db
+        .run(move |conn| outbox::fail(conn, &failed, "partner busy", true, 5))
+        .await
+        .expect("fail");
+    // The rows behind it are due and taken, earliest first; it is not.
+    let next = claim_subjects(&s, "worker-2", 50).await;
+    assert_eq!(subjects(&next), ["Q-2", "Q-3"]);
+    // Rows leased to a drain are passed too: a row queued later is all that is left.
+    s.app.admin_post("orders", &json!([jst_order("Q-4")])).await;
+    assert_eq!(subjects(&claim_subjects(&s, "worker-3", 50).await), ["Q-4"]);
+    assert!(claim_subjects(&s, "worker-4", 50).await.is_empty());
+
+    // The claim reads the outbox_claim index in its order whatever the statistics say: no
+    // walk over the table and no sort of every pending row (on PostgreSQL shown with the
+    // other ways disabled, since a table of four rows is cheaper to read whole).
+    let shop_id = s.sync.shop.id;
+    let plan = s
+        .sync
+        .db
+        .run(move |conn| {
+            use diesel::connection::{Connection, SimpleConnection};
+            conn.transaction::<_, outbox::OutboxError, _>(|conn| {
+                if matches!(conn, polymall::db::DbConnection::Pg(_)) {
+                    conn.batch_execute(
+                        "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; \
+                         SET LOCAL enable_bitmapscan = off",
+                    )?;
+                }
+                outbox::explain_claim(conn, shop_id, Target::Jushuitan, Kind::Order)
+            })
+        })
+        .await
+        .expect("plan")
+        .join("\n");
+    assert!(plan.contains("outbox_claim"), "{plan}");
+    assert!(
+        !plan.contains("Sort") && !plan.contains("TEMP B-TREE"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("SCAN outbox") && !plan.contains("Seq Scan"),
+        "{plan}"
+    );
 }
 
 async fn pulls(backend: Backend) {
