@@ -31,6 +31,13 @@ impl Target {
     /// Every target, in the order pages show them.
     pub const ALL: [Self; 3] = [Self::Jushuitan, Self::Wms, Self::Kingdee];
 
+    /// The kinds of rows queued for this target.
+    pub fn kinds(self) -> impl Iterator<Item = Kind> {
+        Kind::ALL
+            .into_iter()
+            .filter(move |kind| kind.target() == self)
+    }
+
     /// Stored code.
     pub const fn code(self) -> &'static str {
         match self {
@@ -121,6 +128,24 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind.
+    pub const ALL: [Self; 5] = [
+        Self::Order,
+        Self::Item,
+        Self::DeliveryOrder,
+        Self::Cancel,
+        Self::SalesReturn,
+    ];
+
+    /// The one target rows of this kind go to.
+    pub const fn target(self) -> Target {
+        match self {
+            Self::Order => Target::Jushuitan,
+            Self::Item | Self::DeliveryOrder | Self::Cancel => Target::Wms,
+            Self::SalesReturn => Target::Kingdee,
+        }
+    }
+
     /// Stored code.
     pub fn code(self) -> &'static str {
         match self {

@@ -14,6 +14,51 @@ use crate::polyapi_client::{ok, PolyClient};
 on_both_backends! {
     metrics_move_with_the_calls_made => scraped;
     polyapi_call_counts_of_several_processes_add_up => call_counts_add_up;
+    outbox_counts_hold_every_kind_of_a_target => counts_of_every_kind;
+}
+
+/// The counts per target and state add the rows of each of the target's kinds, and the
+/// oldest of them is the oldest of all.
+async fn counts_of_every_kind(backend: Backend) {
+    use diesel::RunQueryDsl;
+    use polymall::outbox::{self, Kind, Target};
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (mut conn, shop) = crate::helpers::demo_shop(&app.db.url);
+    diesel::sql_query("UPDATE shops SET wms_enabled = TRUE, kingdee_enabled = TRUE")
+        .execute(&mut *conn)
+        .expect("enable");
+    outbox::enqueue(&mut conn, shop.id, Target::Wms, Kind::Item, "P-1").expect("item");
+    outbox::enqueue(&mut conn, shop.id, Target::Wms, Kind::DeliveryOrder, "O-1").expect("do");
+    outbox::enqueue(&mut conn, shop.id, Target::Wms, Kind::Cancel, "O-2").expect("cancel");
+    outbox::enqueue(
+        &mut conn,
+        shop.id,
+        Target::Kingdee,
+        Kind::SalesReturn,
+        "R-1",
+    )
+    .expect("sr");
+    diesel::sql_query(
+        "UPDATE outbox SET modified_at = '2026-01-02 03:04:05' WHERE kind = 'cancel'",
+    )
+    .execute(&mut *conn)
+    .expect("age");
+    let counts = polymall::reports::outbox::state_counts(&mut conn, &[shop.id]).expect("counts");
+    let of = |target: &str, state: &str| {
+        counts
+            .iter()
+            .find(|c| c.target == target && c.state == state)
+            .map(|c| (c.rows, c.oldest.map(|t| t.to_string())))
+    };
+    assert_eq!(
+        of("wms", "pending"),
+        Some((3, Some("2026-01-02 03:04:05".to_owned())))
+    );
+    assert_eq!(of("kingdee", "pending").map(|(rows, _)| rows), Some(1));
+    assert_eq!(of("jushuitan", "pending"), Some((0, None)));
+    assert_eq!(of("wms", "dead"), Some((0, None)));
 }
 
 /// Two processes count calls of the same shop, method and minute; the database holds
