@@ -291,6 +291,7 @@ diesel::table! {
         job -> Text,
         position -> Timestamp,
         modified_at -> Timestamp,
+        position_id -> BigInt,
     }
 }
 

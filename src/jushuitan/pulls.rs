@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
 use super::after_sales::{after_sale_from, shop_of};
 use super::client::{value_text, Operation};
 use super::sync::JstSync;
 use super::JstSyncError;
+use crate::db::DbConnection;
 use crate::outbox::Target;
 use crate::shop::after_sales::{self, AfterSale};
 use crate::shop::parcels::{ship_parcels, Parcel, ParcelItem};
@@ -18,7 +20,12 @@ use crate::time::now_utc;
 /// Orders per orders.single.query call.
 const QUERY_BATCH: usize = 50;
 /// Orders awaiting shipment asked about per run.
-const MAX_AWAITING: i64 = 1_000;
+const MAX_AWAITING: usize = 1_000;
+/// Orders awaiting shipment looked at per run at most, to find those to ask about (the
+/// ones Jushuitan has not taken yet are passed over).
+const MAX_LOOKED_AT: usize = 20_000;
+/// The shipping pull's place in its turn through the orders awaiting shipment.
+const SHIPPING_TURN: &str = "jushuitan.shipping";
 /// Records per page of a query.
 const PAGE_SIZE: i64 = 50;
 /// Pages read of one query at most (a split order answers one record per parcel).
@@ -66,14 +73,13 @@ pub async fn pull_stock(sync: &JstSync) -> Result<usize, JstSyncError> {
 /// the shipped state `Sent` is a parcel with its own items and waybill; any other
 /// state (WaitConfirm, Delivering, Question…) changes nothing, waybill or not. Only
 /// this shop's orders are asked for and taken. Answers the parcels recorded.
+///
+/// A run asks about the next [`MAX_AWAITING`] of those orders in turn (by placing time,
+/// from where the last run stopped, round to the first again), so every one comes round
+/// however many wait: a thousand pre-orders that ship next week do not hide today's.
 pub async fn pull_shipping(sync: &JstSync) -> Result<usize, JstSyncError> {
     let shop_id = sync.shop.id;
-    let waiting: Vec<String> = sync
-        .db
-        .run(move |conn| {
-            shop_orders::awaiting_shipment_at(conn, shop_id, Target::Jushuitan, MAX_AWAITING)
-        })
-        .await?;
+    let TurnPart { waiting, next } = sync.db.run(move |conn| next_in_turn(conn, shop_id)).await?;
     let mut shipped = 0;
     for chunk in waiting.chunks(QUERY_BATCH) {
         let mut parcels: BTreeMap<String, Vec<Parcel>> = BTreeMap::new();
@@ -106,7 +112,76 @@ pub async fn pull_shipping(sync: &JstSync) -> Result<usize, JstSyncError> {
             }
         }
     }
+    // The turn moves on once what was asked is recorded: a run that fails asks again.
+    sync.db
+        .run(move |conn| match next {
+            Some(position) => cursors::advance_to_order(conn, shop_id, SHIPPING_TURN, position),
+            None => cursors::reset(conn, shop_id, SHIPPING_TURN),
+        })
+        .await?;
     Ok(shipped)
+}
+
+/// One run's part of the turn through the orders awaiting shipment.
+struct TurnPart {
+    /// The numbers of the orders Jushuitan can be asked about (it has taken their latest
+    /// state).
+    waiting: Vec<String>,
+    /// The place of the last order looked at; `None`: the turn is over, the next starts
+    /// from the first.
+    next: Option<(NaiveDateTime, i64)>,
+}
+
+/// The next orders in turn, up to [`MAX_AWAITING`] to ask about.
+fn next_in_turn(conn: &mut DbConnection, shop_id: i64) -> Result<TurnPart, ShopError> {
+    let start = cursors::order_position(conn, shop_id, SHIPPING_TURN)?;
+    let (mut after, mut wrapped) = (start, false);
+    let (mut waiting, mut looked) = (Vec::new(), 0);
+    loop {
+        let batch = shop_orders::awaiting_shipment_after(
+            conn,
+            shop_id,
+            Target::Jushuitan,
+            after,
+            i64::try_from(MAX_AWAITING).unwrap_or(i64::MAX),
+        )?;
+        let ended = batch.len() < MAX_AWAITING;
+        for order in batch {
+            // Round to where this run began: every order was looked at.
+            if wrapped && start.is_some_and(|start| order.position() >= start) {
+                return Ok(TurnPart {
+                    waiting,
+                    next: after,
+                });
+            }
+            looked += 1;
+            after = Some(order.position());
+            if order.taken {
+                waiting.push(order.plat_order_no);
+                if waiting.len() == MAX_AWAITING {
+                    return Ok(TurnPart {
+                        waiting,
+                        next: after,
+                    });
+                }
+            }
+        }
+        if ended {
+            // The end: on from the first, unless this run began there.
+            if wrapped || start.is_none() {
+                return Ok(TurnPart {
+                    waiting,
+                    next: None,
+                });
+            }
+            (after, wrapped) = (None, true);
+        } else if looked >= MAX_LOOKED_AT {
+            return Ok(TurnPart {
+                waiting,
+                next: after,
+            });
+        }
+    }
 }
 
 /// Every order record Jushuitan holds for these online numbers in this shop, page by page.

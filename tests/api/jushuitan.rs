@@ -29,6 +29,7 @@ on_both_backends! {
     stock_and_shipping_pulls_change_what_polyapi_answers => pulls;
     order_level_discounts_are_spread_over_the_items => discounts;
     only_sent_orders_ship_and_every_parcel_counts => parcels;
+    every_order_awaiting_shipment_comes_round => shipping_turn;
     another_shops_orders_never_ship_this_shops => other_shop;
 }
 
@@ -890,6 +891,56 @@ fn parcel(status: &str, waybill: Waybill, items: &[(&str, &str, i64)]) -> FakePa
             .map(|(sub, sku, qty)| (sub.to_string(), sku.to_string(), *qty))
             .collect(),
     }
+}
+
+/// More orders wait than a run asks about (a thousand): each run asks about the next ones
+/// in turn, so the newest order's shipment is found although the first thousand never
+/// ship, and the turn comes round to the first again.
+async fn shipping_turn(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    let numbers: Vec<String> = (0..1_010).map(|i| format!("TURN-{i:04}")).collect();
+    for chunk in numbers.chunks(505) {
+        let orders: Vec<Value> = chunk.iter().map(|no| jst_order(no)).collect();
+        assert_eq!(s.app.admin_post("orders", &json!(orders)).await.0, 200);
+    }
+    push::push_orders(&s.sync).await.expect("push");
+    assert_eq!(s.fake.state().uploaded.len(), 1_010);
+    let queries = |s: &Setup| {
+        s.fake
+            .state()
+            .calls
+            .iter()
+            .filter(|(path, _)| path.contains("orders/single/query"))
+            .count()
+    };
+    let sent = |no: &str| {
+        (
+            no.to_owned(),
+            Waybill::new(&format!("YT-{no}"), "YTO", "圆通"),
+        )
+    };
+    let (newest, waybill) = sent("TURN-1009");
+    s.fake
+        .state()
+        .set_status(10_001, &newest, "Sent", Some(waybill));
+    // The first run asks about the first thousand (20 calls of 50): none has left.
+    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(queries(&s), 20);
+    assert_eq!(trade_status(&s.app, &newest).await, "JH_02");
+    // The next run asks about the rest, then goes round to the first: the newest has left.
+    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(queries(&s), 40);
+    assert_eq!(trade_status(&s.app, &newest).await, "JH_03");
+    // The turn goes on where it stopped and round again: the first order's parcel is found.
+    let (first, waybill) = sent("TURN-0000");
+    s.fake
+        .state()
+        .set_status(10_001, &first, "Sent", Some(waybill));
+    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(trade_status(&s.app, &first).await, "JH_03");
+    assert_eq!(queries(&s), 60);
 }
 
 async fn parcels(backend: Backend) {

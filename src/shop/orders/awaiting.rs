@@ -1,33 +1,92 @@
-//! Orders a partner was told of and whose shipment it has not reported yet.
+//! Orders a partner was told of and whose shipment it has not reported yet, taken in
+//! turn: a job asks for the next ones after the last it took, so every order awaiting
+//! shipment comes round however many wait (a sale's pre-orders can wait for days), and
+//! each call reads the orders it answers, never the ones before them.
 
-use diesel::prelude::*;
+use chrono::NaiveDateTime;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::QueryableByName;
 
-use crate::db::schema::{orders, outbox};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Statement};
 use crate::outbox::{Kind, State, Target};
 use crate::shop::codes::TradeStatus;
 use crate::shop::ShopError;
 
-/// Up to `limit` numbers of orders still awaiting shipment whose latest state `target`
-/// has taken (their order row is done), oldest first.
-pub fn awaiting_shipment_at(
+/// An order awaiting shipment, at its place in the turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Awaiting {
+    /// When it was placed: the turn goes by placing time, then id.
+    pub created_at: NaiveDateTime,
+    /// Internal id.
+    pub id: i64,
+    /// The platform order number.
+    pub plat_order_no: String,
+    /// Whether the target has taken the order's latest state (its order row is done),
+    /// so it can be asked about the order.
+    pub taken: bool,
+}
+
+impl Awaiting {
+    /// Its place in the turn.
+    pub fn position(&self) -> (NaiveDateTime, i64) {
+        (self.created_at, self.id)
+    }
+}
+
+#[derive(QueryableByName)]
+struct Candidate {
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    plat_order_no: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    state: Option<String>,
+}
+
+/// Up to `limit` orders awaiting shipment placed after `after` (a place in the turn; the
+/// first ones when `None`), in turn order, each saying whether `target` has taken its
+/// latest state. Bounded by the answer whatever the statistics: one index range of
+/// `(shop, status, placed time, id)` — the orders before `after` are never read — and for
+/// each order its outbox row by the outbox's unique key. (The row's state is read as a
+/// value, not tested with EXISTS or IN: PostgreSQL may answer those by hashing the whole
+/// outbox, and SQLite, given the state, by walking every done row.)
+pub fn awaiting_shipment_after(
     conn: &mut DbConnection,
     shop_id: i64,
     target: Target,
+    after: Option<(NaiveDateTime, i64)>,
     limit: i64,
-) -> Result<Vec<String>, ShopError> {
-    let taken = outbox::table
-        .filter(outbox::shop_id.eq(shop_id))
-        .filter(outbox::target.eq(target.code()))
-        .filter(outbox::kind.eq(Kind::Order.code()))
-        .filter(outbox::state.eq(State::Done.code()))
-        .select(outbox::subject);
-    Ok(orders::table
-        .filter(orders::shop_id.eq(shop_id))
-        .filter(orders::trade_status.eq(TradeStatus::AwaitingShipment.code()))
-        .filter(orders::plat_order_no.eq_any(taken))
-        .order(orders::id.asc())
-        .select(orders::plat_order_no)
-        .limit(limit)
-        .load(conn)?)
+) -> Result<Vec<Awaiting>, ShopError> {
+    let mut walk = Statement::new();
+    walk.sql(
+        "SELECT o.created_at, o.id, o.plat_order_no, (SELECT x.state FROM outbox x \
+         WHERE x.shop_id = o.shop_id AND x.target = ",
+    )
+    .bind(target.code())
+    .sql(" AND x.kind = ")
+    .bind(Kind::Order.code())
+    .sql(" AND x.subject = o.plat_order_no) AS state FROM orders o WHERE o.shop_id = ")
+    .bind(shop_id)
+    .sql(" AND o.trade_status = ")
+    .bind(TradeStatus::AwaitingShipment.code());
+    if let Some((at, id)) = after {
+        walk.sql(" AND (o.created_at, o.id) > (")
+            .bind(at)
+            .sql(", ")
+            .bind(id)
+            .sql(")");
+    }
+    walk.sql(" ORDER BY o.created_at, o.id LIMIT ").bind(limit);
+    Ok(walk
+        .rows::<Candidate>(conn)?
+        .into_iter()
+        .map(|order| Awaiting {
+            taken: order.state.as_deref() == Some(State::Done.code()),
+            created_at: order.created_at,
+            id: order.id,
+            plat_order_no: order.plat_order_no,
+        })
+        .collect())
 }
