@@ -1,6 +1,7 @@
 //! The query plans of the statements GetOrder pages run, and of the Jushuitan push's claim
-//! of the outbox rows due, as the database chooses them with the statistics polymall left
-//! and with none at all.
+//! of the outbox rows due and its shipping pull's turn through the orders awaiting
+//! shipment, as the database chooses them with the statistics polymall left and with none
+//! at all.
 //!
 //! "None at all" is shown inside a transaction that removes the statistics (SQLite's
 //! `sqlite_stat1`, PostgreSQL's `pg_statistic` and the sizes in `pg_class`) and is rolled
@@ -11,7 +12,7 @@ use diesel::Connection;
 use polymall::config::{DatabaseConfig, Secret};
 use polymall::db::{Database, DbConnection};
 use polymall::outbox::{explain_claim, Kind, Target};
-use polymall::shop::orders::{explain_page, OrderFilter, PageAnchors};
+use polymall::shop::orders::{explain_awaiting_shipment, explain_page, OrderFilter, PageAnchors};
 use polymall::shop::Page;
 
 /// A request whose plans are printed; `after` is a page served just before it (so its
@@ -79,6 +80,10 @@ fn show(conn: &mut DbConnection, shop_id: i64, requests: &[Planned]) {
     // Every order of the sale is queued for Jushuitan: the claim must not walk them.
     println!("  the Jushuitan push's claim of the orders due:");
     for line in explain_claim(conn, shop_id, Target::Jushuitan, Kind::Order).expect("claim plan") {
+        println!("    {line}");
+    }
+    println!("  the Jushuitan shipping pull's next orders awaiting shipment:");
+    for line in explain_awaiting_shipment(conn, shop_id, Target::Jushuitan).expect("turn plan") {
         println!("    {line}");
     }
 }

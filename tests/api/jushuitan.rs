@@ -941,6 +941,27 @@ async fn shipping_turn(backend: Backend) {
     assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
     assert_eq!(trade_status(&s.app, &first).await, "JH_03");
     assert_eq!(queries(&s), 60);
+    // Each run reads the orders after its place and each one's outbox row by its key.
+    let shop_id = s.sync.shop.id;
+    let plan = s
+        .sync
+        .db
+        .run(move |conn| {
+            polymall::shop::orders::explain_awaiting_shipment(conn, shop_id, Target::Jushuitan)
+        })
+        .await
+        .expect("plan")
+        .join("\n");
+    // (PostgreSQL plans a table of a thousand rows by its statistics; the bench prints
+    // its plan at a million.)
+    if backend == Backend::Sqlite {
+        assert!(
+            plan.contains("USING INDEX orders_shop_status_created")
+                && plan.contains("USING INDEX sqlite_autoindex_outbox_1")
+                && !plan.contains("TEMP B-TREE"),
+            "{plan}"
+        );
+    }
 }
 
 async fn parcels(backend: Backend) {

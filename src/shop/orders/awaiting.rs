@@ -59,6 +59,39 @@ pub fn awaiting_shipment_after(
     after: Option<(NaiveDateTime, i64)>,
     limit: i64,
 ) -> Result<Vec<Awaiting>, ShopError> {
+    Ok(statement(shop_id, target, after, limit)
+        .rows::<Candidate>(conn)?
+        .into_iter()
+        .map(|order| Awaiting {
+            taken: order.state.as_deref() == Some(State::Done.code()),
+            created_at: order.created_at,
+            id: order.id,
+            plat_order_no: order.plat_order_no,
+        })
+        .collect())
+}
+
+/// The plan the database chooses now for [`awaiting_shipment_after`] from a place in the
+/// turn (for the bench and for checking it reads one index range and the unique key).
+pub fn explain_awaiting_shipment(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    target: Target,
+) -> Result<Vec<String>, ShopError> {
+    let after = Some((NaiveDateTime::default(), 0));
+    Ok(crate::db::explain(
+        conn,
+        &statement(shop_id, target, after, 1_000),
+    )?)
+}
+
+/// The statement [`awaiting_shipment_after`] runs.
+fn statement(
+    shop_id: i64,
+    target: Target,
+    after: Option<(NaiveDateTime, i64)>,
+    limit: i64,
+) -> Statement<'static> {
     let mut walk = Statement::new();
     walk.sql(
         "SELECT o.created_at, o.id, o.plat_order_no, (SELECT x.state FROM outbox x \
@@ -79,14 +112,5 @@ pub fn awaiting_shipment_after(
             .sql(")");
     }
     walk.sql(" ORDER BY o.created_at, o.id LIMIT ").bind(limit);
-    Ok(walk
-        .rows::<Candidate>(conn)?
-        .into_iter()
-        .map(|order| Awaiting {
-            taken: order.state.as_deref() == Some(State::Done.code()),
-            created_at: order.created_at,
-            id: order.id,
-            plat_order_no: order.plat_order_no,
-        })
-        .collect())
+    walk
 }
