@@ -348,52 +348,26 @@ async fn lease_takeover(backend: Backend) {
     s.app
         .admin_post("orders", &json!([jst_order("K-1"), jst_order("K-2")]))
         .await;
-    let shop_id = s.sync.shop.id;
     // A worker claims both rows and dies before settling them (kill -9 mid-batch).
-    let claimed = s
-        .sync
-        .db
-        .run(move |conn| {
-            outbox::claim(
-                conn,
-                shop_id,
-                Target::Jushuitan,
-                Kind::Order,
-                "dead-worker",
-                50,
-                Duration::ZERO,
-            )
-        })
-        .await
-        .expect("claim");
+    let claimed = claim_rows(&s, "dead-worker", 50, Duration::ZERO).await;
     assert_eq!(claimed.len(), 2);
     tokio::time::sleep(Duration::from_millis(5)).await;
     // Its lease has run out: the next worker sends both, nothing is lost.
     assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 2);
     // A live lease is respected: nothing is claimed twice.
     s.app.admin_post("orders", &json!([jst_order("K-3")])).await;
-    let held = s
-        .sync
-        .db
-        .run(move |conn| {
-            outbox::claim(
-                conn,
-                shop_id,
-                Target::Jushuitan,
-                Kind::Order,
-                "other",
-                50,
-                Duration::from_secs(60),
-            )
-        })
-        .await
-        .expect("claim");
+    let held = claim_rows(&s, "other", 50, Duration::from_secs(60)).await;
     assert_eq!(held.len(), 1);
     assert_eq!(push::push_orders(&s.sync).await.expect("push").sent, 0);
 }
 
-/// Claims `limit` Jushuitan order rows as `owner`, answering their subjects in claim order.
-async fn claim_subjects(s: &Setup, owner: &'static str, limit: i64) -> Vec<outbox::Claimed> {
+/// Claims up to `limit` Jushuitan order rows as `owner` for `lease`, in claim order.
+async fn claim_rows(
+    s: &Setup,
+    owner: &'static str,
+    limit: i64,
+    lease: Duration,
+) -> Vec<outbox::Claimed> {
     let shop_id = s.sync.shop.id;
     s.sync
         .db
@@ -405,7 +379,7 @@ async fn claim_subjects(s: &Setup, owner: &'static str, limit: i64) -> Vec<outbo
                 Kind::Order,
                 owner,
                 limit,
-                Duration::from_secs(60),
+                lease,
             )
         })
         .await
@@ -423,7 +397,7 @@ async fn claim_order(backend: Backend) {
         claimed.iter().map(|row| row.subject.clone()).collect()
     };
     // The earliest queued goes first; the partner failed it, so it waits out a backoff.
-    let first = claim_subjects(&s, "worker-1", 1).await;
+    let first = claim_rows(&s, "worker-1", 1, Duration::from_secs(60)).await;
     assert_eq!(subjects(&first), ["Q-1"]);
     let failed = first[0].clone();
     s.sync
@@ -432,12 +406,17 @@ async fn claim_order(backend: Backend) {
         .await
         .expect("fail");
     // The rows behind it are due and taken, earliest first; it is not.
-    let next = claim_subjects(&s, "worker-2", 50).await;
+    let next = claim_rows(&s, "worker-2", 50, Duration::from_secs(60)).await;
     assert_eq!(subjects(&next), ["Q-2", "Q-3"]);
     // Rows leased to a drain are passed too: a row queued later is all that is left.
     s.app.admin_post("orders", &json!([jst_order("Q-4")])).await;
-    assert_eq!(subjects(&claim_subjects(&s, "worker-3", 50).await), ["Q-4"]);
-    assert!(claim_subjects(&s, "worker-4", 50).await.is_empty());
+    assert_eq!(
+        subjects(&claim_rows(&s, "worker-3", 50, Duration::from_secs(60)).await),
+        ["Q-4"]
+    );
+    assert!(claim_rows(&s, "worker-4", 50, Duration::from_secs(60))
+        .await
+        .is_empty());
 
     // The claim reads the outbox_claim index in its order whatever the statistics say: no
     // walk over the table and no sort of every pending row (on PostgreSQL shown with the
