@@ -22,6 +22,90 @@ on_both_backends! {
     outbox_actions_and_stock_changes_are_audited => actions_audited;
     hostile_console_input_is_refused_naming_the_field => hostile_input;
     the_overview_shows_orders_polling_and_the_outbox => overview;
+    the_overviews_orders_placed_are_the_orders_counted => placed_counts;
+}
+
+/// The overview's orders placed since a time come from the counts the database keeps: for
+/// boundaries inside a second, a minute, an hour and a day, before and after the counts
+/// are folded and after orders change status, they are the orders there are.
+async fn placed_counts(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let now = polymall::time::now_utc();
+    let ago = |secs: i64, millis: i64| {
+        now - chrono::Duration::seconds(secs) - chrono::Duration::milliseconds(millis)
+    };
+    // The demo shop is at +08:00; the wire's times are whole seconds.
+    let local = |t: chrono::NaiveDateTime| {
+        (t + chrono::Duration::hours(8))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let placed = [9 * 86_400, 3 * 86_400 + 17, 5 * 3_600 + 3, 4_200, 59, 1];
+    let mut orders = Vec::new();
+    for (i, secs) in placed.iter().enumerate() {
+        for k in 0..3 {
+            let mut order = full_order(&format!("PS-{i}-{k}"));
+            order["tradetime"] = json!(local(ago(*secs, 0)));
+            orders.push(order);
+        }
+    }
+    assert_eq!(app.admin_post("orders", &json!(orders)).await.0, 200);
+    let boundaries = [
+        ago(10 * 86_400, 500),
+        ago(7 * 86_400, 0),
+        ago(3 * 86_400 + 17, 500),
+        ago(5 * 3_600, 250),
+        ago(4_200, 750),
+        ago(30, 500),
+    ];
+    let check = |label: &str| {
+        let (mut conn, shop) = crate::helpers::demo_shop(&app.db.url);
+        for since in boundaries {
+            let counts =
+                polymall::reports::orders::placed_since(&mut conn, shop.id, since).expect("counts");
+            for (status, n) in counts {
+                let exact = count_sql(
+                    &app,
+                    &format!(
+                        "SELECT id FROM orders WHERE shop_id = {} AND trade_status = '{status}' \
+                         AND created_at >= '{}'",
+                        shop.id,
+                        since.format("%Y-%m-%d %H:%M:%S%.6f")
+                    ),
+                );
+                assert_eq!(n, exact, "{label}: {status} since {since}");
+            }
+        }
+    };
+    let fold = || {
+        let (mut conn, _) = crate::helpers::demo_shop(&app.db.url);
+        polymall::shop::orders::fold_order_counts(&mut conn).expect("fold");
+    };
+    check("as written");
+    fold();
+    check("folded");
+    let closed: Vec<_> = ["PS-1-0", "PS-3-1", "PS-5-2"]
+        .iter()
+        .map(|no| {
+            let mut order = orders
+                .iter()
+                .find(|order| order["PlatOrderNo"] == *no)
+                .cloned()
+                .expect("posted");
+            order["tradeStatus"] = json!("JH_05");
+            order
+        })
+        .collect();
+    assert_eq!(app.admin_post("orders", &json!(closed)).await.0, 200);
+    check("closed, not folded");
+    fold();
+    check("closed and folded");
+    assert!(
+        count_sql(&app, "SELECT id FROM orders WHERE trade_status = 'JH_05'") == 3,
+        "three closed"
+    );
 }
 
 async fn needs_session_and_token(backend: Backend) {

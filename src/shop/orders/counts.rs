@@ -18,6 +18,7 @@ use diesel::QueryableByName;
 use super::filter::OrderTime;
 use super::listing::{Key, Listing, Reading};
 use crate::db::{write_transaction, DbConnection, Statement};
+use crate::shop::codes::TradeStatus;
 use crate::shop::ShopError;
 
 /// The spans counts are kept for, longest first, with their length in milliseconds.
@@ -57,6 +58,23 @@ pub(super) fn count(
     };
     let counted: Vec<Counted> = reading.rows(label, &statement(shop_id, listing, upper))?;
     Ok(counted.first().map_or(0, |row| row.n))
+}
+
+/// Orders of the shop in `status` placed at or after `since`, exact, from the counts the
+/// database keeps (a few hundred small rows at most, however many were placed).
+pub fn placed_since(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    status: TradeStatus,
+    since: NaiveDateTime,
+) -> Result<i64, ShopError> {
+    let listing = Listing {
+        time: OrderTime::Created,
+        status: Some(status),
+        from: Some(since),
+        until: None,
+    };
+    count(&mut Reading::new(conn), shop_id, &listing, Upper::End)
 }
 
 /// The one statement [`count`] runs: a sum over a union of index ranges.

@@ -12,7 +12,7 @@ mod write;
 
 pub use anchors::PageAnchors;
 pub use awaiting::{awaiting_shipment_after, explain_awaiting_shipment, Awaiting};
-pub use counts::fold as fold_order_counts;
+pub use counts::{fold as fold_order_counts, placed_since};
 pub use filter::{OrderFilter, OrderTime, TimeWindow};
 pub use memo::{update_memo, MAX_MEMO};
 pub use model::{
