@@ -42,36 +42,29 @@ pub struct StateCount {
     pub oldest: Option<NaiveDateTime>,
 }
 
-/// Rows per target and open state of each shop: one count per (shop, target, kind,
-/// state), each over the leading columns of the `outbox_claim` index, so a count reads
+/// Rows per target and open state of each shop: one count per (shop, target, state) over
+/// the target's kinds, each an index range of `outbox_claim` per kind, so a count reads
 /// the rows it counts and never the done ones.
 pub fn state_counts(conn: &mut DbConnection, shop_ids: &[i64]) -> Result<Vec<StateCount>, DbError> {
     let mut counts = Vec::new();
     for &shop_id in shop_ids {
         for target in TARGETS {
+            let kinds: Vec<&str> = target.kinds().map(Kind::code).collect();
             for state in OPEN_STATES {
-                let mut total = StateCount {
+                let (rows, oldest): (i64, Option<NaiveDateTime>) = outbox::table
+                    .filter(outbox::shop_id.eq(shop_id))
+                    .filter(outbox::target.eq(target.code()))
+                    .filter(outbox::kind.eq_any(&kinds))
+                    .filter(outbox::state.eq(state))
+                    .select((count_star(), min(outbox::modified_at)))
+                    .first(conn)?;
+                counts.push(StateCount {
                     shop_id,
                     target: target.code(),
                     state,
-                    rows: 0,
-                    oldest: None,
-                };
-                for kind in target.kinds() {
-                    let (rows, oldest): (i64, Option<NaiveDateTime>) = outbox::table
-                        .filter(outbox::shop_id.eq(shop_id))
-                        .filter(outbox::target.eq(target.code()))
-                        .filter(outbox::kind.eq(kind.code()))
-                        .filter(outbox::state.eq(state))
-                        .select((count_star(), min(outbox::modified_at)))
-                        .first(conn)?;
-                    total.rows += rows;
-                    total.oldest = match (total.oldest, oldest) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
-                }
-                counts.push(total);
+                    rows,
+                    oldest,
+                });
             }
         }
     }

@@ -102,8 +102,9 @@ async fn placed_counts(backend: Backend) {
     check("closed, not folded");
     fold();
     check("closed and folded");
-    assert!(
-        count_sql(&app, "SELECT id FROM orders WHERE trade_status = 'JH_05'") == 3,
+    assert_eq!(
+        count_sql(&app, "SELECT id FROM orders WHERE trade_status = 'JH_05'"),
+        3,
         "three closed"
     );
 }

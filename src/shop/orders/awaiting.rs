@@ -7,6 +7,8 @@ use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel::QueryableByName;
 
+use super::filter::OrderTime;
+use super::listing::{Key, Listing};
 use crate::db::{DbConnection, Statement};
 use crate::outbox::{Kind, State, Target};
 use crate::shop::codes::TradeStatus;
@@ -85,13 +87,20 @@ pub fn explain_awaiting_shipment(
     )?)
 }
 
-/// The statement [`awaiting_shipment_after`] runs.
+/// The statement [`awaiting_shipment_after`] runs: the listing of the orders awaiting
+/// shipment by placing time, walked forward from `after`.
 fn statement(
     shop_id: i64,
     target: Target,
     after: Option<(NaiveDateTime, i64)>,
     limit: i64,
 ) -> Statement<'static> {
+    let listing = Listing {
+        time: OrderTime::Created,
+        status: Some(TradeStatus::AwaitingShipment),
+        from: None,
+        until: None,
+    };
     let mut walk = Statement::new();
     walk.sql(
         "SELECT o.created_at, o.id, o.plat_order_no, (SELECT x.state FROM outbox x \
@@ -100,17 +109,12 @@ fn statement(
     .bind(target.code())
     .sql(" AND x.kind = ")
     .bind(Kind::Order.code())
-    .sql(" AND x.subject = o.plat_order_no) AS state FROM orders o WHERE o.shop_id = ")
-    .bind(shop_id)
-    .sql(" AND o.trade_status = ")
-    .bind(TradeStatus::AwaitingShipment.code());
+    .sql(" AND x.subject = o.plat_order_no) AS state FROM orders o");
+    listing.shop_and_status(&mut walk, shop_id);
     if let Some((at, id)) = after {
-        walk.sql(" AND (o.created_at, o.id) > (")
-            .bind(at)
-            .sql(", ")
-            .bind(id)
-            .sql(")");
+        listing.key_bound(&mut walk, ">", Key { at, id });
     }
-    walk.sql(" ORDER BY o.created_at, o.id LIMIT ").bind(limit);
+    walk.sql(&format!(" ORDER BY {}, id LIMIT ", listing.column()))
+        .bind(limit);
     walk
 }
