@@ -60,6 +60,9 @@ impl JstError {
     }
 }
 
+/// The longest window of modified times Jushuitan answers, in days (起始结束时间不超过7天).
+pub const MAX_WINDOW_DAYS: i64 = 7;
+
 /// An operation, named per generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::sync::JstSync;
-use super::{pulls, push};
+use super::{pulls, push, shipping};
 use crate::outbox;
 use crate::schedule::Job;
 
@@ -43,7 +43,7 @@ pub fn jobs(sync: Arc<JstSync>) -> Vec<Job> {
             lease,
             sync.clone(),
             |s| async move {
-                pulls::pull_shipping(&s)
+                shipping::pull_shipping(&s)
                     .await
                     .map(|n| format!("{n} parcels recorded"))
             },

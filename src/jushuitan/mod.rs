@@ -7,6 +7,7 @@ pub mod mapping;
 pub mod pulls;
 pub mod push;
 pub mod session;
+pub mod shipping;
 pub mod sign;
 pub mod sync;
 

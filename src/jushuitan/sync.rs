@@ -1,6 +1,9 @@
 //! What the jobs of one Jushuitan shop share: the database, the shop, its settings and
 //! its session.
 
+use serde_json::Value;
+
+use super::after_sales::shop_of;
 use crate::config::JushuitanShopConfig;
 use crate::db::Database;
 use crate::shop::shops::Shop;
@@ -34,5 +37,11 @@ impl JstSync {
             session,
             owner: crate::schedule::worker_name(),
         })
+    }
+
+    /// Whether a record Jushuitan answered belongs to this shop: its `shop_id`, when it
+    /// says one. Two shops of one company may hold the same online order number.
+    pub fn holds(&self, record: &Value) -> bool {
+        shop_of(record).is_none_or(|shop| shop.trim() == self.config.shop_id.to_string())
     }
 }

@@ -108,6 +108,12 @@ pub struct FakeState {
     pub orders: HashMap<(i64, String), ErpOrder>,
     /// Every well-signed open-API call: its path and when it arrived.
     pub calls: Vec<(String, std::time::Instant)>,
+    /// Each order a query by window answers is changed again at once (its modified moves
+    /// to now), as the upload of a shipment the shop recorded does while a run reads on:
+    /// it leaves the window, and the orders after it move back a place.
+    pub change_what_windows_answer: bool,
+    /// The `biz` of every orders.single.query answered (either generation), and when.
+    pub order_queries: Vec<(Value, std::time::Instant)>,
     /// The next orders.upload is taken but answered only after this long (a slow
     /// Jushuitan, so a caller can be killed in the middle of its call).
     pub stall_next_upload: Option<std::time::Duration>,
@@ -128,7 +134,20 @@ pub struct ErpOrder {
     pub parcels: Vec<FakeParcel>,
     /// The order as last uploaded.
     pub uploaded: Value,
+    /// When Jushuitan last changed it (China time, as its `modified`): an upload, a new
+    /// status, a split.
+    pub modified: chrono::NaiveDateTime,
 }
+
+/// Jushuitan's clock: China time, whole seconds.
+fn china_now() -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    let now = chrono::Utc::now().naive_utc() + chrono::Duration::hours(8);
+    now.with_nanosecond(0).unwrap_or(now)
+}
+
+/// Jushuitan's time format.
+const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// The running fake.
 pub struct FakeJushuitan {
@@ -260,10 +279,12 @@ impl FakeState {
                         waybill: None,
                         parcels: Vec::new(),
                         uploaded: Value::Null,
+                        modified: china_now(),
                     });
                 let before = (!held.status.is_empty()).then_some(held.status.as_str());
                 held.status = status_after_upload(order, before);
                 held.uploaded = order.clone();
+                held.modified = china_now();
                 let o_id = held.o_id;
                 self.uploaded.push(order.clone());
                 json!({"so_id": so_id, "o_id": o_id, "issuccess": true, "msg": ""})
@@ -271,10 +292,14 @@ impl FakeState {
             .collect()
     }
 
-    /// orders.single.query: the orders of these so_ids, of `shop_id` when the query
-    /// names one and of every shop otherwise; a split order is answered as itself
-    /// (status Split) and one order per parcel. Paged like the real service.
-    fn query_orders(&self, biz: &Value) -> Result<Value, String> {
+    /// orders.single.query: the orders of these so_ids, or those Jushuitan changed in a
+    /// window of modified times (at most 7 days; one of the two is required), in one
+    /// status when the query names one, of `shop_id` when the query names one and of every
+    /// shop otherwise; a split order is answered as itself (status Split) and one order
+    /// per parcel. Paged like the real service: at most 50 a page, with `data_count`.
+    fn query_orders(&mut self, biz: &Value) -> Result<Value, String> {
+        self.order_queries
+            .push((biz.clone(), std::time::Instant::now()));
         let so_ids: Vec<&str> = biz["so_ids"]
             .as_array()
             .map(|ids| ids.iter().filter_map(Value::as_str).collect())
@@ -282,15 +307,24 @@ impl FakeState {
         if so_ids.len() > 50 {
             return Err("so_ids 最多50个".to_owned());
         }
+        let window = modified_window(biz)?;
+        if window.is_none() && so_ids.is_empty() {
+            return Err("so_ids 和 modified_begin/modified_end 不能同时为空".to_owned());
+        }
+        let status = biz["status"].as_str();
         let shop = biz["shop_id"].as_i64();
         let mut keys: Vec<&(i64, String)> = self
             .orders
-            .keys()
-            .filter(|(shop_id, so_id)| {
-                so_ids.contains(&so_id.as_str()) && shop.is_none_or(|wanted| wanted == *shop_id)
+            .iter()
+            .filter(|((shop_id, so_id), held)| {
+                (so_ids.is_empty() || so_ids.contains(&so_id.as_str()))
+                    && window
+                        .is_none_or(|(begin, end)| held.modified >= begin && held.modified <= end)
+                    && shop.is_none_or(|wanted| wanted == *shop_id)
             })
+            .map(|(key, _)| key)
             .collect();
-        keys.sort();
+        keys.sort_by_key(|key| (self.orders[*key].modified, self.orders[*key].o_id));
         let mut rows = Vec::new();
         for key in keys {
             let held = &self.orders[key];
@@ -318,17 +352,22 @@ impl FakeState {
                 })
                 .unwrap_or_default();
             let waybill = held.waybill.clone().unwrap_or(Waybill::new("", "", ""));
+            let modified = held.modified.format(TIME_FORMAT).to_string();
             rows.push(json!({"so_id": key.1, "o_id": held.o_id, "shop_id": key.0,
                 "status": if held.parcels.is_empty() { held.status.as_str() } else { "Split" },
                 "l_id": waybill.l_id, "lc_id": waybill.lc_id, "logistics_company": waybill.logistics_company,
-                "items": items(uploaded_items)}));
+                "modified": modified, "items": items(uploaded_items)}));
             for (n, parcel) in held.parcels.iter().enumerate() {
                 rows.push(json!({"so_id": key.1, "o_id": held.o_id * 1_000 + n as i64 + 1, "shop_id": key.0,
                     "status": parcel.status, "l_id": parcel.waybill.l_id, "lc_id": parcel.waybill.lc_id,
-                    "logistics_company": parcel.waybill.logistics_company, "items": items(parcel.items.clone())}));
+                    "logistics_company": parcel.waybill.logistics_company, "modified": modified,
+                    "items": items(parcel.items.clone())}));
             }
         }
-        let size = biz["page_size"].as_u64().unwrap_or(30).clamp(1, 100) as usize;
+        if let Some(status) = status {
+            rows.retain(|row| row["status"] == status);
+        }
+        let size = biz["page_size"].as_u64().unwrap_or(30).clamp(1, 50) as usize;
         let index = biz["page_index"].as_u64().unwrap_or(1).max(1) as usize;
         let total = rows.len();
         let page: Vec<Value> = rows
@@ -336,9 +375,20 @@ impl FakeState {
             .skip((index - 1) * size)
             .take(size)
             .collect();
+        if window.is_some() && self.change_what_windows_answer {
+            for row in &page {
+                let key = (
+                    row["shop_id"].as_i64().unwrap_or_default(),
+                    row["so_id"].as_str().unwrap_or_default().to_owned(),
+                );
+                if let Some(held) = self.orders.get_mut(&key) {
+                    held.modified = china_now();
+                }
+            }
+        }
         Ok(
             json!({"orders": page, "page_index": index, "page_size": size, "data_count": total,
-                  "has_next": index * size < total}),
+                  "page_count": total.div_ceil(size), "has_next": index * size < total}),
         )
     }
 
@@ -356,6 +406,16 @@ impl FakeState {
             .unwrap_or_else(|| panic!("{so_id} was not uploaded by shop {shop_id}"));
         held.status = status.to_owned();
         held.waybill = waybill;
+        held.modified = china_now();
+    }
+
+    /// Sets when Jushuitan last changed a shop's order to `ago` before now.
+    pub fn changed_ago(&mut self, shop_id: i64, so_id: &str, ago: chrono::Duration) {
+        let held = self
+            .orders
+            .get_mut(&(shop_id, so_id.to_owned()))
+            .unwrap_or_else(|| panic!("{so_id} was not uploaded by shop {shop_id}"));
+        held.modified = china_now() - ago;
     }
 
     /// Splits a shop's order into these parcels (replacing earlier ones).
@@ -365,6 +425,7 @@ impl FakeState {
             .get_mut(&(shop_id, so_id.to_owned()))
             .unwrap_or_else(|| panic!("{so_id} was not uploaded by shop {shop_id}"));
         held.parcels = parcels;
+        held.modified = china_now();
     }
 
     /// The ERP status of a shop's order, if it was uploaded.
@@ -387,17 +448,8 @@ impl FakeState {
     }
 
     fn refunds_in(&self, biz: &Value) -> Result<Vec<Value>, String> {
-        let parse = |name: &str| {
-            chrono::NaiveDateTime::parse_from_str(
-                biz[name].as_str().unwrap_or_default(),
-                "%Y-%m-%d %H:%M:%S",
-            )
-            .map_err(|_| format!("{name} 格式错误"))
-        };
-        let (begin, end) = (parse("modified_begin")?, parse("modified_end")?);
-        if end - begin > chrono::Duration::days(7) {
-            return Err("时间间隔不能超过7天".to_owned());
-        }
+        let (begin, end) =
+            modified_window(biz)?.ok_or_else(|| "modified_begin 不能为空".to_owned())?;
         // Every shop's records unless the query names one (seed 002: shop_id).
         let shop = biz["shop_id"].as_i64();
         Ok(self
@@ -407,13 +459,34 @@ impl FakeState {
             .filter(|record| {
                 chrono::NaiveDateTime::parse_from_str(
                     record["modified"].as_str().unwrap_or_default(),
-                    "%Y-%m-%d %H:%M:%S",
+                    TIME_FORMAT,
                 )
                 .is_ok_and(|modified| modified >= begin && modified <= end)
             })
             .cloned()
             .collect())
     }
+}
+
+/// The window of modified times a query names, if it names one: both ends in
+/// Jushuitan's format, at most 7 days apart.
+fn modified_window(
+    biz: &Value,
+) -> Result<Option<(chrono::NaiveDateTime, chrono::NaiveDateTime)>, String> {
+    let (begin, end) = match (biz.get("modified_begin"), biz.get("modified_end")) {
+        (None, None) => return Ok(None),
+        (Some(begin), Some(end)) => (begin, end),
+        _ => return Err("modified_begin 和 modified_end 必须同时传".to_owned()),
+    };
+    let parse = |value: &Value, name: &str| {
+        chrono::NaiveDateTime::parse_from_str(value.as_str().unwrap_or_default(), TIME_FORMAT)
+            .map_err(|_| format!("{name} 格式错误"))
+    };
+    let (begin, end) = (parse(begin, "modified_begin")?, parse(end, "modified_end")?);
+    if end < begin || end - begin > chrono::Duration::days(7) {
+        return Err("时间间隔不能超过7天".to_owned());
+    }
+    Ok(Some((begin, end)))
 }
 
 fn json_answer(body: Value) -> HttpResponse {
@@ -624,6 +697,8 @@ impl FakeJushuitan {
             refunds: Vec::new(),
             orders: HashMap::new(),
             calls: Vec::new(),
+            order_queries: Vec::new(),
+            change_what_windows_answer: false,
             stall_next_upload: None,
             stalling: None,
         }));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use polymall::config::{DatabaseConfig, JushuitanApi, JushuitanShopConfig, Secret};
 use polymall::db::Database;
-use polymall::jushuitan::{pulls, push, JstSync};
+use polymall::jushuitan::{pulls, push, shipping, JstSync};
 use polymall::outbox::{self, Kind, OutboxFilter, Target};
 use polymall::shop::shops;
 use serde_json::{json, Value};
@@ -16,6 +16,7 @@ use crate::fake_jst::{FakeApi, FakeJushuitan, FakeParcel, Scripted, Waybill};
 use crate::helpers::{count_sql, Backend, TestApp, TestDb};
 use crate::on_both_backends;
 use crate::polyapi_client::{ok, PolyClient};
+use crate::polyapi_fulfilment::send;
 
 on_both_backends! {
     pushed_orders_arrive_with_valid_payloads => push_open;
@@ -30,6 +31,8 @@ on_both_backends! {
     order_level_discounts_are_spread_over_the_items => discounts;
     only_sent_orders_ship_and_every_parcel_counts => parcels;
     every_order_awaiting_shipment_comes_round => shipping_turn;
+    what_jushuitan_shipped_since_the_last_run_is_found_without_asking_order_by_order => shipped_since;
+    a_long_silence_is_read_in_windows_of_seven_days_and_a_failed_window_read_again => long_silence;
     another_shops_orders_never_ship_this_shops => other_shop;
 }
 
@@ -499,7 +502,9 @@ async fn pulls(backend: Backend) {
         Some(Waybill::new("SF123", "SF", "顺丰")),
     );
     assert_eq!(
-        pulls::pull_shipping(&s.sync).await.expect("pull shipping"),
+        shipping::pull_shipping(&s.sync)
+            .await
+            .expect("pull shipping"),
         1
     );
     let order = ok(client
@@ -512,7 +517,9 @@ async fn pulls(backend: Backend) {
     assert_eq!(other["orders"][0]["tradeStatus"], "JH_02");
     // Pulled again: recorded once.
     assert_eq!(
-        pulls::pull_shipping(&s.sync).await.expect("pull shipping"),
+        shipping::pull_shipping(&s.sync)
+            .await
+            .expect("pull shipping"),
         0
     );
 }
@@ -886,12 +893,13 @@ async fn shipping_turn(backend: Backend) {
     }
     push::push_orders(&s.sync).await.expect("push");
     assert_eq!(s.fake.state().uploaded.len(), 1_010);
+    // Queries by number (each run also asks what shipped since the last, by window).
     let queries = |s: &Setup| {
         s.fake
             .state()
-            .calls
+            .order_queries
             .iter()
-            .filter(|(path, _)| path.contains("orders/single/query"))
+            .filter(|(biz, _)| biz.get("so_ids").is_some())
             .count()
     };
     let sent = |no: &str| {
@@ -905,11 +913,11 @@ async fn shipping_turn(backend: Backend) {
         .state()
         .set_status(10_001, &newest, "Sent", Some(waybill));
     // The first run asks about the first thousand (20 calls of 50): none has left.
-    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 0);
     assert_eq!(queries(&s), 20);
     assert_eq!(trade_status(&s.app, &newest).await, "JH_02");
     // The next run asks about the rest, then goes round to the first: the newest has left.
-    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 1);
     assert_eq!(queries(&s), 40);
     assert_eq!(trade_status(&s.app, &newest).await, "JH_03");
     // The turn goes on where it stopped and round again: the first order's parcel is found.
@@ -917,7 +925,7 @@ async fn shipping_turn(backend: Backend) {
     s.fake
         .state()
         .set_status(10_001, &first, "Sent", Some(waybill));
-    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 1);
     assert_eq!(trade_status(&s.app, &first).await, "JH_03");
     assert_eq!(queries(&s), 60);
     // Each run reads the orders after its place and each one's outbox row by its key.
@@ -943,6 +951,248 @@ async fn shipping_turn(backend: Backend) {
     }
 }
 
+/// The window queries the fake answered since `from` (queries by number left out).
+fn window_queries(s: &Setup, from: usize) -> Vec<Value> {
+    s.fake.state().order_queries[from..]
+        .iter()
+        .map(|(biz, _)| biz)
+        .filter(|biz| biz.get("so_ids").is_none())
+        .cloned()
+        .collect()
+}
+
+/// A window query's ends.
+fn window_of(biz: &Value) -> (chrono::NaiveDateTime, chrono::NaiveDateTime) {
+    let end = |name: &str| {
+        chrono::NaiveDateTime::parse_from_str(biz[name].as_str().expect(name), "%Y-%m-%d %H:%M:%S")
+            .expect(name)
+    };
+    (end("modified_begin"), end("modified_end"))
+}
+
+/// Sets where the window pull's last window ended (UTC), as if it had run then.
+async fn window_ended_at(s: &Setup, at: chrono::NaiveDateTime) {
+    let shop_id = s.sync.shop.id;
+    s.sync
+        .db
+        .run(move |conn| polymall::shop::cursors::advance(conn, shop_id, "jushuitan.shipped", at))
+        .await
+        .expect("cursor");
+}
+
+/// A UTC time as Jushuitan writes it: China time, whole seconds.
+fn in_china(utc: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    let china = utc + chrono::Duration::hours(8);
+    chrono::Timelike::with_nanosecond(&china, 0).expect("time")
+}
+
+/// A waybill of Yuantong named after the order.
+fn yto(no: &str) -> Waybill {
+    Waybill::new(&format!("YT-{no}"), "YTO", "圆通")
+}
+
+/// During the sale Jushuitan ships thousands of orders among many more waiting: a run
+/// asks what it changed to `Sent` since the last run, page by page, and records those of
+/// the shop's orders awaiting shipment: not a printed waybill, not a manual order of
+/// Jushuitan's own, not an order the ERP already shipped through Polyapi, not what changed
+/// in the last minute (read by the next run), and nothing twice.
+async fn shipped_since(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    let numbers: Vec<String> = (0..60).map(|i| format!("WIN-{i:02}")).collect();
+    let orders: Vec<Value> = numbers.iter().map(|no| jst_order(no)).collect();
+    assert_eq!(s.app.admin_post("orders", &json!(orders)).await.0, 200);
+    push::push_orders(&s.sync).await.expect("push");
+    let client = PolyClient::demo(&s.app);
+    ok(client.call("Send", send("WIN-57", "SF-ERP", "")).await);
+    let five_minutes = chrono::Duration::minutes(5);
+    {
+        let mut fake = s.fake.state();
+        // 55 orders left five minutes ago, WIN-54 in two parcels.
+        for no in &numbers[..54] {
+            fake.set_status(10_001, no, "Sent", Some(yto(no)));
+            fake.changed_ago(10_001, no, five_minutes);
+        }
+        fake.split(
+            10_001,
+            "WIN-54",
+            vec![
+                parcel("Sent", yto("WIN-54-1"), &[("WIN-54-1", "sd0001", 2)]),
+                parcel("Sent", yto("WIN-54-2"), &[("WIN-54-2", "sd0002", 1)]),
+            ],
+        );
+        fake.changed_ago(10_001, "WIN-54", five_minutes);
+        // A waybill printed, not shipped.
+        fake.set_status(10_001, "WIN-55", "Delivering", Some(yto("WIN-55")));
+        fake.changed_ago(10_001, "WIN-55", five_minutes);
+        // Shipped a moment ago: after the window's end.
+        fake.set_status(10_001, "WIN-56", "Sent", Some(yto("WIN-56")));
+        // Shipped already through Polyapi; Jushuitan names another waybill.
+        fake.set_status(10_001, "WIN-57", "Sent", Some(yto("WIN-57")));
+        fake.changed_ago(10_001, "WIN-57", five_minutes);
+        // An order made by hand in Jushuitan's own console.
+        let mut manual = jst_order("MANUAL-1");
+        manual["so_id"] = json!("MANUAL-1");
+        manual["shop_id"] = json!(10_001);
+        manual["order_date"] = json!("2026-11-11 10:00:00");
+        manual["shop_status"] = json!("WAIT_SELLER_SEND_GOODS");
+        manual["items"] = json!([{"sku_id": "sd0001", "qty": 1, "amount": 10, "outer_oi_id": ""}]);
+        manual["pay_amount"] = json!(10);
+        manual["freight"] = json!(0);
+        let answer = fake.upload(&[manual]);
+        assert_eq!(answer[0]["issuccess"], true, "{answer:?}");
+        fake.set_status(10_001, "MANUAL-1", "Sent", Some(yto("MANUAL-1")));
+        fake.changed_ago(10_001, "MANUAL-1", five_minutes);
+    }
+
+    // Each order recorded is uploaded again while the run reads on, which moves it out
+    // of the window: the orders after it move back onto pages read before.
+    s.fake.state().change_what_windows_answer = true;
+    assert_eq!(
+        shipping::pull_shipped_since(&s.sync).await.expect("pull"),
+        56,
+        "54 orders whole and two parcels"
+    );
+    for no in &numbers[..55] {
+        assert_eq!(trade_status(&s.app, no).await, "JH_03", "{no}");
+    }
+    for no in ["WIN-55", "WIN-56", "WIN-58"] {
+        assert_eq!(trade_status(&s.app, no).await, "JH_02", "{no}");
+    }
+    assert_eq!(
+        count_sql(
+            &s.app,
+            "SELECT id FROM shipments WHERE logistic_no LIKE 'YT-WIN-54-%'"
+        ),
+        2,
+        "each parcel of the split order"
+    );
+    assert_eq!(
+        count_sql(
+            &s.app,
+            "SELECT s.id FROM shipments s JOIN orders o ON o.id = s.order_id \
+             WHERE o.plat_order_no = 'WIN-57'"
+        ),
+        1,
+        "shipped once, through Polyapi"
+    );
+    assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 57);
+    // Asked by window only: the shop's, Sent, at most 50 a page; the first run reads
+    // the last 7 days up to a minute ago. 58 Sent records (two parcels, the manual order
+    // and WIN-57 among them): two pages, read 1, then 2 and 1 again.
+    let first = window_queries(&s, 0);
+    assert_eq!(s.fake.state().order_queries.len(), first.len());
+    let pages: Vec<&Value> = first.iter().map(|biz| &biz["page_index"]).collect();
+    assert_eq!(pages, [&json!(1), &json!(2), &json!(1)], "{first:?}");
+    for biz in &first {
+        assert_eq!(
+            (&biz["shop_id"], &biz["status"], &biz["page_size"]),
+            (&json!(10_001), &json!("Sent"), &json!(50)),
+            "{biz}"
+        );
+        assert_eq!(window_of(biz), window_of(&first[0]));
+    }
+    let (begin, end) = window_of(&first[0]);
+    assert_eq!(end - begin, chrono::Duration::days(7));
+    let china_now = chrono::Utc::now().naive_utc() + chrono::Duration::hours(8);
+    assert!(
+        end <= china_now - chrono::Duration::seconds(60)
+            && end > china_now - chrono::Duration::seconds(90),
+        "{end} against {china_now}"
+    );
+
+    // The next run (a second later: windows are whole seconds) starts where this one
+    // ended and records nothing again.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(
+        shipping::pull_shipped_since(&s.sync).await.expect("pull"),
+        0
+    );
+    let second = window_queries(&s, first.len());
+    assert_eq!(window_of(&second[0]).0, end);
+    assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 57);
+    // The turn finds the one shipped inside the last minute.
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(trade_status(&s.app, "WIN-56").await, "JH_03");
+}
+
+/// A shop whose pull was stopped for weeks reads what shipped since in windows of at most
+/// 7 days (Jushuitan refuses longer), each starting where the last ended. A window that
+/// fails is read again by the next run, and the turn still runs.
+async fn long_silence(backend: Backend) {
+    let Some(s) = setup(backend, FakeApi::Open).await else {
+        return;
+    };
+    s.app
+        .admin_post(
+            "orders",
+            &json!([
+                jst_order("LONG-1"),
+                jst_order("LONG-2"),
+                jst_order("LONG-3")
+            ]),
+        )
+        .await;
+    push::push_orders(&s.sync).await.expect("push");
+    let stopped = polymall::time::now_utc() - chrono::Duration::days(20);
+    window_ended_at(&s, stopped).await;
+    {
+        let mut fake = s.fake.state();
+        for (no, days) in [("LONG-1", 10), ("LONG-2", 30)] {
+            fake.set_status(10_001, no, "Sent", Some(yto(no)));
+            fake.changed_ago(10_001, no, chrono::Duration::days(days));
+        }
+    }
+    assert_eq!(
+        shipping::pull_shipped_since(&s.sync).await.expect("pull"),
+        1
+    );
+    assert_eq!(trade_status(&s.app, "LONG-1").await, "JH_03");
+    assert_eq!(
+        trade_status(&s.app, "LONG-2").await,
+        "JH_02",
+        "before the cursor"
+    );
+    let windows: Vec<_> = window_queries(&s, 0).iter().map(window_of).collect();
+    assert_eq!(windows.len(), 3, "{windows:?}");
+    assert_eq!(windows[0].0, in_china(stopped));
+    for pair in windows.windows(2) {
+        assert_eq!(
+            pair[1].0, pair[0].1,
+            "each window starts where the last ended"
+        );
+    }
+    assert!(windows
+        .iter()
+        .all(|(begin, end)| *end - *begin <= chrono::Duration::days(7)));
+
+    // The next run, ten minutes later: Jushuitan limits its first call, so the window
+    // fails; the turn still records what shipped, and the next run asks for the same
+    // window again.
+    let asked = s.fake.state().order_queries.len();
+    let last_run = polymall::time::now_utc() - chrono::Duration::minutes(10);
+    window_ended_at(&s, last_run).await;
+    {
+        let mut fake = s.fake.state();
+        fake.set_status(10_001, "LONG-3", "Sent", Some(yto("LONG-3")));
+        fake.changed_ago(10_001, "LONG-3", chrono::Duration::minutes(5));
+        fake.script.push_back(Scripted::RateLimit);
+    }
+    let failed = shipping::pull_shipping(&s.sync).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(trade_status(&s.app, "LONG-2").await, "JH_03", "by the turn");
+    assert_eq!(trade_status(&s.app, "LONG-3").await, "JH_03", "by the turn");
+    assert_eq!(
+        s.fake.state().order_queries.len(),
+        asked + 1,
+        "the turn's one call"
+    );
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 0);
+    let again = window_queries(&s, asked);
+    assert_eq!(window_of(&again[0]).0, in_china(last_run));
+}
+
 async fn parcels(backend: Backend) {
     let Some(s) = setup(backend, FakeApi::Open).await else {
         return;
@@ -962,14 +1212,14 @@ async fn parcels(backend: Backend) {
         "Delivering",
         Some(Waybill::new("YT1", "YTO", "圆通")),
     );
-    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 0);
     s.fake.state().set_status(
         10_001,
         "SP-A",
         "Question",
         Some(Waybill::new("YT1", "YTO", "圆通")),
     );
-    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 0);
     assert_eq!(trade_status(&s.app, "SP-A").await, "JH_02");
 
     // SP-B is split: the first parcel leaves, the second is still being packed.
@@ -988,7 +1238,7 @@ async fn parcels(backend: Backend) {
         ]
     };
     s.fake.state().split(10_001, "SP-B", split_b("Delivering"));
-    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 1);
     assert_eq!(
         trade_status(&s.app, "SP-B").await,
         "JH_02",
@@ -1008,7 +1258,7 @@ async fn parcels(backend: Backend) {
     assert_eq!(count_sql(&s.app, "SELECT id FROM shipment_lines"), 1);
     // The second parcel leaves; its item is matched by SKU.
     s.fake.state().split(10_001, "SP-B", split_b("Sent"));
-    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 1);
     assert_eq!(trade_status(&s.app, "SP-B").await, "JH_03");
     assert_eq!(
         count_sql(
@@ -1024,7 +1274,7 @@ async fn parcels(backend: Backend) {
         "Sent",
         Some(Waybill::new("YD3", "YUNDA", "韵达快递(网点)")),
     );
-    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 1);
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 1);
     assert_eq!(trade_status(&s.app, "SP-C").await, "JH_03");
     assert_eq!(
         count_sql(
@@ -1034,7 +1284,7 @@ async fn parcels(backend: Backend) {
         1
     );
     // Pulled again: nothing recorded twice.
-    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 0);
     assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 3);
 }
 
@@ -1059,7 +1309,7 @@ async fn other_shop(backend: Backend) {
             Some(Waybill::new("SF9", "SF", "顺丰")),
         );
     }
-    assert_eq!(pulls::pull_shipping(&s.sync).await.expect("pull"), 0);
+    assert_eq!(shipping::pull_shipping(&s.sync).await.expect("pull"), 0);
     assert_eq!(trade_status(&s.app, "OS-1").await, "JH_02");
     assert_eq!(count_sql(&s.app, "SELECT id FROM shipments"), 0);
 }

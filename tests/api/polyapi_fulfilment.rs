@@ -23,7 +23,8 @@ async fn order(client: &PolyClient<'_>, no: &str) -> Value {
     answer["orders"][0].clone()
 }
 
-fn send(no: &str, tracking: &str, split: &str) -> Value {
+/// A Send of the whole order (or of sub-order `split`) with this tracking number.
+pub fn send(no: &str, tracking: &str, split: &str) -> Value {
     json!({"PlatOrderNo": no, "LogisticType": "JH_002", "LogisticName": "圆通", "LogisticNo": tracking,
            "IsSplit": if split.is_empty() { 0 } else { 1 }, "SubPlatOrderNo": split, "SendType": "JH_01",
            "SenderName": "仓库", "SenderTel": "0571-1", "SenderAddress": "浙江 杭州 西湖区"})

@@ -3,12 +3,16 @@
 //! shipment comes round however many wait (a sale's pre-orders can wait for days), and
 //! each call reads the orders it answers, never the ones before them.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDateTime;
+use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel::QueryableByName;
 
 use super::filter::OrderTime;
 use super::listing::{Key, Listing};
+use crate::db::schema::orders;
 use crate::db::{DbConnection, Statement};
 use crate::outbox::{Kind, State, Target};
 use crate::shop::codes::TradeStatus;
@@ -71,6 +75,31 @@ pub fn awaiting_shipment_after(
             plat_order_no: order.plat_order_no,
         })
         .collect())
+}
+
+/// Numbers looked up per statement by [`awaiting_shipment_among`].
+const NUMBERS_PER_LOOKUP: usize = 500;
+
+/// Which of `numbers` are this shop's orders still awaiting shipment (a line or more
+/// left to ship). A partner that reports what it shipped in a window also reports orders
+/// that are not the shop's to record: made by hand in the partner's system, or shipped
+/// already through another way.
+pub fn awaiting_shipment_among(
+    conn: &mut DbConnection,
+    shop_id: i64,
+    numbers: &[String],
+) -> Result<HashSet<String>, ShopError> {
+    let mut awaiting = HashSet::new();
+    for chunk in numbers.chunks(NUMBERS_PER_LOOKUP) {
+        let found: Vec<String> = orders::table
+            .filter(orders::shop_id.eq(shop_id))
+            .filter(orders::plat_order_no.eq_any(chunk))
+            .filter(orders::trade_status.eq(TradeStatus::AwaitingShipment.code()))
+            .select(orders::plat_order_no)
+            .load(conn)?;
+        awaiting.extend(found);
+    }
+    Ok(awaiting)
 }
 
 /// The plan the database chooses now for [`awaiting_shipment_after`] from a place in the

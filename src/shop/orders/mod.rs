@@ -11,7 +11,9 @@ mod read;
 mod write;
 
 pub use anchors::PageAnchors;
-pub use awaiting::{awaiting_shipment_after, explain_awaiting_shipment, Awaiting};
+pub use awaiting::{
+    awaiting_shipment_after, awaiting_shipment_among, explain_awaiting_shipment, Awaiting,
+};
 pub use counts::{fold as fold_order_counts, placed_since};
 pub use filter::{OrderFilter, OrderTime, TimeWindow};
 pub use memo::{update_memo, MAX_MEMO};
