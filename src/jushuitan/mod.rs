@@ -10,6 +10,7 @@ pub mod session;
 pub mod shipping;
 pub mod sign;
 pub mod sync;
+pub mod windows;
 
 pub use client::{JstError, JushuitanClient, Operation, Tokens};
 pub use jobs::jobs;

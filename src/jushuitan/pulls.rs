@@ -1,18 +1,29 @@
 //! What the shop pulls from Jushuitan: available stock and after-sales (shipments are
 //! pulled in [`super::shipping`]).
 
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+
 use serde_json::{json, Value};
 
 use super::after_sales::{after_sale_from, shop_of};
-use super::client::{value_text, Operation, MAX_WINDOW_DAYS};
+use super::client::{value_text, Operation};
 use super::sync::JstSync;
+use super::windows::{ChangedSince, Changes};
 use super::JstSyncError;
 use crate::shop::after_sales::{self, AfterSale};
-use crate::shop::{cursors, stock};
-use crate::time::now_utc;
+use crate::shop::stock;
 
 /// SKUs per inventory.query call.
 const SKU_BATCH: usize = 100;
+/// The after-sale records Jushuitan changed, by window (seed 002).
+const AFTER_SALES_SINCE: Changes = Changes {
+    operation: Operation::QueryRefunds,
+    cursor: "jushuitan.refunds",
+    list: "datas",
+    also: &[],
+};
 
 /// Reads available stock (`qty - order_lock`, at least 0) for every merchant code of the
 /// shop and writes it to the matching SKUs and SKU-less products. Answers how many
@@ -45,68 +56,34 @@ pub async fn pull_stock(sync: &JstSync) -> Result<usize, JstSyncError> {
     .await
 }
 
-/// Reads this shop's after-sale records changed since the stored cursor, in windows of
-/// at most 7 days, into the shop's after-sales (returns and refunds also into its
-/// refunds); the cursor moves only after a window is stored.
+/// Reads this shop's after-sale records changed since the last run (windows of their
+/// modified times, see [`super::windows`]) into the shop's after-sales (returns and
+/// refunds also into its refunds), a page at a time. Answers the records stored.
 pub async fn pull_refunds(sync: &JstSync) -> Result<usize, JstSyncError> {
-    const JOB: &str = "jushuitan.refunds";
-    let shop_id = sync.shop.id;
-    let offset = sync.shop.offset();
-    let stored = sync
-        .db
-        .run(move |conn| cursors::position(conn, shop_id, JOB))
-        .await?;
-    let now = now_utc();
-    let mut start = stored.unwrap_or(now - chrono::Duration::days(MAX_WINDOW_DAYS));
-    let mut total = 0;
-    while start < now {
-        let end = (start + chrono::Duration::days(MAX_WINDOW_DAYS)).min(now);
-        let mut page = 1;
-        loop {
-            let biz = json!({
-                "shop_id": sync.config.shop_id,
-                "modified_begin": crate::time::format_shop_time(start, offset),
-                "modified_end": crate::time::format_shop_time(end, offset),
-                "page_index": page,
-                "page_size": 50,
-            });
-            let data = sync.session.call(Operation::QueryRefunds, &biz).await?;
-            let records = data
-                .get("datas")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let items: Vec<AfterSale> = records
-                .iter()
-                .filter(|record| {
-                    let ours = sync.holds(record);
-                    if !ours {
-                        tracing::warn!(shop = %sync.shop.code, other = %shop_of(record).unwrap_or_default(), "jushuitan answered another shop's after-sale; ignored");
-                    }
-                    ours
-                })
-                .filter_map(|record| after_sale_from(record, offset))
-                .collect();
-            total += items.len();
-            if !items.is_empty() {
-                sync.db
-                    .run(move |conn| after_sales::record(conn, shop_id, &items))
-                    .await?;
-            }
-            if !data
-                .get("has_next")
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-                || records.is_empty()
-            {
-                break;
-            }
-            page += 1;
+    let (shop_id, offset) = (sync.shop.id, sync.shop.offset());
+    let mut changed = ChangedSince::start(sync, &AFTER_SALES_SINCE).await?;
+    // A window's first page is read twice (see `windows`): a record is stored once a run.
+    let mut seen: HashSet<(String, NaiveDateTime)> = HashSet::new();
+    let mut stored = 0;
+    while let Some(records) = changed.next_page().await? {
+        let items: Vec<AfterSale> = records
+            .iter()
+            .filter(|record| {
+                let ours = sync.holds(record);
+                if !ours {
+                    tracing::warn!(shop = %sync.shop.code, other = %shop_of(record).unwrap_or_default(), "jushuitan answered another shop's after-sale; ignored");
+                }
+                ours
+            })
+            .filter_map(|record| after_sale_from(record, offset))
+            .filter(|sale| seen.insert((sale.as_id.clone(), sale.modified_at)))
+            .collect();
+        stored += items.len();
+        if !items.is_empty() {
+            sync.db
+                .run(move |conn| after_sales::record(conn, shop_id, &items))
+                .await?;
         }
-        sync.db
-            .run(move |conn| cursors::advance(conn, shop_id, JOB, end))
-            .await?;
-        start = end;
     }
-    Ok(total)
+    Ok(stored)
 }

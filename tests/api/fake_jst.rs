@@ -108,9 +108,10 @@ pub struct FakeState {
     pub orders: HashMap<(i64, String), ErpOrder>,
     /// Every well-signed open-API call: its path and when it arrived.
     pub calls: Vec<(String, std::time::Instant)>,
-    /// Each order a query by window answers is changed again at once (its modified moves
-    /// to now), as the upload of a shipment the shop recorded does while a run reads on:
-    /// it leaves the window, and the orders after it move back a place.
+    /// Each order or after-sale record a query by window answers is changed again at once
+    /// (its modified moves to now), as the upload of a shipment the shop recorded does,
+    /// or a person handling after-sales in Jushuitan, while a run reads on: it leaves the
+    /// window, and the records after it move back a place.
     pub change_what_windows_answer: bool,
     /// The `biz` of every orders.single.query answered (either generation), and when.
     pub order_queries: Vec<(Value, std::time::Instant)>,
@@ -367,14 +368,7 @@ impl FakeState {
         if let Some(status) = status {
             rows.retain(|row| row["status"] == status);
         }
-        let size = biz["page_size"].as_u64().unwrap_or(30).clamp(1, 50) as usize;
-        let index = biz["page_index"].as_u64().unwrap_or(1).max(1) as usize;
-        let total = rows.len();
-        let page: Vec<Value> = rows
-            .into_iter()
-            .skip((index - 1) * size)
-            .take(size)
-            .collect();
+        let (page, answer) = one_page(rows, biz, "orders");
         if window.is_some() && self.change_what_windows_answer {
             for row in &page {
                 let key = (
@@ -386,10 +380,7 @@ impl FakeState {
                 }
             }
         }
-        Ok(
-            json!({"orders": page, "page_index": index, "page_size": size, "data_count": total,
-                  "page_count": total.div_ceil(size), "has_next": index * size < total}),
-        )
+        Ok(answer)
     }
 
     /// Moves a shop's order to `status`, with a waybill when one is printed.
@@ -447,25 +438,59 @@ impl FakeState {
             .collect())
     }
 
-    fn refunds_in(&self, biz: &Value) -> Result<Vec<Value>, String> {
+    /// refund.single.query: the after-sale records changed in a window (at most 7 days,
+    /// required), of `shop_id` when the query names one (seed 002) and of every shop
+    /// otherwise, by modified time; paged like orders.single.query.
+    fn refunds_in(&mut self, biz: &Value) -> Result<Value, String> {
         let (begin, end) =
             modified_window(biz)?.ok_or_else(|| "modified_begin 不能为空".to_owned())?;
-        // Every shop's records unless the query names one (seed 002: shop_id).
         let shop = biz["shop_id"].as_i64();
-        Ok(self
+        let modified = |record: &Value| {
+            chrono::NaiveDateTime::parse_from_str(
+                record["modified"].as_str().unwrap_or_default(),
+                TIME_FORMAT,
+            )
+            .ok()
+        };
+        let mut rows: Vec<Value> = self
             .refunds
             .iter()
             .filter(|record| shop.is_none_or(|wanted| record["shop_id"].as_i64() == Some(wanted)))
-            .filter(|record| {
-                chrono::NaiveDateTime::parse_from_str(
-                    record["modified"].as_str().unwrap_or_default(),
-                    TIME_FORMAT,
-                )
-                .is_ok_and(|modified| modified >= begin && modified <= end)
-            })
+            .filter(|record| modified(record).is_some_and(|at| at >= begin && at <= end))
             .cloned()
-            .collect())
+            .collect();
+        rows.sort_by_key(|record| (modified(record), record["as_id"].to_string()));
+        let (page, answer) = one_page(rows, biz, "datas");
+        if self.change_what_windows_answer {
+            let now = china_now().format(TIME_FORMAT).to_string();
+            for record in self.refunds.iter_mut() {
+                if page
+                    .iter()
+                    .any(|answered| answered["as_id"] == record["as_id"])
+                {
+                    record["modified"] = json!(now);
+                }
+            }
+        }
+        Ok(answer)
     }
+}
+
+/// Page `page_index` (from 1) of `rows`, `page_size` a page and at most 50, as Jushuitan
+/// answers it: the rows under `list`, with `data_count`, `page_count` and `has_next`.
+fn one_page(rows: Vec<Value>, biz: &Value, list: &str) -> (Vec<Value>, Value) {
+    let size = biz["page_size"].as_u64().unwrap_or(30).clamp(1, 50) as usize;
+    let index = biz["page_index"].as_u64().unwrap_or(1).max(1) as usize;
+    let total = rows.len();
+    let page: Vec<Value> = rows
+        .into_iter()
+        .skip((index - 1) * size)
+        .take(size)
+        .collect();
+    let mut answer = json!({"page_index": index, "page_size": size, "data_count": total,
+                            "page_count": total.div_ceil(size), "has_next": index * size < total});
+    answer[list] = json!(page);
+    (page, answer)
 }
 
 /// The window of modified times a query names, if it names one: both ends in
@@ -592,9 +617,7 @@ fn open_answer(state: &mut FakeState, request: &HttpRequest, body: &[u8]) -> Htt
             }
         }
         "/open/refund/single/query" => match state.refunds_in(&biz) {
-            Ok(rows) => {
-                json!({"datas": rows, "page_index": biz["page_index"], "has_next": false, "data_count": rows.len()})
-            }
+            Ok(page) => page,
             Err(msg) => return json_answer(json!({"code": 1, "msg": msg})),
         },
         _ => return json_answer(json!({"code": 404, "msg": "unknown path"})),
@@ -663,7 +686,11 @@ async fn legacy(
             Err(msg) => json!({"code": 1, "issuccess": false, "msg": msg}),
         },
         "refund.single.query" => match state.refunds_in(&biz) {
-            Ok(rows) => json!({"code": 0, "issuccess": true, "datas": rows, "has_next": false}),
+            Ok(mut page) => {
+                page["code"] = json!(0);
+                page["issuccess"] = json!(true);
+                page
+            }
             Err(msg) => json!({"code": 1, "issuccess": false, "msg": msg}),
         },
         _ => json!({"code": 404, "issuccess": false, "msg": "unknown method"}),
