@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{Backend, TestApp, ADMIN_TOKEN};
+use crate::helpers::{count_sql, Backend, TestApp, ADMIN_TOKEN};
 use crate::on_both_backends;
 
 /// An order with every field of the seed's GetOrder table set.
@@ -147,6 +147,7 @@ pub fn full_refund(no: &str, order: &str) -> Value {
 
 on_both_backends! {
     orders_come_back_field_for_field => orders_round_trip;
+    an_orders_invoice_and_customs_come_and_go_with_it => invoice_and_customs;
     products_come_back_field_for_field => products_round_trip;
     refunds_come_back_and_mark_order_lines => refunds_round_trip;
     bad_payloads_name_the_field_and_write_nothing => bad_payloads;
@@ -171,6 +172,102 @@ async fn orders_round_trip(backend: Backend) {
         body["orders"][0], order,
         "stored order differs from what was posted"
     );
+}
+
+/// `order` with no invoice and no customs data: their fields as the storefront leaves
+/// them when there are none.
+fn without_invoice_and_customs(mut order: Value) -> Value {
+    for field in [
+        "invoicetitle",
+        "taxpayerident",
+        "invoicetype",
+        "invoicecontent",
+        "registeredaddress",
+        "registeredphone",
+        "depositbank",
+        "bankaccount",
+        "payID",
+        "payName",
+        "businessPlatCode",
+        "businessPlatName",
+    ] {
+        order[field] = json!("");
+    }
+    for field in [
+        "taxamount",
+        "tariffamount",
+        "addedvalueamount",
+        "consumptiondutyamount",
+        "IsHwgFlag",
+    ] {
+        order[field] = json!(0);
+    }
+    order
+}
+
+/// Most orders have no invoice and no customs data and are stored without those rows;
+/// an order reads back the same either way, and a replacement adds or drops them.
+async fn invoice_and_customs(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let rows = |no: &str| {
+        ["order_invoices", "order_customs"].map(|table| {
+            count_sql(
+                &app,
+                &format!(
+                    "SELECT p.order_id FROM {table} p JOIN orders o ON o.id = p.order_id \
+                     WHERE o.plat_order_no = '{no}'"
+                ),
+            )
+        })
+    };
+    let app = &app;
+    let read = |no: &str| {
+        let path = format!("orders?PlatOrderNo={no}");
+        async move { app.admin_get(&path).await.1["orders"][0].clone() }
+    };
+    let plain = without_invoice_and_customs(full_order("IC-PLAIN"));
+    let mut type_only = without_invoice_and_customs(full_order("IC-TYPE"));
+    type_only["invoicetype"] = json!("0");
+    let full = full_order("IC-FULL");
+    let (status, body) = app
+        .admin_post("orders", &json!([plain, type_only, full]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(read("IC-PLAIN").await, plain);
+    assert_eq!(
+        rows("IC-PLAIN"),
+        [0, 0],
+        "no rows for what an order has not"
+    );
+    assert_eq!(read("IC-TYPE").await, type_only);
+    assert_eq!(rows("IC-TYPE"), [1, 0], "\"0\" is said, and kept as said");
+    assert_eq!(read("IC-FULL").await, full);
+    assert_eq!(rows("IC-FULL"), [1, 1]);
+
+    // Replaced: the plain order gains both, the full one loses both.
+    let gained = full_order("IC-PLAIN");
+    let lost = without_invoice_and_customs(full_order("IC-FULL"));
+    let (status, body) = app.admin_post("orders", &json!([gained, lost])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"created": 0, "updated": 2}));
+    assert_eq!(read("IC-PLAIN").await, gained);
+    assert_eq!(rows("IC-PLAIN"), [1, 1]);
+    assert_eq!(read("IC-FULL").await, lost);
+    assert_eq!(rows("IC-FULL"), [0, 0]);
+    // Through Polyapi as well.
+    let client = crate::polyapi_client::PolyClient::demo(app);
+    let served = crate::polyapi_client::ok(
+        client
+            .call(
+                "GetOrder",
+                json!({"PlatOrderNo": "IC-FULL", "PageIndex": 1}),
+            )
+            .await,
+    );
+    assert_eq!(served["orders"][0]["invoicetitle"], "");
+    assert_eq!(served["orders"][0]["taxamount"], 0);
 }
 
 async fn products_round_trip(backend: Backend) {

@@ -371,15 +371,16 @@ fn read_orders<K: KeptOrders>(
     Ok(listed)
 }
 
-/// An order row with its one-to-one parts, which are written with it.
+/// An order row with its one-to-one parts, which are written with it (an invoice and
+/// customs data only when the order has them).
 type Head = (
     i64,
     OrderHeader,
     NaiveDateTime,
     i64,
     Receiver,
-    Invoice,
-    Customs,
+    Option<Invoice>,
+    Option<Customs>,
     Option<PickupCode>,
 );
 
@@ -395,8 +396,8 @@ fn assemble(
     }
     let heads = orders::table
         .inner_join(order_receivers::table)
-        .inner_join(order_invoices::table)
-        .inner_join(order_customs::table)
+        .left_join(order_invoices::table)
+        .left_join(order_customs::table)
         .left_join(pickup_codes::table)
         .filter(ids_in(orders::id, ids))
         .select((
@@ -405,8 +406,8 @@ fn assemble(
             orders::modified_at,
             orders::revision,
             Receiver::as_select(),
-            Invoice::as_select(),
-            Customs::as_select(),
+            Option::<Invoice>::as_select(),
+            Option::<Customs>::as_select(),
             Option::<PickupCode>::as_select(),
         ));
     reading.note(
@@ -447,8 +448,9 @@ fn assemble(
                     modified_at,
                     revision,
                     receiver,
-                    invoice,
-                    customs,
+                    // No row: the order has none (see `write`).
+                    invoice: invoice.unwrap_or_default(),
+                    customs: customs.unwrap_or_default(),
                     lines: lines.remove(&id).unwrap_or_default(),
                     pickup_code,
                 }

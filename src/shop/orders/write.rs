@@ -3,9 +3,10 @@
 //! A batch is one transaction of multi-row statements: for each run of orders (256, 64,
 //! 16, 4 or 1 at a time, so each statement text is prepared once per connection) one
 //! lookup of what is stored, one upsert per table, one outbox upsert per target. The
-//! triggers add the orders to the counts, a few change rows per statement. Orders are written in the
-//! order of the request, so new orders get ids in that order (the tie-break of equal
-//! times in GetOrder).
+//! triggers add the orders to the counts, a few change rows per statement. Orders are
+//! written in the order of the request, so new orders get ids in that order (the
+//! tie-break of equal times in GetOrder). An order's invoice and customs data have a row
+//! only when the order has any (every field empty reads the same as no row).
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,7 +14,7 @@ use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel::QueryableByName;
 
-use super::model::NewOrder;
+use super::model::{Customs, Invoice, NewOrder};
 use crate::db::{runs, write_transaction, DbConnection, Statement};
 use crate::outbox::{self, Kind, Target};
 use crate::shop::codes::TradeStatus;
@@ -228,7 +229,8 @@ fn write_run(
         .iter()
         .map(|(_, item)| Ok((id_of(item)?, *item)))
         .collect::<Result<_, ShopError>>()?;
-    upsert_parts(conn, shop_id, &with_ids)?;
+    let replaced: HashSet<i64> = stored.values().map(|row| row.id).collect();
+    upsert_parts(conn, shop_id, &with_ids, &replaced)?;
     delete_where_in(conn, "order_lines", "id", &removed_lines)?;
     upsert_lines(conn, shop_id, &with_ids)?;
     delete_where_in(conn, "pickup_codes", "order_id", &removed_pickups)?;
@@ -441,11 +443,13 @@ fn upsert_orders(
         .collect())
 }
 
-/// Upserts receivers, invoices and customs (one row each per order).
+/// Upserts receivers (one row an order), and invoices and customs where an order has
+/// them; `replaced` are the orders that were stored before.
 fn upsert_parts(
     conn: &mut DbConnection,
     shop_id: i64,
     orders: &[(i64, &NewOrder)],
+    replaced: &HashSet<i64>,
 ) -> Result<(), ShopError> {
     let part = |table: &str, columns: &[&str]| {
         let mut upsert = Statement::new();
@@ -483,39 +487,74 @@ fn upsert_parts(
     });
     finish(&mut receivers, &RECEIVER_COLUMNS);
     receivers.run(conn)?;
-    let mut invoices = part("order_invoices", &INVOICE_COLUMNS);
-    invoices.tuples(orders, |row, (id, item)| {
-        let i = &item.invoice;
-        row.value(*id)
-            .value(shop_id)
-            .value(&i.invoice_type)
-            .value(&i.invoice_title)
-            .value(&i.taxpayer_ident)
-            .value(&i.invoice_content)
-            .value(&i.registered_address)
-            .value(&i.registered_phone)
-            .value(&i.deposit_bank)
-            .value(&i.bank_account);
-    });
-    finish(&mut invoices, &INVOICE_COLUMNS);
-    invoices.run(conn)?;
-    let mut customs = part("order_customs", &CUSTOMS_COLUMNS);
-    customs.tuples(orders, |row, (id, item)| {
-        let c = &item.customs;
-        row.value(*id)
-            .value(shop_id)
-            .value(c.is_overseas)
-            .value(c.tax_amount)
-            .value(c.tariff_amount)
-            .value(c.added_value_amount)
-            .value(c.consumption_duty_amount)
-            .value(&c.pay_id)
-            .value(&c.pay_name)
-            .value(&c.business_plat_code)
-            .value(&c.business_plat_name);
-    });
-    finish(&mut customs, &CUSTOMS_COLUMNS);
-    customs.run(conn)?;
+    // Most orders have no invoice and no customs data: no row (read as empty), so a sale's
+    // orders write two rows fewer each.
+    let (no_invoice, no_customs) = (Invoice::default(), Customs::default());
+    let invoiced: Vec<&(i64, &NewOrder)> = orders
+        .iter()
+        .filter(|(_, item)| item.invoice != no_invoice)
+        .collect();
+    for run in runs(&invoiced) {
+        let mut invoices = part("order_invoices", &INVOICE_COLUMNS);
+        invoices.tuples(run, |row, (id, item)| {
+            let i = &item.invoice;
+            row.value(*id)
+                .value(shop_id)
+                .value(&i.invoice_type)
+                .value(&i.invoice_title)
+                .value(&i.taxpayer_ident)
+                .value(&i.invoice_content)
+                .value(&i.registered_address)
+                .value(&i.registered_phone)
+                .value(&i.deposit_bank)
+                .value(&i.bank_account);
+        });
+        finish(&mut invoices, &INVOICE_COLUMNS);
+        invoices.run(conn)?;
+    }
+    let declared: Vec<&(i64, &NewOrder)> = orders
+        .iter()
+        .filter(|(_, item)| item.customs != no_customs)
+        .collect();
+    for run in runs(&declared) {
+        let mut customs = part("order_customs", &CUSTOMS_COLUMNS);
+        customs.tuples(run, |row, (id, item)| {
+            let c = &item.customs;
+            row.value(*id)
+                .value(shop_id)
+                .value(c.is_overseas)
+                .value(c.tax_amount)
+                .value(c.tariff_amount)
+                .value(c.added_value_amount)
+                .value(c.consumption_duty_amount)
+                .value(&c.pay_id)
+                .value(&c.pay_name)
+                .value(&c.business_plat_code)
+                .value(&c.business_plat_name);
+        });
+        finish(&mut customs, &CUSTOMS_COLUMNS);
+        customs.run(conn)?;
+    }
+    // A replacement without them drops what the order had.
+    let dropped = |without: &dyn Fn(&NewOrder) -> bool| -> Vec<i64> {
+        orders
+            .iter()
+            .filter(|(id, item)| replaced.contains(id) && without(item))
+            .map(|(id, _)| *id)
+            .collect()
+    };
+    delete_where_in(
+        conn,
+        "order_invoices",
+        "order_id",
+        &dropped(&|item| item.invoice == no_invoice),
+    )?;
+    delete_where_in(
+        conn,
+        "order_customs",
+        "order_id",
+        &dropped(&|item| item.customs == no_customs),
+    )?;
     Ok(())
 }
 
