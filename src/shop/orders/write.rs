@@ -15,7 +15,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel::QueryableByName;
 
 use super::model::{Customs, Invoice, NewOrder};
-use crate::db::{runs, write_transaction, DbConnection, Statement};
+use crate::db::{runs, write_transaction, DbConnection, Row, Statement};
 use crate::outbox::{self, Kind, Target};
 use crate::shop::codes::TradeStatus;
 use crate::shop::{ShopError, UpsertCounts};
@@ -451,56 +451,44 @@ fn upsert_parts(
     orders: &[(i64, &NewOrder)],
     replaced: &HashSet<i64>,
 ) -> Result<(), ShopError> {
-    let part = |table: &str, columns: &[&str]| {
-        let mut upsert = Statement::new();
-        upsert.sql(&format!(
-            "INSERT INTO {table} (order_id, shop_id, {}) VALUES ",
-            columns.join(", ")
-        ));
-        upsert
-    };
-    let finish = |upsert: &mut Statement<'_>, columns: &[&str]| {
-        upsert
-            .sql(" ON CONFLICT (order_id) DO UPDATE SET ")
-            .set_excluded(columns);
-    };
-    let mut receivers = part("order_receivers", &RECEIVER_COLUMNS);
-    receivers.tuples(orders, |row, (id, item)| {
-        let r = &item.receiver;
-        row.value(*id)
-            .value(shop_id)
-            .value(&r.country)
-            .value(&r.province)
-            .value(&r.city)
-            .value(&r.area)
-            .value(&r.town)
-            .value(&r.address)
-            .value(&r.zip)
-            .value(&r.phone)
-            .value(&r.mobile)
-            .value(&r.email)
-            .value(&r.qq)
-            .value(&r.receiver_name)
-            .value(&r.card_type)
-            .value(&r.id_card)
-            .value(&r.id_card_true_name);
-    });
-    finish(&mut receivers, &RECEIVER_COLUMNS);
-    receivers.run(conn)?;
+    let part = PartTable { shop_id, orders };
+    part.upsert(
+        conn,
+        "order_receivers",
+        &RECEIVER_COLUMNS,
+        |_| true,
+        |row, item| {
+            let r = &item.receiver;
+            row.value(&r.country)
+                .value(&r.province)
+                .value(&r.city)
+                .value(&r.area)
+                .value(&r.town)
+                .value(&r.address)
+                .value(&r.zip)
+                .value(&r.phone)
+                .value(&r.mobile)
+                .value(&r.email)
+                .value(&r.qq)
+                .value(&r.receiver_name)
+                .value(&r.card_type)
+                .value(&r.id_card)
+                .value(&r.id_card_true_name);
+        },
+    )?;
     // Most orders have no invoice and no customs data: no row (read as empty), so a sale's
     // orders write two rows fewer each.
     let (no_invoice, no_customs) = (Invoice::default(), Customs::default());
-    let invoiced: Vec<&(i64, &NewOrder)> = orders
-        .iter()
-        .filter(|(_, item)| item.invoice != no_invoice)
-        .collect();
-    for run in runs(&invoiced) {
-        let mut invoices = part("order_invoices", &INVOICE_COLUMNS);
-        invoices.tuples(run, |row, (id, item)| {
+    let invoiced = |item: &NewOrder| item.invoice != no_invoice;
+    let declared = |item: &NewOrder| item.customs != no_customs;
+    part.upsert(
+        conn,
+        "order_invoices",
+        &INVOICE_COLUMNS,
+        invoiced,
+        |row, item| {
             let i = &item.invoice;
-            row.value(*id)
-                .value(shop_id)
-                .value(&i.invoice_type)
+            row.value(&i.invoice_type)
                 .value(&i.invoice_title)
                 .value(&i.taxpayer_ident)
                 .value(&i.invoice_content)
@@ -508,21 +496,16 @@ fn upsert_parts(
                 .value(&i.registered_phone)
                 .value(&i.deposit_bank)
                 .value(&i.bank_account);
-        });
-        finish(&mut invoices, &INVOICE_COLUMNS);
-        invoices.run(conn)?;
-    }
-    let declared: Vec<&(i64, &NewOrder)> = orders
-        .iter()
-        .filter(|(_, item)| item.customs != no_customs)
-        .collect();
-    for run in runs(&declared) {
-        let mut customs = part("order_customs", &CUSTOMS_COLUMNS);
-        customs.tuples(run, |row, (id, item)| {
+        },
+    )?;
+    part.upsert(
+        conn,
+        "order_customs",
+        &CUSTOMS_COLUMNS,
+        declared,
+        |row, item| {
             let c = &item.customs;
-            row.value(*id)
-                .value(shop_id)
-                .value(c.is_overseas)
+            row.value(c.is_overseas)
                 .value(c.tax_amount)
                 .value(c.tariff_amount)
                 .value(c.added_value_amount)
@@ -531,31 +514,62 @@ fn upsert_parts(
                 .value(&c.pay_name)
                 .value(&c.business_plat_code)
                 .value(&c.business_plat_name);
-        });
-        finish(&mut customs, &CUSTOMS_COLUMNS);
-        customs.run(conn)?;
-    }
+        },
+    )?;
     // A replacement without them drops what the order had.
-    let dropped = |without: &dyn Fn(&NewOrder) -> bool| -> Vec<i64> {
+    let dropped = |has: &dyn Fn(&NewOrder) -> bool| -> Vec<i64> {
         orders
             .iter()
-            .filter(|(id, item)| replaced.contains(id) && without(item))
+            .filter(|(id, item)| replaced.contains(id) && !has(item))
             .map(|(id, _)| *id)
             .collect()
     };
-    delete_where_in(
-        conn,
-        "order_invoices",
-        "order_id",
-        &dropped(&|item| item.invoice == no_invoice),
-    )?;
-    delete_where_in(
-        conn,
-        "order_customs",
-        "order_id",
-        &dropped(&|item| item.customs == no_customs),
-    )?;
+    delete_where_in(conn, "order_invoices", "order_id", &dropped(&invoiced))?;
+    delete_where_in(conn, "order_customs", "order_id", &dropped(&declared))?;
     Ok(())
+}
+
+/// A run of orders whose one-to-one part rows are written (`order_id, shop_id`, then the
+/// part's columns).
+struct PartTable<'o, 'a> {
+    shop_id: i64,
+    orders: &'o [(i64, &'a NewOrder)],
+}
+
+impl<'a> PartTable<'_, 'a> {
+    /// Upserts `table`'s row of each order that `has` one, its `columns` filled by
+    /// `values`, in runs of the usual sizes.
+    fn upsert(
+        &self,
+        conn: &mut DbConnection,
+        table: &str,
+        columns: &[&str],
+        has: impl Fn(&NewOrder) -> bool,
+        values: impl Fn(&mut Row<'_, 'a>, &'a NewOrder),
+    ) -> Result<(), ShopError> {
+        let rows: Vec<(i64, &'a NewOrder)> = self
+            .orders
+            .iter()
+            .filter(|(_, item)| has(item))
+            .copied()
+            .collect();
+        for run in runs(&rows) {
+            let mut upsert = Statement::new();
+            upsert
+                .sql(&format!(
+                    "INSERT INTO {table} (order_id, shop_id, {}) VALUES ",
+                    columns.join(", ")
+                ))
+                .tuples(run, |row, (id, item)| {
+                    row.value(*id).value(self.shop_id);
+                    values(row, item);
+                })
+                .sql(" ON CONFLICT (order_id) DO UPDATE SET ")
+                .set_excluded(columns);
+            upsert.run(conn)?;
+        }
+        Ok(())
+    }
 }
 
 /// Upserts every line sent; a stored line keeps its id and shipped quantity.
