@@ -225,7 +225,7 @@ async fn query_orders(sync: &JstSync, so_ids: &[String]) -> Result<Vec<Value>, J
         let biz = json!({"shop_id": sync.config.shop_id, "so_ids": so_ids,
                          "page_index": index, "page_size": PAGE_SIZE});
         let data = sync.session.call(Operation::QueryOrders, &biz).await?;
-        let page = Page::read(&data, "orders");
+        let page = Page::read(data, "orders");
         let last = !page.has_next || page.records.is_empty();
         records.extend(page.records);
         if last {

@@ -161,7 +161,7 @@ impl<'a> ChangedSince<'a> {
             biz[*name] = json!(value);
         }
         let data = self.sync.session.call(self.changes.operation, &biz).await?;
-        Ok(Page::read(&data, self.changes.list))
+        Ok(Page::read(data, self.changes.list))
     }
 }
 
@@ -176,14 +176,13 @@ pub struct Page {
 }
 
 impl Page {
-    /// The page Jushuitan answered, its records under `list`.
-    pub fn read(data: &Value, list: &str) -> Self {
+    /// The page Jushuitan answered, its records under `list` (taken out, not copied).
+    pub fn read(mut data: Value, list: &str) -> Self {
         Self {
-            records: data
-                .get(list)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
+            records: match data.get_mut(list).map(Value::take) {
+                Some(Value::Array(records)) => records,
+                _ => Vec::new(),
+            },
             has_next: data
                 .get("has_next")
                 .and_then(Value::as_bool)

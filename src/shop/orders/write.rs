@@ -229,8 +229,7 @@ fn write_run(
         .iter()
         .map(|(_, item)| Ok((id_of(item)?, *item)))
         .collect::<Result<_, ShopError>>()?;
-    let replaced: HashSet<i64> = stored.values().map(|row| row.id).collect();
-    upsert_parts(conn, shop_id, &with_ids, &replaced)?;
+    upsert_parts(conn, shop_id, &with_ids, &stored)?;
     delete_where_in(conn, "order_lines", "id", &removed_lines)?;
     upsert_lines(conn, shop_id, &with_ids)?;
     delete_where_in(conn, "pickup_codes", "order_id", &removed_pickups)?;
@@ -444,12 +443,12 @@ fn upsert_orders(
 }
 
 /// Upserts receivers (one row an order), and invoices and customs where an order has
-/// them; `replaced` are the orders that were stored before.
+/// them; `stored` are the orders of the run that were stored before.
 fn upsert_parts(
     conn: &mut DbConnection,
     shop_id: i64,
     orders: &[(i64, &NewOrder)],
-    replaced: &HashSet<i64>,
+    stored: &HashMap<String, Stored>,
 ) -> Result<(), ShopError> {
     let part = PartTable { shop_id, orders };
     part.upsert(
@@ -520,7 +519,7 @@ fn upsert_parts(
     let dropped = |has: &dyn Fn(&NewOrder) -> bool| -> Vec<i64> {
         orders
             .iter()
-            .filter(|(id, item)| replaced.contains(id) && !has(item))
+            .filter(|(_, item)| stored.contains_key(&item.header.plat_order_no) && !has(item))
             .map(|(id, _)| *id)
             .collect()
     };
