@@ -3,13 +3,14 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{strings_sql, Backend, TestApp};
+use crate::helpers::{connect, strings_sql, Backend, TestApp};
 use crate::on_both_backends;
 use crate::polyapi_client::{ok, PolyClient};
 use crate::polyapi_orders::order_at;
 
 on_both_backends! {
     get_order_pages_the_same_with_and_without_anchors => anchored_pages;
+    a_page_after_an_anchor_inside_a_batch_seeks_to_it => seek_inside_a_batch;
 }
 
 /// Orders in the listings below: enough that a middle page is further from both ends than
@@ -184,6 +185,106 @@ async fn change_something(app: &TestApp, client: &PolyClient<'_>, step: usize) {
             let order = placed(&format!("A{n:05}"), n, "JH_02");
             let (status, body) = app.admin_post("orders", &json!([order])).await;
             assert_eq!(status, 200, "{body}");
+        }
+    }
+}
+
+/// The orders of one request share their modified time, so an anchor is most often inside
+/// such a batch. The page after it seeks to the anchor's own order, by time and id, both for
+/// the count of the orders before it and for the walk from it: no statement reads the
+/// batch's orders before the anchor one by one, and none sorts (on PostgreSQL shown with the
+/// other ways disabled, since tables this small are cheaper read whole).
+async fn seek_inside_a_batch(backend: Backend) {
+    use diesel::connection::{Connection, SimpleConnection};
+    use polymall::shop::orders::{explain_page, OrderFilter, OrderTime, PageAnchors, TimeWindow};
+    use polymall::shop::Page;
+
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for batch in 0..2 {
+        let orders: Vec<Value> = (0..350)
+            .map(|i| placed(&format!("B{batch}{i:03}"), batch * 350 + i, "JH_02"))
+            .collect();
+        let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let shop_id: i64 = strings_sql(
+        &app,
+        "SELECT CAST(id AS TEXT) AS s FROM shops WHERE code = 'demo'",
+    )[0]
+    .parse()
+    .expect("shop id");
+    let now = chrono::Utc::now().naive_utc();
+    let filter = OrderFilter {
+        status: None,
+        window: Some(TimeWindow::through_second(
+            OrderTime::Modified,
+            now - chrono::TimeDelta::days(1),
+            now + chrono::TimeDelta::days(1),
+        )),
+        plat_order_no: None,
+    };
+    let mut conn = connect(&app.db.url);
+    let plans = conn
+        .transaction::<_, polymall::shop::ShopError, _>(|conn| {
+            if matches!(**conn, polymall::db::DbConnection::Pg(_)) {
+                conn.batch_execute(
+                    "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; \
+                     SET LOCAL enable_bitmapscan = off",
+                )?;
+            }
+            let anchors = PageAnchors::default();
+            // Page 12 of 30 ends at order 360, inside the second batch; page 13 starts there.
+            explain_page(
+                conn,
+                &anchors,
+                shop_id,
+                &filter,
+                Page {
+                    index: 12,
+                    size: 30,
+                },
+            )?;
+            explain_page(
+                conn,
+                &anchors,
+                shop_id,
+                &filter,
+                Page {
+                    index: 13,
+                    size: 30,
+                },
+            )
+        })
+        .expect("plans");
+    let plan_of = |label: &str| -> String {
+        plans
+            .iter()
+            .find(|(what, _)| what == label)
+            .map(|(_, lines)| lines.join("\n"))
+            .unwrap_or_else(|| panic!("no `{label}` in {plans:#?}"))
+    };
+    let before = plan_of("orders before an anchor");
+    let walk = plan_of("ids of the page, walking from a key");
+    for plan in [&before, &walk] {
+        assert!(
+            !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+            "{plan}"
+        );
+        assert!(
+            !plan.contains("SCAN orders") && !plan.contains("Seq Scan"),
+            "{plan}"
+        );
+    }
+    match backend {
+        Backend::Sqlite => {
+            assert!(before.contains("modified_at=? AND id<?"), "{before}");
+            assert!(walk.contains("modified_at=? AND id>?"), "{walk}");
+        }
+        Backend::Postgres => {
+            assert!(before.contains("id < "), "{before}");
+            assert!(walk.contains("ROW(modified_at, id) >="), "{walk}");
         }
     }
 }

@@ -140,8 +140,22 @@ impl Legs {
         }
     }
 
-    /// Orders in `[from, until)` (or before the key of `upper`) counted one by one.
+    /// Orders in `[from, until)` (or from `from` to before the key of `upper`) counted one
+    /// by one.
     fn exact(&mut self, from: Option<NaiveDateTime>, until: Option<NaiveDateTime>, upper: Upper) {
+        match upper {
+            Upper::End => self.by_time(from, until),
+            Upper::Before(key) => {
+                if from.is_none_or(|from| from < key.at) {
+                    self.by_time(from, Some(key.at));
+                }
+                self.tied_before(from, key);
+            }
+        }
+    }
+
+    /// Orders with a time in `[from, until)`, counted one by one.
+    fn by_time(&mut self, from: Option<NaiveDateTime>, until: Option<NaiveDateTime>) {
         let (listing, shop_id) = (self.listing, self.shop_id);
         let statement = self.next();
         statement.sql("SELECT COUNT(*) AS n FROM orders");
@@ -149,10 +163,24 @@ impl Legs {
         if let Some(from) = from {
             listing.time_bound(statement, ">=", from);
         }
-        match (upper, until) {
-            (Upper::Before(key), _) => listing.key_bound(statement, "<", key),
-            (Upper::End, Some(until)) => listing.time_bound(statement, "<", until),
-            (Upper::End, None) => {}
+        if let Some(until) = until {
+            listing.time_bound(statement, "<", until);
+        }
+    }
+
+    /// Orders with the time of `key` and an id before its (from `from`), counted one by
+    /// one: the orders written with it by one statement. Counted apart from the earlier
+    /// times, not with `(time, id) < key`, because SQLite seeks an index on (time, id) by
+    /// the time alone when the id is the row id and then reads every order of that time.
+    fn tied_before(&mut self, from: Option<NaiveDateTime>, key: Key) {
+        let (listing, shop_id) = (self.listing, self.shop_id);
+        let statement = self.next();
+        statement.sql("SELECT COUNT(*) AS n FROM orders");
+        listing.shop_and_status(statement, shop_id);
+        listing.time_bound(statement, "=", key.at);
+        statement.sql(" AND id < ").bind(key.id);
+        if let Some(from) = from {
+            listing.time_bound(statement, ">=", from);
         }
     }
 

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::sql_types::{BigInt, Timestamp};
 use diesel::QueryableByName;
 
-use crate::db::{DbBackend, DbConnection, Statement};
+use crate::db::{Backend, DbBackend, DbConnection, Statement};
 use crate::shop::codes::TradeStatus;
 use crate::shop::ShopError;
 
@@ -80,7 +80,7 @@ impl<'c> Reading<'c> {
     /// Runs `statement` and reads its rows.
     pub fn rows<T>(&mut self, label: &str, statement: &Statement<'_>) -> Result<Vec<T>, ShopError>
     where
-        T: QueryableByName<DbBackend> + 'static,
+        T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
     {
         self.note(label, statement)?;
         Ok(statement.rows(self.conn)?)
@@ -94,6 +94,17 @@ pub(super) enum Direction {
     Forward,
     /// Descending, from just before `at` when given.
     Backward,
+}
+
+impl Direction {
+    /// ` ORDER BY time, id` in this direction, the time named `column`.
+    fn order_by(self, column: &str) -> String {
+        let way = match self {
+            Self::Forward => "",
+            Self::Backward => " DESC",
+        };
+        format!(" ORDER BY {column}{way}, id{way}")
+    }
 }
 
 impl Listing {
@@ -172,28 +183,33 @@ impl Listing {
                 "key of the page's first order, walking back from an anchor"
             }
         };
-        reading.rows(
-            label,
-            &self.walk_statement(shop_id, direction, at, skip, limit),
-        )
+        let mut statement = match (reading.conn.backend(), at) {
+            (Backend::Sqlite, Some(key)) => self.walk_from_tied(shop_id, direction, key),
+            _ => self.walk_in_one_range(shop_id, direction, at),
+        };
+        statement
+            .sql(" LIMIT ")
+            .bind(limit)
+            .sql(" OFFSET ")
+            .bind(skip);
+        reading.rows(label, &statement)
     }
 
-    /// The statement [`Listing::walk`] runs.
-    pub(super) fn walk_statement(
+    /// The walk as one index range, from a key by a row-value bound (which PostgreSQL
+    /// seeks to exactly).
+    fn walk_in_one_range(
         &self,
         shop_id: i64,
         direction: Direction,
         at: Option<Key>,
-        skip: i64,
-        limit: i64,
     ) -> Statement<'static> {
         let column = self.column();
         let mut statement = Statement::new();
         statement.sql(&format!("SELECT {column} AS at, id FROM orders"));
         self.shop_and_status(&mut statement, shop_id);
-        let (lower, upper, order) = match direction {
-            Direction::Forward => (at, None, format!(" ORDER BY {column}, id")),
-            Direction::Backward => (None, at, format!(" ORDER BY {column} DESC, id DESC")),
+        let (lower, upper) = match direction {
+            Direction::Forward => (at, None),
+            Direction::Backward => (None, at),
         };
         match (lower, self.from) {
             (Some(key), _) => self.key_bound(&mut statement, ">=", key),
@@ -205,12 +221,44 @@ impl Listing {
             (None, Some(until)) => self.time_bound(&mut statement, "<", until),
             (None, None) => {}
         }
+        statement.sql(&direction.order_by(column));
         statement
-            .sql(&order)
-            .sql(" LIMIT ")
-            .bind(limit)
-            .sql(" OFFSET ")
-            .bind(skip);
+    }
+
+    /// The walk from a key as two index ranges merged in order: the orders of the key's
+    /// own time on its side of its id, then the later (or earlier) times. SQLite seeks an
+    /// index on (time, id) by the time alone when the id is the row id, so a row-value
+    /// bound would read every order sharing the key's time first: a whole import batch,
+    /// a thousand orders, on every page after an anchor inside one.
+    fn walk_from_tied(&self, shop_id: i64, direction: Direction, key: Key) -> Statement<'static> {
+        let (id_op, time_op) = match direction {
+            Direction::Forward => (">=", ">"),
+            Direction::Backward => ("<", "<"),
+        };
+        let mut statement = Statement::new();
+        for tied in [true, false] {
+            if !tied {
+                statement.sql(" UNION ALL ");
+            }
+            statement.sql(&format!("SELECT {} AS at, id FROM orders", self.column()));
+            self.shop_and_status(&mut statement, shop_id);
+            if tied {
+                self.time_bound(&mut statement, "=", key.at);
+                statement.sql(&format!(" AND id {id_op} ")).bind(key.id);
+            } else {
+                self.time_bound(&mut statement, time_op, key.at);
+            }
+            match (direction, self.from, self.until) {
+                (Direction::Forward, _, Some(until)) => {
+                    self.time_bound(&mut statement, "<", until);
+                }
+                (Direction::Backward, Some(from), _) => {
+                    self.time_bound(&mut statement, ">=", from);
+                }
+                _ => {}
+            }
+        }
+        statement.sql(&direction.order_by("at"));
         statement
     }
 }
