@@ -26,6 +26,23 @@ impl DbConnection {
     }
 }
 
+/// Loads the rows of a query written with diesel's DSL on the backend's own connection:
+/// `load_directly!(conn, query)`. The query is written once and built for each backend
+/// (a select of `as_select()` names its backend).
+///
+/// For the hot reads: through [`DbConnection`], diesel renders a query's whole text again
+/// for each pass it makes over it (the cache key, the cache check, the binds), which for
+/// a page's wide joined read of 30 orders costs about what running it costs on SQLite.
+macro_rules! load_directly {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg(conn) => diesel::RunQueryDsl::load($query, conn),
+            $crate::db::DbConnection::Sqlite(conn) => diesel::RunQueryDsl::load($query, conn),
+        }
+    };
+}
+pub(crate) use load_directly;
+
 /// Which database product a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::Connection;
 
+pub(crate) use connection::load_directly;
 pub use connection::{Backend, ConnectionManager, DbConnection};
 pub use explain::explain;
 pub use id_order::in_id_order;

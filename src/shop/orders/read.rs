@@ -16,7 +16,7 @@ use super::model::{
 use crate::db::schema::{
     order_customs, order_invoices, order_lines, order_receivers, orders, pickup_codes,
 };
-use crate::db::{ids_in, read_transaction, DbConnection};
+use crate::db::{ids_in, load_directly, read_transaction, DbConnection};
 use crate::shop::{Page, PageOf, ShopError};
 
 /// Rows a check of a remembered anchor is taken to cost (a count of a few hundred
@@ -343,7 +343,9 @@ fn read_orders<K: KeptOrders>(
         .filter(ids_in(orders::id, ids))
         .select((orders::id, orders::revision));
     reading.note("the revisions of the page's orders", &revisions)?;
-    let revisions: HashMap<i64, i64> = revisions.load(reading.conn)?.into_iter().collect();
+    let revisions: HashMap<i64, i64> = load_directly!(&mut *reading.conn, revisions)?
+        .into_iter()
+        .collect();
     let mut listed: Vec<Listed<K::Rendering>> = ids
         .iter()
         .filter_map(|id| {
@@ -394,41 +396,53 @@ fn assemble(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let heads = orders::table
-        .inner_join(order_receivers::table)
-        .left_join(order_invoices::table)
-        .left_join(order_customs::table)
-        .left_join(pickup_codes::table)
-        .filter(ids_in(orders::id, ids))
-        .select((
-            orders::id,
-            OrderHeader::as_select(),
-            orders::modified_at,
-            orders::revision,
-            Receiver::as_select(),
-            Option::<Invoice>::as_select(),
-            Option::<Customs>::as_select(),
-            Option::<PickupCode>::as_select(),
-        ));
-    reading.note(
-        "the page's orders with their receiver, invoice, customs and pickup code",
-        &heads,
-    )?;
-    let mut heads: Vec<Head> = heads.load(reading.conn)?;
+    // Each written once and built for each backend the page may read through.
+    macro_rules! heads {
+        () => {
+            orders::table
+                .inner_join(order_receivers::table)
+                .left_join(order_invoices::table)
+                .left_join(order_customs::table)
+                .left_join(pickup_codes::table)
+                .filter(ids_in(orders::id, ids))
+                .select((
+                    orders::id,
+                    OrderHeader::as_select(),
+                    orders::modified_at,
+                    orders::revision,
+                    Receiver::as_select(),
+                    Option::<Invoice>::as_select(),
+                    Option::<Customs>::as_select(),
+                    Option::<PickupCode>::as_select(),
+                ))
+        };
+    }
+    // In id order after reading, not by ORDER BY (see `crate::db::in_id_order`).
+    macro_rules! line_rows {
+        () => {
+            order_lines::table
+                .filter(order_lines::shop_id.eq(shop_id))
+                .filter(ids_in(order_lines::order_id, ids))
+                .select((
+                    order_lines::order_id,
+                    order_lines::id,
+                    OrderLineFields::as_select(),
+                    order_lines::shipped_count,
+                ))
+        };
+    }
+    if reading.plans.is_some() {
+        reading.note(
+            "the page's orders with their receiver, invoice, customs and pickup code",
+            &heads!(),
+        )?;
+        reading.note("the page's lines", &line_rows!())?;
+    }
+    let mut heads: Vec<Head> = load_directly!(&mut *reading.conn, heads!())?;
     let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     heads.sort_by_key(|head| position.get(&head.0).copied().unwrap_or(usize::MAX));
-    // In id order after reading, not by ORDER BY (see `crate::db::in_id_order`).
-    let line_rows = order_lines::table
-        .filter(order_lines::shop_id.eq(shop_id))
-        .filter(ids_in(order_lines::order_id, ids))
-        .select((
-            order_lines::order_id,
-            order_lines::id,
-            OrderLineFields::as_select(),
-            order_lines::shipped_count,
-        ));
-    reading.note("the page's lines", &line_rows)?;
-    let mut line_rows: Vec<(i64, i64, OrderLineFields, i64)> = line_rows.load(reading.conn)?;
+    let mut line_rows: Vec<(i64, i64, OrderLineFields, i64)> =
+        load_directly!(&mut *reading.conn, line_rows!())?;
     line_rows.sort_unstable_by_key(|(_, id, _, _)| *id);
     let mut lines: HashMap<i64, Vec<OrderLineRecord>> = HashMap::new();
     for (order_id, id, fields, shipped_count) in line_rows {
