@@ -122,6 +122,19 @@ impl<'a> Statement<'a> {
         self
     }
 
+    /// Appends another statement, its values bound where it binds them.
+    pub fn append(&mut self, other: Statement<'a>) -> &mut Self {
+        let at = self.sql.len();
+        self.sql.push_str(&other.sql);
+        self.binds.extend(
+            other
+                .binds
+                .into_iter()
+                .map(|(pos, value)| (at + pos, value)),
+        );
+        self
+    }
+
     /// Appends `(v1, v2, …)` binding each of `values`.
     pub fn tuple<I>(&mut self, values: I) -> &mut Self
     where

@@ -265,7 +265,7 @@ async fn seek_inside_a_batch(backend: Backend) {
             .map(|(_, lines)| lines.join("\n"))
             .unwrap_or_else(|| panic!("no `{label}` in {plans:#?}"))
     };
-    let before = plan_of("orders before an anchor");
+    let before = plan_of("total of the listing and orders before an anchor");
     let walk = plan_of("ids of the page, walking from a key");
     for plan in [&before, &walk] {
         assert!(

@@ -60,6 +60,37 @@ pub(super) fn count(
     Ok(counted.first().map_or(0, |row| row.n))
 }
 
+#[derive(QueryableByName)]
+struct CountedBoth {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    before: i64,
+}
+
+/// Orders of `listing`, and the orders before `anchor` when one is given, exact: one
+/// statement, so a page after a remembered one asks the database once for both.
+pub(super) fn total_and_before(
+    reading: &mut Reading<'_>,
+    shop_id: i64,
+    listing: &Listing,
+    anchor: Option<Key>,
+) -> Result<(i64, Option<i64>), ShopError> {
+    let Some(anchor) = anchor else {
+        return Ok((count(reading, shop_id, listing, Upper::End)?, None));
+    };
+    let mut both = Statement::new();
+    both.sql("SELECT (")
+        .append(statement(shop_id, listing, Upper::End))
+        .sql(") AS n, (")
+        .append(statement(shop_id, listing, Upper::Before(anchor)))
+        .sql(") AS before");
+    let counted: Vec<CountedBoth> =
+        reading.rows("total of the listing and orders before an anchor", &both)?;
+    let (n, before) = counted.first().map_or((0, 0), |row| (row.n, row.before));
+    Ok((n, Some(before)))
+}
+
 /// Orders of the shop in `status` placed at or after `since`, exact, from the counts the
 /// database keeps (a few hundred small rows at most, however many were placed).
 pub fn placed_since(

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::anchors::PageAnchors;
-use super::counts::{self, Upper};
+use super::counts;
 use super::filter::{filtered, OrderFilter};
 use super::listing::{Direction, Key, Listing, Reading};
 use super::model::{
@@ -158,8 +158,20 @@ fn read_page<K: KeptOrders>(
         return by_number(reading, kept, shop_id, filter, page);
     };
     let (found, seen) = read_snapshot(reading, |reading| {
-        let total = counts::count(reading, shop_id, &listing, Upper::End)?;
-        let walked = locate(reading, anchors, shop_id, &listing, page, total)?;
+        // An anchor can only help a page further from the first order than from it; its
+        // check is counted with the total (for a late page it may go unused).
+        let offset = page.offset();
+        let anchor = anchors
+            .nearest(shop_id, &listing, offset)
+            .filter(|(position, _)| distance(*position, offset) + ANCHOR_CHECK < offset);
+        let (total, before) =
+            counts::total_and_before(reading, shop_id, &listing, anchor.map(|(_, key)| key))?;
+        let anchor = anchor.zip(before).map(|((position, key), before)| Anchor {
+            position,
+            key,
+            before,
+        });
+        let walked = locate(reading, shop_id, &listing, page, total, anchor)?;
         let ids: Vec<i64> = walked.keys.iter().map(|key| key.id).collect();
         let items = read_orders(reading, kept, shop_id, &ids)?;
         Ok((PageOf { total, items }, walked.seen))
@@ -192,14 +204,30 @@ struct Walked {
     seen: Vec<(i64, Key)>,
 }
 
-/// The keys of `page` of `listing`, which holds `total` orders.
+/// A remembered position of a listing, checked: the orders before its key now.
+struct Anchor {
+    /// Where its key was when remembered.
+    position: i64,
+    /// The key.
+    key: Key,
+    /// The orders of the listing before the key now.
+    before: i64,
+}
+
+/// How far apart two positions are.
+fn distance(a: i64, b: i64) -> i64 {
+    i64::try_from(a.abs_diff(b)).unwrap_or(i64::MAX)
+}
+
+/// The keys of `page` of `listing`, which holds `total` orders, walked from the first
+/// order, the last, or `anchor`, whichever is nearest.
 fn locate(
     reading: &mut Reading<'_>,
-    anchors: &PageAnchors,
     shop_id: i64,
     listing: &Listing,
     page: Page,
     total: i64,
+    anchor: Option<Anchor>,
 ) -> Result<Walked, ShopError> {
     let (offset, size) = (page.offset(), page.size);
     if offset >= total {
@@ -210,20 +238,15 @@ fn locate(
     }
     let from_end = (total - offset - size).max(0);
     let walk = offset.min(from_end);
-    let anchor = anchors
-        .nearest(shop_id, listing, offset)
-        .filter(|(position, _)| {
-            i64::try_from(position.abs_diff(offset)).unwrap_or(i64::MAX) + ANCHOR_CHECK < walk
-        });
-    if let Some((_, anchor)) = anchor {
+    let anchor = anchor.filter(|anchor| distance(anchor.position, offset) + ANCHOR_CHECK < walk);
+    if let Some(Anchor { key, before, .. }) = anchor {
         // The anchor's order, or the first after its key, is at `before` now.
-        let before = counts::count(reading, shop_id, listing, Upper::Before(anchor))?;
         if offset >= before && offset - before <= walk {
             let keys = listing.walk(
                 reading,
                 shop_id,
                 Direction::Forward,
-                Some(anchor),
+                Some(key),
                 offset - before,
                 size + 1,
             )?;
@@ -234,7 +257,7 @@ fn locate(
                 reading,
                 shop_id,
                 Direction::Backward,
-                Some(anchor),
+                Some(key),
                 before - offset - 1,
                 1,
             )?;
