@@ -161,4 +161,14 @@ mod tests {
         let mode = unsafe { libsqlite3_sys::sqlite3_threadsafe() };
         assert_eq!(mode, 2, "SQLITE_THREADSAFE should be 2 (multi-thread)");
     }
+
+    /// `.cargo/config.toml` builds the bundled SQLite without STAT4, so a kept statement is
+    /// not prepared again each time its bound values change.
+    #[test]
+    fn sqlite_is_built_without_histograms() {
+        let name = std::ffi::CString::new("ENABLE_STAT4").expect("no NUL");
+        // SAFETY: reads the library's compile-time options; `name` outlives the call.
+        let used = unsafe { libsqlite3_sys::sqlite3_compileoption_used(name.as_ptr()) };
+        assert_eq!(used, 0, "the bundled SQLite should be built without STAT4");
+    }
 }
