@@ -317,6 +317,32 @@ pub fn strings_sql(app: &TestApp, sql: &str) -> Vec<String> {
         .collect()
 }
 
+/// Inside a transaction on PostgreSQL, leaves the planner only index paths in order (no
+/// table walk, bitmap or sort), so a plan check on a small test table shows the plan a
+/// large one gets; nothing on SQLite.
+pub fn only_index_paths(conn: &mut polymall::db::DbConnection) -> diesel::QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        polymall::db::DbConnection::Pg(_) => conn.batch_execute(
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; \
+             SET LOCAL enable_bitmapscan = off",
+        ),
+        polymall::db::DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Asserts that a plan (either database's) neither sorts nor walks the whole of `table`.
+pub fn assert_no_sort_nor_walk(plan: &str, table: &str) {
+    assert!(
+        !plan.contains("Sort") && !plan.contains("TEMP B-TREE"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains(&format!("SCAN {table}")) && !plan.contains("Seq Scan"),
+        "{plan}"
+    );
+}
+
 /// Folds pending order count changes, as the server's background job does.
 pub fn fold_order_counts(app: &TestApp) -> usize {
     polymall::shop::orders::fold_order_counts(&mut connect(&app.db.url)).expect("fold")

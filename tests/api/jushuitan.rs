@@ -429,14 +429,9 @@ async fn claim_order(backend: Backend) {
         .sync
         .db
         .run(move |conn| {
-            use diesel::connection::{Connection, SimpleConnection};
+            use diesel::connection::Connection;
             conn.transaction::<_, outbox::OutboxError, _>(|conn| {
-                if matches!(conn, polymall::db::DbConnection::Pg(_)) {
-                    conn.batch_execute(
-                        "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; \
-                         SET LOCAL enable_bitmapscan = off",
-                    )?;
-                }
+                crate::helpers::only_index_paths(conn)?;
                 outbox::explain_claim(conn, shop_id, Target::Jushuitan, Kind::Order)
             })
         })
@@ -444,14 +439,7 @@ async fn claim_order(backend: Backend) {
         .expect("plan")
         .join("\n");
     assert!(plan.contains("outbox_claim"), "{plan}");
-    assert!(
-        !plan.contains("Sort") && !plan.contains("TEMP B-TREE"),
-        "{plan}"
-    );
-    assert!(
-        !plan.contains("SCAN outbox") && !plan.contains("Seq Scan"),
-        "{plan}"
-    );
+    crate::helpers::assert_no_sort_nor_walk(&plan, "outbox");
 }
 
 async fn pulls(backend: Backend) {

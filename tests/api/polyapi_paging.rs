@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{connect, strings_sql, Backend, TestApp};
+use crate::helpers::{
+    assert_no_sort_nor_walk, connect, only_index_paths, strings_sql, Backend, TestApp,
+};
 use crate::on_both_backends;
 use crate::polyapi_client::{ok, PolyClient};
 use crate::polyapi_orders::order_at;
@@ -195,7 +197,7 @@ async fn change_something(app: &TestApp, client: &PolyClient<'_>, step: usize) {
 /// batch's orders before the anchor one by one, and none sorts (on PostgreSQL shown with the
 /// other ways disabled, since tables this small are cheaper read whole).
 async fn seek_inside_a_batch(backend: Backend) {
-    use diesel::connection::{Connection, SimpleConnection};
+    use diesel::connection::Connection;
     use polymall::shop::orders::{explain_page, OrderFilter, OrderTime, PageAnchors, TimeWindow};
     use polymall::shop::Page;
 
@@ -228,34 +230,14 @@ async fn seek_inside_a_batch(backend: Backend) {
     let mut conn = connect(&app.db.url);
     let plans = conn
         .transaction::<_, polymall::shop::ShopError, _>(|conn| {
-            if matches!(**conn, polymall::db::DbConnection::Pg(_)) {
-                conn.batch_execute(
-                    "SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off; \
-                     SET LOCAL enable_bitmapscan = off",
-                )?;
-            }
+            only_index_paths(conn)?;
             let anchors = PageAnchors::default();
             // Page 12 of 30 ends at order 360, inside the second batch; page 13 starts there.
-            explain_page(
-                conn,
-                &anchors,
-                shop_id,
-                &filter,
-                Page {
-                    index: 12,
-                    size: 30,
-                },
-            )?;
-            explain_page(
-                conn,
-                &anchors,
-                shop_id,
-                &filter,
-                Page {
-                    index: 13,
-                    size: 30,
-                },
-            )
+            let mut plans = Vec::new();
+            for index in [12, 13] {
+                plans = explain_page(conn, &anchors, shop_id, &filter, Page { index, size: 30 })?;
+            }
+            Ok(plans)
         })
         .expect("plans");
     let plan_of = |label: &str| -> String {
@@ -267,16 +249,8 @@ async fn seek_inside_a_batch(backend: Backend) {
     };
     let before = plan_of("total of the listing and orders before an anchor");
     let walk = plan_of("ids of the page, walking from a key");
-    for plan in [&before, &walk] {
-        assert!(
-            !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
-            "{plan}"
-        );
-        assert!(
-            !plan.contains("SCAN orders") && !plan.contains("Seq Scan"),
-            "{plan}"
-        );
-    }
+    assert_no_sort_nor_walk(&before, "orders");
+    assert_no_sort_nor_walk(&walk, "orders");
     match backend {
         Backend::Sqlite => {
             assert!(before.contains("modified_at=? AND id<?"), "{before}");
