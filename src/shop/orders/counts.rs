@@ -32,7 +32,7 @@ const SPANS: [(&str, i64); 5] = [
 
 /// Where a counted range ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Upper {
+enum Upper {
     /// The listing's own end.
     End,
     /// Before this position of the listing (exclusive).
@@ -45,18 +45,12 @@ struct Counted {
     n: i64,
 }
 
-/// Orders of `listing` (before `upper`), exact.
-pub(super) fn count(
-    reading: &mut Reading<'_>,
-    shop_id: i64,
-    listing: &Listing,
-    upper: Upper,
-) -> Result<i64, ShopError> {
-    let label = match upper {
-        Upper::End => "total of the listing",
-        Upper::Before(_) => "orders before an anchor",
-    };
-    let counted: Vec<Counted> = reading.rows(label, &statement(shop_id, listing, upper))?;
+/// Orders of `listing`, exact.
+fn total(reading: &mut Reading<'_>, shop_id: i64, listing: &Listing) -> Result<i64, ShopError> {
+    let counted: Vec<Counted> = reading.rows(
+        "total of the listing",
+        &statement(shop_id, listing, Upper::End),
+    )?;
     Ok(counted.first().map_or(0, |row| row.n))
 }
 
@@ -77,7 +71,7 @@ pub(super) fn total_and_before(
     anchor: Option<Key>,
 ) -> Result<(i64, Option<i64>), ShopError> {
     let Some(anchor) = anchor else {
-        return Ok((count(reading, shop_id, listing, Upper::End)?, None));
+        return Ok((total(reading, shop_id, listing)?, None));
     };
     let mut both = Statement::new();
     both.sql("SELECT (")
@@ -105,11 +99,12 @@ pub fn placed_since(
         from: Some(since),
         until: None,
     };
-    count(&mut Reading::new(conn), shop_id, &listing, Upper::End)
+    total(&mut Reading::new(conn), shop_id, &listing)
 }
 
-/// The one statement [`count`] runs: a sum over a union of index ranges.
-pub(super) fn statement(shop_id: i64, listing: &Listing, upper: Upper) -> Statement<'static> {
+/// The count of `listing` (before `upper`) as one statement: a sum over a union of index
+/// ranges.
+fn statement(shop_id: i64, listing: &Listing, upper: Upper) -> Statement<'static> {
     let until = match upper {
         Upper::End => listing.until,
         Upper::Before(key) => Some(key.at),
