@@ -213,10 +213,7 @@ impl<'a> Statement<'a> {
     where
         T: QueryableByName<Pg> + QueryableByName<Sqlite> + 'static,
     {
-        match conn {
-            DbConnection::Pg(conn) => self.load(conn),
-            DbConnection::Sqlite(conn) => self.load(conn),
-        }
+        super::load_directly!(conn, self)
     }
 }
 

@@ -196,15 +196,14 @@ impl Legs {
 
     /// Orders with the time of `key` and an id before its (from `from`), counted one by
     /// one: the orders written with it by one statement. Counted apart from the earlier
-    /// times, not with `(time, id) < key`, because SQLite seeks an index on (time, id) by
-    /// the time alone when the id is the row id and then reads every order of that time.
+    /// times, not with `(time, id) < key`, which SQLite cannot seek to (see
+    /// [`Listing::tied_bound`]).
     fn tied_before(&mut self, from: Option<NaiveDateTime>, key: Key) {
         let (listing, shop_id) = (self.listing, self.shop_id);
         let statement = self.next();
         statement.sql("SELECT COUNT(*) AS n FROM orders");
         listing.shop_and_status(statement, shop_id);
-        listing.time_bound(statement, "=", key.at);
-        statement.sql(" AND id < ").bind(key.id);
+        listing.tied_bound(statement, "<", key);
         if let Some(from) = from {
             listing.time_bound(statement, ">=", from);
         }

@@ -163,6 +163,15 @@ impl Listing {
             .sql(")");
     }
 
+    /// Appends ` AND time = key's time AND id OP key's id`: the orders sharing the key's
+    /// time (written with it by one statement) on one side of it. SQLite seeks an index on
+    /// (time, id) by the time alone for a row-value bound when the id is the row id, and
+    /// then reads every order of that time; this bound it seeks by both.
+    pub(super) fn tied_bound(&self, statement: &mut Statement<'_>, op: &str, key: Key) {
+        self.time_bound(statement, "=", key.at);
+        statement.sql(&format!(" AND id {op} ")).bind(key.id);
+    }
+
     /// Up to `limit` keys of the listing, walking in `direction` from `at` and skipping
     /// the first `skip`. The key bound replaces the window bound on its side, so the
     /// index range starts at the key (a database uses one lower bound for the seek).
@@ -226,10 +235,10 @@ impl Listing {
     }
 
     /// The walk from a key as two index ranges merged in order: the orders of the key's
-    /// own time on its side of its id, then the later (or earlier) times. SQLite seeks an
-    /// index on (time, id) by the time alone when the id is the row id, so a row-value
-    /// bound would read every order sharing the key's time first: a whole import batch,
-    /// a thousand orders, on every page after an anchor inside one.
+    /// own time on its side of its id (see [`Listing::tied_bound`]), then the later (or
+    /// earlier) times. With a row-value bound SQLite would read every order sharing the
+    /// key's time first: a whole import batch, a thousand orders, on every page after an
+    /// anchor inside one.
     fn walk_from_tied(&self, shop_id: i64, direction: Direction, key: Key) -> Statement<'static> {
         let (id_op, time_op) = match direction {
             Direction::Forward => (">=", ">"),
@@ -243,8 +252,7 @@ impl Listing {
             statement.sql(&format!("SELECT {} AS at, id FROM orders", self.column()));
             self.shop_and_status(&mut statement, shop_id);
             if tied {
-                self.time_bound(&mut statement, "=", key.at);
-                statement.sql(&format!(" AND id {id_op} ")).bind(key.id);
+                self.tied_bound(&mut statement, id_op, key);
             } else {
                 self.time_bound(&mut statement, time_op, key.at);
             }
