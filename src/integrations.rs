@@ -92,8 +92,9 @@ fn fold_order_counts(db: &Database) -> Job {
     )
 }
 
-/// Keeps the query planner's statistics fresh where the database does not (SQLite's
-/// `PRAGMA optimize`; PostgreSQL tables autovacuum has not analysed).
+/// Keeps the query planner's statistics and PostgreSQL's visibility map fresh where the
+/// database does not (SQLite's `PRAGMA optimize`; PostgreSQL tables autovacuum has not
+/// analysed or vacuumed).
 fn refresh_statistics(db: &Database) -> Job {
     Job::new(
         (HOUSEKEEPING, "*"),
@@ -102,8 +103,11 @@ fn refresh_statistics(db: &Database) -> Job {
         HOUSEKEEPING_LEASE,
         Arc::new(db.clone()),
         |db: Arc<Database>| async move {
-            db.run(|conn| crate::db::refresh_statistics(conn).map(|()| String::new()))
-                .await
+            db.run(|conn| {
+                crate::db::refresh_statistics(conn, crate::db::Refresh::StatisticsAndVisibility)
+                    .map(|()| String::new())
+            })
+            .await
         },
     )
 }

@@ -85,7 +85,10 @@ impl Application {
                 // first, so the first requests do not sum a long list of them, and the
                 // planner learns how the tables grew.
                 crate::shop::orders::fold_order_counts(&mut conn)?;
-                crate::db::refresh_statistics(&mut conn)?;
+                crate::db::refresh_statistics(
+                    &mut conn,
+                    crate::db::Refresh::StatisticsAndVisibility,
+                )?;
                 Ok((db, applied, seeded))
             })
             .await

@@ -297,21 +297,39 @@ impl Database {
     }
 }
 
+/// What [`refresh_statistics`] brings up to date on PostgreSQL (on SQLite both are
+/// `PRAGMA optimize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// The planner's statistics only: between the batches of a large write, where a
+    /// vacuum would compete with the writes it follows and the next batch needs only
+    /// plans made for the tables' size.
+    Statistics,
+    /// The statistics and the visibility map: on a schedule, at start and after an
+    /// import.
+    StatisticsAndVisibility,
+}
+
 /// Brings the query planner's statistics (and, on PostgreSQL, the visibility map) up to
 /// date where the database has not.
 ///
 /// SQLite keeps no statistics by itself: `PRAGMA optimize` analyses the tables that
 /// changed much since they were last analysed, sampling at most a thousand rows of each
 /// index so it stays quick on a large database. PostgreSQL's autovacuum analyses a table
-/// after a tenth of it changed and vacuums it after inserts and deletes; where it is off
-/// or behind, a table never analysed since it was written, or whose changes since its
-/// last analyse (or inserts and dead rows since its last vacuum) exceed its size, is
-/// analysed (or vacuumed and analysed) here. That matters beyond plain plans: a
-/// connection keeps the plans it made of a statement (foreign-key checks included) until
-/// the table's statistics change, and plans made while a table was nearly empty scan it
-/// once it is large; and index-only scans read the table itself for pages no vacuum has
-/// marked all-visible. Run it on a schedule and after each batch of a large import.
-pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
+/// after a tenth of it changed and vacuums it after inserts or dead rows of a fifth of it;
+/// where it is off or behind, a table never analysed since it was written, or whose
+/// changes since its last analyse exceed its size, is analysed here, and (with
+/// [`Refresh::StatisticsAndVisibility`]) one whose inserts or dead rows since its last
+/// vacuum exceed autovacuum's default thresholds (1,000 inserts or 50 dead rows, plus a
+/// fifth of the table) is vacuumed. That matters beyond plain plans: a connection keeps
+/// the plans it made of a statement (foreign-key checks included) until the table's
+/// statistics change, and plans made while a table was nearly empty scan it once it is
+/// large; and index-only scans read the table itself for pages no vacuum has marked
+/// all-visible — a table vacuumed only when it doubled keeps up to half of a sale's
+/// orders unmarked, and a page's count of the orders sharing its anchor's time fetched
+/// each of them from the table. Run it on a schedule and after each batch of a large
+/// import.
+pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(), DbError> {
     use diesel::connection::SimpleConnection;
     match conn {
         DbConnection::Sqlite(_) => {
@@ -327,16 +345,17 @@ pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
             }
             let stale: Vec<Stale> = Statement::new()
                 .sql(
-                    "SELECT quote_ident(relname) AS name, \
-                         (n_ins_since_vacuum > GREATEST(1000, n_live_tup) \
-                          OR n_dead_tup > GREATEST(1000, n_live_tup)) AS vacuum \
-                     FROM pg_stat_user_tables WHERE schemaname = current_schema() \
-                     AND ((n_mod_since_analyze > 0 AND last_analyze IS NULL \
+                    "SELECT name, vacuum FROM (SELECT quote_ident(relname) AS name, \
+                         ((n_mod_since_analyze > 0 AND last_analyze IS NULL \
                                AND last_autoanalyze IS NULL) \
-                          OR n_mod_since_analyze > GREATEST(1000, n_live_tup) \
-                          OR n_ins_since_vacuum > GREATEST(1000, n_live_tup) \
-                          OR n_dead_tup > GREATEST(1000, n_live_tup))",
+                          OR n_mod_since_analyze > GREATEST(1000, n_live_tup)) AS analyze_due, \
+                         (n_ins_since_vacuum > 1000 + n_live_tup / 5 \
+                          OR n_dead_tup > 50 + n_live_tup / 5) AS vacuum \
+                     FROM pg_stat_user_tables WHERE schemaname = current_schema()) AS tables \
+                     WHERE analyze_due OR (vacuum AND ",
                 )
+                .bind(refresh == Refresh::StatisticsAndVisibility)
+                .sql(")")
                 .rows(conn)?;
             // Never wait: a table another connection is vacuuming or analysing is
             // skipped (it is being refreshed), and no trailing pages are truncated — that
@@ -344,7 +363,7 @@ pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
             // second, always has trailing empty pages and always has writers, so a
             // refresh waited seconds for it while a sale's writes queued behind it.
             for table in stale {
-                let command = if table.vacuum {
+                let command = if table.vacuum && refresh == Refresh::StatisticsAndVisibility {
                     "VACUUM (ANALYZE, SKIP_LOCKED, TRUNCATE false)"
                 } else {
                     "ANALYZE (SKIP_LOCKED)"

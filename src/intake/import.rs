@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Mutex, PoisonError};
 
 use super::{convert, read_documents, Document, DocumentKind, IntakeError, ReadError};
-use crate::db::{Database, Turns};
+use crate::db::{Database, Refresh, Turns};
 use crate::shop::orders::NewOrder;
 use crate::shop::products::NewProduct;
 use crate::shop::refunds::NewRefund;
@@ -123,7 +123,9 @@ pub fn import(
     };
     let tidy = crate::shop::orders::fold_order_counts(&mut conn).and_then(|_| {
         crate::db::analyze(&mut conn, filled)
-            .and_then(|()| crate::db::refresh_statistics(&mut conn))
+            .and_then(|()| {
+                crate::db::refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility)
+            })
             .map_err(ShopError::Db)
     });
     if let Err(error) = tidy {
@@ -328,7 +330,9 @@ fn store<D: Document>(
                 // plans of the next batches with statistics of their size. (SQLite plans
                 // these statements the same at any size; it is analysed once, at the end.)
                 if db.backend() == crate::db::Backend::Postgres {
-                    if let Err(error) = crate::db::refresh_statistics(&mut conn) {
+                    if let Err(error) =
+                        crate::db::refresh_statistics(&mut conn, Refresh::Statistics)
+                    {
                         tracing::warn!(%error, "statistics not refreshed; the import goes on");
                     }
                 }

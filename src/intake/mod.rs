@@ -212,7 +212,8 @@ async fn ingest_as<D: Document>(
         // tables from nothing, and PostgreSQL's cached plans keep the statistics of the
         // empty tables until someone analyses them.
         if postgres && items.len() >= STATISTICS_AFTER {
-            if let Err(error) = crate::db::refresh_statistics(conn) {
+            if let Err(error) = crate::db::refresh_statistics(conn, crate::db::Refresh::Statistics)
+            {
                 tracing::warn!(%error, "statistics not refreshed after a batch");
             }
         }

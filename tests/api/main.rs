@@ -39,3 +39,4 @@ mod shutdown;
 mod soak;
 mod tools;
 mod trust_boundary;
+mod upkeep;

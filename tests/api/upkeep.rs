@@ -1,0 +1,66 @@
+//! polymall's own upkeep of a PostgreSQL database where autovacuum is off or behind:
+//! which tables its refresh vacuums, and when.
+
+use diesel::connection::SimpleConnection;
+use polymall::db::{refresh_statistics, DbConnection, Refresh};
+
+use crate::helpers::{connect, count_sql_at, Backend, TestDb};
+
+/// Times `table` was vacuumed, as the statistics views tell it now.
+fn vacuums(url: &str, table: &str) -> i64 {
+    count_sql_at(
+        url,
+        &format!(
+            "SELECT generate_series(1, vacuum_count) FROM pg_stat_user_tables \
+             WHERE schemaname = current_schema() AND relname = '{table}'"
+        ),
+    )
+}
+
+/// Inserts `rows` rows into `grown` and makes the session's activity counters visible to
+/// the statistics views at once (they are otherwise reported up to a second later).
+fn insert(conn: &mut DbConnection, rows: i64) {
+    conn.batch_execute(&format!(
+        "INSERT INTO grown SELECT generate_series(1, {rows}); SELECT pg_stat_force_next_flush()"
+    ))
+    .expect("insert");
+    // The flush happens when the session next goes idle, after this statement.
+    conn.batch_execute("SELECT 1").expect("idle");
+}
+
+/// A table that grew by more than a fifth since its last vacuum (autovacuum's default
+/// threshold for inserts: 1,000 plus a fifth of the table) is vacuumed by the scheduled
+/// refresh, so index-only scans of a sale's orders stay index-only; the refresh between
+/// the batches of a large write only analyses, and a table grown by less is left alone.
+#[test]
+fn a_table_grown_by_a_fifth_is_vacuumed_on_schedule_not_between_batches() {
+    let Some(db) = TestDb::new(Backend::Postgres) else {
+        return;
+    };
+    let mut conn = connect(&db.url);
+    conn.batch_execute(
+        "CREATE TABLE grown (n BIGINT NOT NULL) WITH (autovacuum_enabled = false); \
+         SELECT pg_stat_force_next_flush()",
+    )
+    .expect("table");
+    insert(&mut conn, 10_000);
+    refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility).expect("refresh");
+    assert_eq!(vacuums(&db.url, "grown"), 1, "a new table of 10,000 rows");
+
+    // 2,500 more: under 1,000 + 10,000 / 5.
+    insert(&mut conn, 2_500);
+    refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility).expect("refresh");
+    assert_eq!(vacuums(&db.url, "grown"), 1, "grown by a quarter of 10,000");
+
+    // 2,000 more: 4,500 since the vacuum, over 1,000 + 14,500 / 5 but far from doubling
+    // the table.
+    insert(&mut conn, 2_000);
+    refresh_statistics(&mut conn, Refresh::Statistics).expect("refresh");
+    assert_eq!(
+        vacuums(&db.url, "grown"),
+        1,
+        "between the batches of a write"
+    );
+    refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility).expect("refresh");
+    assert_eq!(vacuums(&db.url, "grown"), 2, "on schedule");
+}
