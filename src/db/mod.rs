@@ -320,8 +320,9 @@ pub enum Refresh {
 /// where it is off or behind, a table never analysed since it was written, or whose
 /// changes since its last analyse exceed its size, is analysed here, and (with
 /// [`Refresh::StatisticsAndVisibility`]) one whose inserts or dead rows since its last
-/// vacuum exceed autovacuum's default thresholds (1,000 inserts or 50 dead rows, plus a
-/// fifth of the table) is vacuumed. That matters beyond plain plans: a connection keeps
+/// vacuum pass the thresholds autovacuum would vacuum it at — the table's own settings,
+/// else the server's (by default 1,000 inserts or 50 dead rows, plus a fifth of the
+/// table) — is vacuumed. That matters beyond plain plans: a connection keeps
 /// the plans it made of a statement (foreign-key checks included) until the table's
 /// statistics change, and plans made while a table was nearly empty scan it once it is
 /// large; and index-only scans read the table itself for pages no vacuum has marked
@@ -345,13 +346,36 @@ pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(
             }
             let stale: Vec<Stale> = Statement::new()
                 .sql(
-                    "SELECT name, vacuum FROM (SELECT quote_ident(relname) AS name, \
-                         ((n_mod_since_analyze > 0 AND last_analyze IS NULL \
-                               AND last_autoanalyze IS NULL) \
-                          OR n_mod_since_analyze > GREATEST(1000, n_live_tup)) AS analyze_due, \
-                         (n_ins_since_vacuum > 1000 + n_live_tup / 5 \
-                          OR n_dead_tup > 50 + n_live_tup / 5) AS vacuum \
-                     FROM pg_stat_user_tables WHERE schemaname = current_schema()) AS tables \
+                    "SELECT name, vacuum FROM (SELECT quote_ident(s.relname) AS name, \
+                         ((s.n_mod_since_analyze > 0 AND s.last_analyze IS NULL \
+                               AND s.last_autoanalyze IS NULL) \
+                          OR s.n_mod_since_analyze > GREATEST(1000, s.n_live_tup)) \
+                             AS analyze_due, \
+                         ((t.insert_threshold >= 0 AND s.n_ins_since_vacuum \
+                               > t.insert_threshold + t.insert_scale * s.n_live_tup) \
+                          OR s.n_dead_tup > t.dead_threshold + t.dead_scale * s.n_live_tup) \
+                             AS vacuum \
+                     FROM pg_stat_user_tables AS s \
+                     JOIN pg_class AS c ON c.oid = s.relid \
+                     CROSS JOIN LATERAL (SELECT \
+                         COALESCE(MAX(option_value) FILTER (WHERE option_name = \
+                                 'autovacuum_vacuum_insert_threshold'), \
+                             current_setting('autovacuum_vacuum_insert_threshold'))::float8 \
+                             AS insert_threshold, \
+                         COALESCE(MAX(option_value) FILTER (WHERE option_name = \
+                                 'autovacuum_vacuum_insert_scale_factor'), \
+                             current_setting('autovacuum_vacuum_insert_scale_factor'))::float8 \
+                             AS insert_scale, \
+                         COALESCE(MAX(option_value) FILTER (WHERE option_name = \
+                                 'autovacuum_vacuum_threshold'), \
+                             current_setting('autovacuum_vacuum_threshold'))::float8 \
+                             AS dead_threshold, \
+                         COALESCE(MAX(option_value) FILTER (WHERE option_name = \
+                                 'autovacuum_vacuum_scale_factor'), \
+                             current_setting('autovacuum_vacuum_scale_factor'))::float8 \
+                             AS dead_scale \
+                         FROM pg_options_to_table(c.reloptions)) AS t \
+                     WHERE s.schemaname = current_schema()) AS tables \
                      WHERE analyze_due OR (vacuum AND ",
                 )
                 .bind(refresh == Refresh::StatisticsAndVisibility)

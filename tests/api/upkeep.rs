@@ -17,15 +17,21 @@ fn vacuums(url: &str, table: &str) -> i64 {
     )
 }
 
-/// Inserts `rows` rows into `grown` and makes the session's activity counters visible to
-/// the statistics views at once (they are otherwise reported up to a second later).
-fn insert(conn: &mut DbConnection, rows: i64) {
-    conn.batch_execute(&format!(
-        "INSERT INTO grown SELECT generate_series(1, {rows}); SELECT pg_stat_force_next_flush()"
-    ))
-    .expect("insert");
+/// Runs `sql` and makes the session's activity counters visible to the statistics views
+/// at once (they are otherwise reported up to a second later).
+fn write(conn: &mut DbConnection, sql: &str) {
+    conn.batch_execute(&format!("{sql}; SELECT pg_stat_force_next_flush()"))
+        .expect("write");
     // The flush happens when the session next goes idle, after this statement.
     conn.batch_execute("SELECT 1").expect("idle");
+}
+
+/// Inserts `rows` rows into `grown`.
+fn insert(conn: &mut DbConnection, rows: i64) {
+    write(
+        conn,
+        &format!("INSERT INTO grown SELECT generate_series(1, {rows})"),
+    );
 }
 
 /// A table that grew by more than a fifth since its last vacuum (autovacuum's default
@@ -63,4 +69,27 @@ fn a_table_grown_by_a_fifth_is_vacuumed_on_schedule_not_between_batches() {
     );
     refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility).expect("refresh");
     assert_eq!(vacuums(&db.url, "grown"), 2, "on schedule");
+}
+
+/// A table with autovacuum settings of its own (as the queue of count changes has: vacuumed
+/// after 1,000 dead rows, not 50 plus a fifth) is vacuumed at those.
+#[test]
+fn a_table_is_vacuumed_at_its_own_autovacuum_settings() {
+    let Some(db) = TestDb::new(Backend::Postgres) else {
+        return;
+    };
+    let mut conn = connect(&db.url);
+    write(
+        &mut conn,
+        "CREATE TABLE queue (n BIGINT NOT NULL) WITH (autovacuum_enabled = false, \
+         autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_scale_factor = 0, \
+         autovacuum_vacuum_insert_threshold = -1)",
+    );
+    let churn = "INSERT INTO queue SELECT generate_series(1, 600); DELETE FROM queue";
+    write(&mut conn, churn);
+    refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility).expect("refresh");
+    assert_eq!(vacuums(&db.url, "queue"), 0, "600 dead rows");
+    write(&mut conn, churn);
+    refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility).expect("refresh");
+    assert_eq!(vacuums(&db.url, "queue"), 1, "1,200 dead rows");
 }
