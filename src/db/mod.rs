@@ -344,6 +344,22 @@ pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(
                 #[diesel(sql_type = diesel::sql_types::Bool)]
                 vacuum: bool,
             }
+            // Autovacuum's thresholds, each the table's own setting where it has one, else
+            // the server's.
+            let thresholds = [
+                "insert_threshold",
+                "insert_scale_factor",
+                "threshold",
+                "scale_factor",
+            ]
+            .map(|name| {
+                format!(
+                    "COALESCE(MAX(option_value) FILTER (WHERE option_name = \
+                     'autovacuum_vacuum_{name}'), \
+                     current_setting('autovacuum_vacuum_{name}'))::float8 AS {name}"
+                )
+            })
+            .join(", ");
             let stale: Vec<Stale> = Statement::new()
                 .sql(
                     "SELECT name, vacuum FROM (SELECT quote_ident(s.relname) AS name, \
@@ -352,29 +368,16 @@ pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(
                           OR s.n_mod_since_analyze > GREATEST(1000, s.n_live_tup)) \
                              AS analyze_due, \
                          ((t.insert_threshold >= 0 AND s.n_ins_since_vacuum \
-                               > t.insert_threshold + t.insert_scale * s.n_live_tup) \
-                          OR s.n_dead_tup > t.dead_threshold + t.dead_scale * s.n_live_tup) \
+                               > t.insert_threshold + t.insert_scale_factor * s.n_live_tup) \
+                          OR s.n_dead_tup > t.threshold + t.scale_factor * s.n_live_tup) \
                              AS vacuum \
                      FROM pg_stat_user_tables AS s \
                      JOIN pg_class AS c ON c.oid = s.relid \
-                     CROSS JOIN LATERAL (SELECT \
-                         COALESCE(MAX(option_value) FILTER (WHERE option_name = \
-                                 'autovacuum_vacuum_insert_threshold'), \
-                             current_setting('autovacuum_vacuum_insert_threshold'))::float8 \
-                             AS insert_threshold, \
-                         COALESCE(MAX(option_value) FILTER (WHERE option_name = \
-                                 'autovacuum_vacuum_insert_scale_factor'), \
-                             current_setting('autovacuum_vacuum_insert_scale_factor'))::float8 \
-                             AS insert_scale, \
-                         COALESCE(MAX(option_value) FILTER (WHERE option_name = \
-                                 'autovacuum_vacuum_threshold'), \
-                             current_setting('autovacuum_vacuum_threshold'))::float8 \
-                             AS dead_threshold, \
-                         COALESCE(MAX(option_value) FILTER (WHERE option_name = \
-                                 'autovacuum_vacuum_scale_factor'), \
-                             current_setting('autovacuum_vacuum_scale_factor'))::float8 \
-                             AS dead_scale \
-                         FROM pg_options_to_table(c.reloptions)) AS t \
+                     CROSS JOIN LATERAL (SELECT ",
+                )
+                .sql(&thresholds)
+                .sql(
+                    " FROM pg_options_to_table(c.reloptions)) AS t \
                      WHERE s.schemaname = current_schema()) AS tables \
                      WHERE analyze_due OR (vacuum AND ",
                 )
