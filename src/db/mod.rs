@@ -402,17 +402,31 @@ pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(
     Ok(())
 }
 
-/// Analyses `tables` now (PostgreSQL's `ANALYZE`, SQLite's), for a caller that knows it
-/// has just filled them.
-pub fn analyze(conn: &mut DbConnection, tables: &[&str]) -> Result<(), DbError> {
+/// Analyses `tables` now, for a caller that knows it has just filled them; on PostgreSQL
+/// also vacuums them (`VACUUM (ANALYZE)`), marking the pages just written all-visible and
+/// freeing the rows a queue emptied meanwhile.
+///
+/// By name rather than by the activity counters [`refresh_statistics`] goes by: those
+/// reach the statistics views only seconds after the writes, so a refresh at the end of an
+/// import missed its last batches, and the server's next scheduled refresh vacuumed them —
+/// the count queue of a million-order import among them — while it served.
+pub fn refresh_filled(conn: &mut DbConnection, tables: &[&str]) -> Result<(), DbError> {
     use diesel::connection::SimpleConnection;
     if tables.is_empty() {
         return Ok(());
     }
-    let statements: String = tables
-        .iter()
-        .map(|table| format!("ANALYZE {table};"))
-        .collect();
+    let statements = match conn {
+        DbConnection::Sqlite(_) => tables
+            .iter()
+            .map(|table| format!("ANALYZE {table};"))
+            .collect(),
+        // As the scheduled refresh does: no wait for a table being vacuumed elsewhere, no
+        // truncation (which needs the table to itself).
+        DbConnection::Pg(_) => format!(
+            "VACUUM (ANALYZE, SKIP_LOCKED, TRUNCATE false) {}",
+            tables.join(", ")
+        ),
+    };
     conn.batch_execute(&statements)?;
     Ok(())
 }

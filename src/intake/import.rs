@@ -114,15 +114,16 @@ pub fn import(
         stored: imported.documents,
         error: e.into(),
     })?;
-    // The tables just filled are analysed by name: the activity counters the periodic
-    // refresh goes by reach the statistics views only some time after the writes.
+    // The tables just filled are analysed (and on PostgreSQL vacuumed) by name: the
+    // activity counters the periodic refresh goes by reach the statistics views only some
+    // time after the writes.
     let filled = if imported.documents >= IMPORT_BATCH {
         kind.tables()
     } else {
         &[]
     };
     let tidy = crate::shop::orders::fold_order_counts(&mut conn).and_then(|_| {
-        crate::db::analyze(&mut conn, filled)
+        crate::db::refresh_filled(&mut conn, filled)
             .and_then(|()| {
                 crate::db::refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility)
             })

@@ -31,7 +31,8 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
-    /// The tables storing documents of this kind writes.
+    /// The tables storing documents of this kind writes (the queue of count changes its
+    /// triggers fill included).
     pub fn tables(self) -> &'static [&'static str] {
         match self {
             Self::Products => &["products", "skus", "outbox"],
@@ -44,6 +45,7 @@ impl DocumentKind {
                 "pickup_codes",
                 "outbox",
                 "order_counts",
+                "order_count_changes",
             ],
             Self::Refunds => &["refunds", "refund_goods", "order_lines", "outbox"],
         }
