@@ -301,9 +301,10 @@ impl Database {
 /// `PRAGMA optimize`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refresh {
-    /// The planner's statistics only: between the batches of a large write, where a
-    /// vacuum would compete with the writes it follows and the next batch needs only
-    /// plans made for the tables' size.
+    /// The planner's statistics of tables that grew only: between the batches of a large
+    /// write, where a vacuum would compete with the writes it follows and the next batch
+    /// needs only plans made for the tables' size (an analyse of a table also makes every
+    /// connection plan its statements on that table anew).
     Statistics,
     /// The statistics and the visibility map: on a schedule, at start and after an
     /// import.
@@ -313,23 +314,24 @@ pub enum Refresh {
 /// Brings the query planner's statistics (and, on PostgreSQL, the visibility map) up to
 /// date where the database has not.
 ///
-/// SQLite keeps no statistics by itself: `PRAGMA optimize` analyses the tables that
-/// changed much since they were last analysed, sampling at most a thousand rows of each
-/// index so it stays quick on a large database. PostgreSQL's autovacuum analyses a table
-/// after a tenth of it changed and vacuums it after inserts or dead rows of a fifth of it;
-/// where it is off or behind, a table never analysed since it was written, or whose
-/// changes since its last analyse exceed its size, is analysed here, and (with
-/// [`Refresh::StatisticsAndVisibility`]) one whose inserts or dead rows since its last
-/// vacuum pass the thresholds autovacuum would vacuum it at — the table's own settings,
-/// else the server's (by default 1,000 inserts or 50 dead rows, plus a fifth of the
-/// table) — is vacuumed. That matters beyond plain plans: a connection keeps
-/// the plans it made of a statement (foreign-key checks included) until the table's
-/// statistics change, and plans made while a table was nearly empty scan it once it is
-/// large; and index-only scans read the table itself for pages no vacuum has marked
-/// all-visible — a table vacuumed only when it doubled keeps up to half of a sale's
-/// orders unmarked, and a page's count of the orders sharing its anchor's time fetched
-/// each of them from the table. Run it on a schedule and after each batch of a large
-/// import.
+/// SQLite keeps no statistics by itself: `PRAGMA optimize` analyses the tables that changed
+/// much since they were last analysed, sampling at most a thousand rows of each index so it
+/// stays quick on a large database. PostgreSQL's autovacuum analyses a table after a tenth
+/// of it changed and vacuums it after inserts or dead rows of a fifth of it; where it is
+/// off or behind, a table never analysed since it was written, or grown to twice the size
+/// PostgreSQL last counted, is analysed here, and (with
+/// [`Refresh::StatisticsAndVisibility`]) one whose changes since its last analyse exceed
+/// that size (the queue of count changes, which churns without growing, among them) is
+/// analysed and one whose inserts or dead rows since its last vacuum pass the thresholds
+/// autovacuum would vacuum it at — the table's own settings, else the server's (by default
+/// 1,000 inserts or 50 dead rows, plus a fifth of the table) — is vacuumed. That matters
+/// beyond plain plans: a connection keeps the plans it made of a statement (foreign-key
+/// checks included) until the table's statistics change, and plans made while a table was
+/// nearly empty scan it once it is large; and index-only scans read the table itself for
+/// pages no vacuum has marked all-visible — a table vacuumed only when it doubled keeps up
+/// to half of a sale's orders unmarked, and a page's count of the orders sharing its
+/// anchor's time fetched each of them from the table. Run it on a schedule and after each
+/// batch of a large import.
 pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(), DbError> {
     use diesel::connection::SimpleConnection;
     match conn {
@@ -365,8 +367,8 @@ pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(
                     "SELECT name, vacuum FROM (SELECT quote_ident(s.relname) AS name, \
                          ((s.n_mod_since_analyze > 0 AND s.last_analyze IS NULL \
                                AND s.last_autoanalyze IS NULL) \
-                          OR s.n_mod_since_analyze > GREATEST(1000, s.n_live_tup)) \
-                             AS analyze_due, \
+                          OR s.n_live_tup > 2 * GREATEST(500, c.reltuples)) AS grown, \
+                         s.n_mod_since_analyze > GREATEST(1000, c.reltuples) AS changed, \
                          ((t.insert_threshold >= 0 AND s.n_ins_since_vacuum \
                                > t.insert_threshold + t.insert_scale_factor * s.n_live_tup) \
                           OR s.n_dead_tup > t.threshold + t.scale_factor * s.n_live_tup) \
@@ -379,7 +381,7 @@ pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(
                 .sql(
                     " FROM pg_options_to_table(c.reloptions)) AS t \
                      WHERE s.schemaname = current_schema()) AS tables \
-                     WHERE analyze_due OR (vacuum AND ",
+                     WHERE grown OR ((changed OR vacuum) AND ",
                 )
                 .bind(refresh == Refresh::StatisticsAndVisibility)
                 .sql(")")

@@ -8,10 +8,19 @@ use crate::helpers::{connect, count_sql_at, Backend, TestDb};
 
 /// Times `table` was vacuumed, as the statistics views tell it now.
 fn vacuums(url: &str, table: &str) -> i64 {
+    times(url, table, "vacuum_count")
+}
+
+/// Times `table` was analysed (by itself or with a vacuum).
+fn analyses(url: &str, table: &str) -> i64 {
+    times(url, table, "analyze_count")
+}
+
+fn times(url: &str, table: &str, counter: &str) -> i64 {
     count_sql_at(
         url,
         &format!(
-            "SELECT generate_series(1, vacuum_count) FROM pg_stat_user_tables \
+            "SELECT generate_series(1, {counter}) FROM pg_stat_user_tables \
              WHERE schemaname = current_schema() AND relname = '{table}'"
         ),
     )
@@ -71,10 +80,44 @@ fn a_table_grown_by_a_fifth_is_vacuumed_on_schedule_not_between_batches() {
     assert_eq!(vacuums(&db.url, "grown"), 2, "on schedule");
 }
 
-/// A table with autovacuum settings of its own (as the queue of count changes has: vacuumed
-/// after 1,000 dead rows, not 50 plus a fifth) is vacuumed at those.
+/// A table that doubled since PostgreSQL last counted it is analysed between the batches
+/// of a write, so the next batches are planned for its size.
 #[test]
-fn a_table_is_vacuumed_at_its_own_autovacuum_settings() {
+fn a_table_that_doubled_is_analysed_between_batches() {
+    let Some(db) = TestDb::new(Backend::Postgres) else {
+        return;
+    };
+    let mut conn = connect(&db.url);
+    write(
+        &mut conn,
+        "CREATE TABLE grown (n BIGINT NOT NULL) WITH (autovacuum_enabled = false)",
+    );
+    insert(&mut conn, 1_000);
+    refresh_statistics(&mut conn, Refresh::Statistics).expect("refresh");
+    assert_eq!(analyses(&db.url, "grown"), 1, "never analysed");
+    insert(&mut conn, 800);
+    refresh_statistics(&mut conn, Refresh::Statistics).expect("refresh");
+    assert_eq!(
+        analyses(&db.url, "grown"),
+        1,
+        "1,800 rows, counted at 1,000"
+    );
+    insert(&mut conn, 400);
+    refresh_statistics(&mut conn, Refresh::Statistics).expect("refresh");
+    assert_eq!(
+        analyses(&db.url, "grown"),
+        2,
+        "2,200 rows, counted at 1,000"
+    );
+    assert_eq!(vacuums(&db.url, "grown"), 0, "no vacuum between batches");
+}
+
+/// A table with autovacuum settings of its own (as the queue of count changes has: vacuumed
+/// after 1,000 dead rows, not 50 plus a fifth) is vacuumed at those; a table that churns
+/// without growing (that queue again) is analysed on schedule, not between the batches of
+/// a write, where each analyse made every connection plan the statements reading it anew.
+#[test]
+fn a_queue_is_vacuumed_at_its_own_settings_and_analysed_on_schedule() {
     let Some(db) = TestDb::new(Backend::Postgres) else {
         return;
     };
@@ -89,7 +132,11 @@ fn a_table_is_vacuumed_at_its_own_autovacuum_settings() {
     write(&mut conn, churn);
     refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility).expect("refresh");
     assert_eq!(vacuums(&db.url, "queue"), 0, "600 dead rows");
+    assert_eq!(analyses(&db.url, "queue"), 1, "never analysed");
     write(&mut conn, churn);
+    refresh_statistics(&mut conn, Refresh::Statistics).expect("refresh");
+    assert_eq!(analyses(&db.url, "queue"), 1, "churned, between batches");
     refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility).expect("refresh");
     assert_eq!(vacuums(&db.url, "queue"), 1, "1,200 dead rows");
+    assert_eq!(analyses(&db.url, "queue"), 2, "churned, on schedule");
 }
