@@ -2,7 +2,7 @@
 //! which tables its refresh vacuums, and when.
 
 use diesel::connection::SimpleConnection;
-use polymall::db::{refresh_statistics, DbConnection, Refresh};
+use polymall::db::{refresh_statistics, DbConnection, PooledConnection, Refresh};
 
 use crate::helpers::{connect, count_sql_at, Backend, TestDb};
 
@@ -16,6 +16,7 @@ fn analyses(url: &str, table: &str) -> i64 {
     times(url, table, "analyze_count")
 }
 
+/// The value of `counter` of `table` in `pg_stat_user_tables`.
 fn times(url: &str, table: &str, counter: &str) -> i64 {
     count_sql_at(
         url,
@@ -35,6 +36,18 @@ fn write(conn: &mut DbConnection, sql: &str) {
     conn.batch_execute("SELECT 1").expect("idle");
 }
 
+/// A fresh PostgreSQL schema with the table `create` makes, and a connection to it; `None`
+/// where PostgreSQL is not available.
+fn database_with(create: &str) -> Option<(TestDb, PooledConnection)> {
+    let db = TestDb::new(Backend::Postgres)?;
+    let mut conn = connect(&db.url);
+    write(&mut conn, create);
+    Some((db, conn))
+}
+
+/// The table `grown`, which only grows.
+const GROWN: &str = "CREATE TABLE grown (n BIGINT NOT NULL) WITH (autovacuum_enabled = false)";
+
 /// Inserts `rows` rows into `grown`.
 fn insert(conn: &mut DbConnection, rows: i64) {
     write(
@@ -49,15 +62,9 @@ fn insert(conn: &mut DbConnection, rows: i64) {
 /// the batches of a large write only analyses, and a table grown by less is left alone.
 #[test]
 fn a_table_grown_by_a_fifth_is_vacuumed_on_schedule_not_between_batches() {
-    let Some(db) = TestDb::new(Backend::Postgres) else {
+    let Some((db, mut conn)) = database_with(GROWN) else {
         return;
     };
-    let mut conn = connect(&db.url);
-    conn.batch_execute(
-        "CREATE TABLE grown (n BIGINT NOT NULL) WITH (autovacuum_enabled = false); \
-         SELECT pg_stat_force_next_flush()",
-    )
-    .expect("table");
     insert(&mut conn, 10_000);
     refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility).expect("refresh");
     assert_eq!(vacuums(&db.url, "grown"), 1, "a new table of 10,000 rows");
@@ -84,14 +91,9 @@ fn a_table_grown_by_a_fifth_is_vacuumed_on_schedule_not_between_batches() {
 /// of a write, so the next batches are planned for its size.
 #[test]
 fn a_table_that_doubled_is_analysed_between_batches() {
-    let Some(db) = TestDb::new(Backend::Postgres) else {
+    let Some((db, mut conn)) = database_with(GROWN) else {
         return;
     };
-    let mut conn = connect(&db.url);
-    write(
-        &mut conn,
-        "CREATE TABLE grown (n BIGINT NOT NULL) WITH (autovacuum_enabled = false)",
-    );
     insert(&mut conn, 1_000);
     refresh_statistics(&mut conn, Refresh::Statistics).expect("refresh");
     assert_eq!(analyses(&db.url, "grown"), 1, "never analysed");
@@ -118,16 +120,13 @@ fn a_table_that_doubled_is_analysed_between_batches() {
 /// a write, where each analyse made every connection plan the statements reading it anew.
 #[test]
 fn a_queue_is_vacuumed_at_its_own_settings_and_analysed_on_schedule() {
-    let Some(db) = TestDb::new(Backend::Postgres) else {
-        return;
-    };
-    let mut conn = connect(&db.url);
-    write(
-        &mut conn,
+    let Some((db, mut conn)) = database_with(
         "CREATE TABLE queue (n BIGINT NOT NULL) WITH (autovacuum_enabled = false, \
          autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_scale_factor = 0, \
          autovacuum_vacuum_insert_threshold = -1)",
-    );
+    ) else {
+        return;
+    };
     let churn = "INSERT INTO queue SELECT generate_series(1, 600); DELETE FROM queue";
     write(&mut conn, churn);
     refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility).expect("refresh");
