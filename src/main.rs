@@ -9,12 +9,6 @@ use polymall::cli;
 use polymall::config::Config;
 use polymall::intake::DocumentKind;
 
-/// mimalloc rather than the C library's allocator: a GetOrder page allocates and frees
-/// thousands of small buffers (rows, JSON), which took a sixth of the server's time with
-/// glibc's; the cost is a larger resident set for the same work.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Connects a self-built shop to ERPs (Polyapi), Jushuitan and Qimen warehouses.
 #[derive(Debug, Parser)]
 #[command(name = "polymall", version, about)]
