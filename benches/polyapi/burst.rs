@@ -58,6 +58,9 @@ enum Which {
     /// The middle page, then the pages after it in turn (the ERP pages forward): most
     /// requests read orders no request before read.
     Onward,
+    /// The middle page of a window no request asked before: each call's window ends a
+    /// second later, as an ERP polling up to now asks (nothing remembered helps).
+    MiddleOfNewWindow,
     Last,
 }
 
@@ -68,6 +71,7 @@ impl Which {
             Self::Seventh => "page 7",
             Self::Middle => "middle page",
             Self::Onward => "middle page onward",
+            Self::MiddleOfNewWindow => "middle page, new window",
             Self::Last => "last page",
         }
     }
@@ -145,6 +149,7 @@ pub async fn run(options: &Options, tell_perf: &dyn Fn(&str)) {
                     Which::Seventh,
                     Which::Middle,
                     Which::Onward,
+                    Which::MiddleOfNewWindow,
                     Which::Last,
                 ] {
                     let name = format!(
@@ -206,7 +211,15 @@ pub async fn run(options: &Options, tell_perf: &dyn Fn(&str)) {
                     // Forward from the middle, back to the middle at the end.
                     Which::Middle => middle,
                     Which::Onward => middle + i as u64 / concurrency % (pages - middle).max(1),
+                    Which::MiddleOfNewWindow => middle,
                     Which::Last => pages,
+                };
+                let window = match which {
+                    Which::MiddleOfNewWindow => Window {
+                        until: window.until + TimeDelta::seconds(i as i64),
+                        ..window
+                    },
+                    _ => window,
                 };
                 Some(signed_form("GetOrder", &window.biz(status, page, size)))
             });

@@ -4,7 +4,8 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_no_sort_nor_walk, connect, only_index_paths, strings_sql, Backend, TestApp,
+    assert_no_sort_nor_walk, connect, count_sql, execute_sql, fold_order_counts, only_index_paths,
+    strings_sql, Backend, TestApp,
 };
 use crate::on_both_backends;
 use crate::polyapi_client::{ok, PolyClient};
@@ -13,6 +14,8 @@ use crate::polyapi_orders::order_at;
 on_both_backends! {
     get_order_pages_the_same_with_and_without_anchors => anchored_pages;
     a_page_after_an_anchor_inside_a_batch_seeks_to_it => seek_inside_a_batch;
+    pages_found_through_the_counts_are_the_pages_the_walk_gives => counted_pages;
+    an_order_counts_in_the_millisecond_its_time_is_cut_down_to => counted_milliseconds;
 }
 
 /// Orders in the listings below: enough that a middle page is further from both ends than
@@ -158,6 +161,204 @@ async fn anchored_pages(backend: Backend) {
             change_something(&app, &client, changes).await;
             changes += 1;
         }
+    }
+}
+
+/// A page far from the first order, the last and every anchor finds where it starts
+/// through the counts (halving the time between the first and last order, counting the
+/// orders before each middle) and walks only inside one millisecond: forced here for every
+/// page but the first and the last, the pages are the ones SQL gives in the contract's
+/// order, with counts partly folded and partly pending, while orders arrive, ship and
+/// change status between the pages, and windows that do not start on a millisecond.
+async fn counted_pages(backend: Backend) {
+    use chrono::Timelike;
+    use polymall::shop::codes::TradeStatus;
+    use polymall::shop::orders::{page_ids_by_counts, OrderFilter, OrderTime, TimeWindow};
+    use polymall::shop::Page;
+
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for batch in 0..ORDERS / 350 {
+        let orders: Vec<Value> = (0..350)
+            .map(|i| {
+                let n = batch * 350 + i;
+                let status = if n % 4 == 0 { "JH_01" } else { "JH_02" };
+                placed(&format!("A{n:05}"), n, status)
+            })
+            .collect();
+        let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
+        assert_eq!(status, 200, "{body}");
+        if batch == 1 {
+            fold_order_counts(&app);
+        }
+    }
+    let shop_id: i64 = strings_sql(
+        &app,
+        "SELECT CAST(id AS TEXT) AS s FROM shops WHERE code = 'demo'",
+    )[0]
+    .parse()
+    .expect("shop id");
+    let now = chrono::Utc::now().naive_utc();
+    let second = now.with_nanosecond(0).expect("second");
+    let placed_from = chrono::NaiveDate::from_ymd_opt(2024, 2, 29)
+        .and_then(|day| day.and_hms_opt(16, 0, 0))
+        .expect("time");
+    let cases = [
+        (
+            OrderFilter {
+                status: None,
+                // Starts inside a millisecond: the counts' millisecond may begin before it.
+                window: Some(TimeWindow::through_second(
+                    OrderTime::Modified,
+                    now - chrono::TimeDelta::days(1),
+                    now + chrono::TimeDelta::days(1),
+                )),
+                plat_order_no: None,
+            },
+            format!(
+                "SELECT CAST(id AS TEXT) AS s FROM orders WHERE modified_at >= '{}' \
+                 AND modified_at < '{}' ORDER BY modified_at, id",
+                (now - chrono::TimeDelta::days(1)).format("%Y-%m-%d %H:%M:%S%.6f"),
+                utc(second + chrono::TimeDelta::days(1) + chrono::TimeDelta::seconds(1))
+            ),
+            7,
+        ),
+        (
+            OrderFilter {
+                status: Some(TradeStatus::AwaitingShipment),
+                window: Some(TimeWindow {
+                    time: OrderTime::Created,
+                    from: placed_from,
+                    until: placed_from + chrono::TimeDelta::days(2),
+                }),
+                plat_order_no: None,
+            },
+            "SELECT CAST(id AS TEXT) AS s FROM orders WHERE trade_status = 'JH_02' \
+             AND created_at >= '2024-02-29 16:00:00' AND created_at < '2024-03-02 16:00:00' \
+             ORDER BY created_at, id"
+                .to_owned(),
+            5,
+        ),
+        (
+            OrderFilter {
+                status: Some(TradeStatus::AwaitingShipment),
+                window: None,
+                plat_order_no: None,
+            },
+            "SELECT CAST(id AS TEXT) AS s FROM orders WHERE trade_status = 'JH_02' \
+             ORDER BY modified_at, id"
+                .to_owned(),
+            9,
+        ),
+    ];
+    let client = PolyClient::demo(&app);
+    let mut changes = 0;
+    for (filter, sql, size) in &cases {
+        for step in 0..6 {
+            let total = count_sql(&app, sql);
+            let pages = (total + size - 1) / size;
+            let index = [2, pages / 2 - 1, pages / 2, pages / 2 + 1, pages - 1, 3][step];
+            let found = page_ids_by_counts(
+                &mut connect(&app.db.url),
+                shop_id,
+                filter,
+                Page { index, size: *size },
+            )
+            .expect("page");
+            let expected = strings_sql(
+                &app,
+                &format!("{sql} LIMIT {size} OFFSET {}", (index - 1) * size),
+            );
+            let ids: Vec<String> = found.items.iter().map(ToString::to_string).collect();
+            assert_eq!(ids, expected, "page {index} of {sql}");
+            assert_eq!(found.total, total, "total of {sql}");
+            change_something(&app, &client, changes).await;
+            changes += 1;
+            if changes % 5 == 0 {
+                fold_order_counts(&app);
+            }
+        }
+    }
+}
+
+/// Forty orders 0.7 ms apart, each in the second half of a millisecond or near it (at
+/// 10:00:00.000600, .001300, … .027900): each is counted in the millisecond its time is
+/// cut down to, pending and folded, so every one of them, one per page, is found through
+/// the counts at its place (rounded to the nearest millisecond, as SQLite's `%f` does, the
+/// order at .0279 was counted in .028 and a count up to .028 missed it).
+async fn counted_milliseconds(backend: Backend) {
+    use polymall::shop::orders::{page_ids_by_counts, OrderFilter, OrderTime, TimeWindow};
+    use polymall::shop::Page;
+
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let orders: Vec<Value> = (0..40)
+        .map(|i| placed(&format!("M{i:02}"), i, "JH_02"))
+        .collect();
+    let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
+    assert_eq!(status, 200, "{body}");
+    fold_order_counts(&app);
+    let at = |i: usize| format!("2025-06-01 10:00:00.{:06}", i * 700 + 600);
+    for i in 0..40 {
+        execute_sql(
+            &app,
+            &format!(
+                "UPDATE orders SET modified_at = '{}' WHERE plat_order_no = 'M{i:02}'",
+                at(i)
+            ),
+        );
+        if i == 19 {
+            fold_order_counts(&app);
+        }
+    }
+    let pending = |millisecond: &str| {
+        count_sql(
+            &app,
+            &format!(
+                "SELECT at FROM order_count_changes WHERE time_kind = 'modified' \
+                 AND at = '2025-06-01 10:00:00.{millisecond}' GROUP BY at HAVING SUM(delta) > 0"
+            ),
+        )
+    };
+    assert_eq!(pending("027"), 1, "10:00:00.027900 is in .027");
+    assert_eq!(pending("028"), 0, "not in .028");
+    let shop_id: i64 = strings_sql(
+        &app,
+        "SELECT CAST(id AS TEXT) AS s FROM shops WHERE code = 'demo'",
+    )[0]
+    .parse()
+    .expect("shop id");
+    let from = chrono::NaiveDate::from_ymd_opt(2025, 6, 1)
+        .and_then(|day| day.and_hms_opt(9, 0, 0))
+        .expect("time");
+    let filter = OrderFilter {
+        status: None,
+        window: Some(TimeWindow {
+            time: OrderTime::Modified,
+            from,
+            until: from + chrono::TimeDelta::hours(2),
+        }),
+        plat_order_no: None,
+    };
+    for index in 1..=40 {
+        let found = page_ids_by_counts(
+            &mut connect(&app.db.url),
+            shop_id,
+            &filter,
+            Page { index, size: 1 },
+        )
+        .expect("page");
+        let expected = strings_sql(
+            &app,
+            &format!(
+                "SELECT plat_order_no AS s FROM orders WHERE id = {}",
+                found.items.first().copied().unwrap_or(0)
+            ),
+        );
+        assert_eq!(expected, vec![format!("M{:02}", index - 1)], "page {index}");
+        assert_eq!(found.total, 40);
     }
 }
 

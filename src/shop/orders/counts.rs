@@ -47,10 +47,17 @@ struct Counted {
 
 /// Orders of `listing`, exact.
 fn total(reading: &mut Reading<'_>, shop_id: i64, listing: &Listing) -> Result<i64, ShopError> {
-    let counted: Vec<Counted> = reading.rows(
-        "total of the listing",
-        &statement(shop_id, listing, Upper::End),
-    )?;
+    count(reading, "total of the listing", shop_id, listing)
+}
+
+/// Orders of `listing`, exact, the statement's plan noted under `label`.
+fn count(
+    reading: &mut Reading<'_>,
+    label: &str,
+    shop_id: i64,
+    listing: &Listing,
+) -> Result<i64, ShopError> {
+    let counted: Vec<Counted> = reading.rows(label, &statement(shop_id, listing, Upper::End))?;
     Ok(counted.first().map_or(0, |row| row.n))
 }
 
@@ -83,6 +90,53 @@ pub(super) fn total_and_before(
         reading.rows("total of the listing and orders before an anchor", &both)?;
     let (n, before) = counted.first().map_or((0, 0), |row| (row.n, row.before));
     Ok((n, Some(before)))
+}
+
+/// The millisecond holding the order at `offset` of `listing`, whose first and last
+/// orders are `first` and `last`, with the orders of the listing before that millisecond:
+/// found by halving the time between the two, counting the orders before each middle as
+/// a total is counted (about 22 counts for a sale of one hour, whatever it holds), so a
+/// page far from every known position costs those counts and the orders of one
+/// millisecond, not a walk over the orders before it. `None` when the times are out of
+/// range.
+pub(super) fn millisecond_at(
+    reading: &mut Reading<'_>,
+    shop_id: i64,
+    listing: &Listing,
+    offset: i64,
+    first: Key,
+    last: Key,
+) -> Result<Option<(NaiveDateTime, i64)>, ShopError> {
+    let one = chrono::TimeDelta::milliseconds(1);
+    let (Some(mut low), Some(mut high)) = (
+        floor(first.at, 1),
+        floor(last.at, 1).and_then(|t| t.checked_add_signed(one)),
+    ) else {
+        return Ok(None);
+    };
+    // Orders before `low`: none (the first order is inside it); before `high`: all of
+    // them, more than `offset`.
+    let mut before_low = 0;
+    while high - low > one {
+        let middle = low + chrono::TimeDelta::milliseconds((high - low).num_milliseconds() / 2);
+        let until = listing.until.map_or(middle, |until| until.min(middle));
+        let before = count(
+            reading,
+            "orders before a millisecond, halving the time to a far page",
+            shop_id,
+            &Listing {
+                until: Some(until),
+                ..*listing
+            },
+        )?;
+        if before <= offset {
+            low = middle;
+            before_low = before;
+        } else {
+            high = middle;
+        }
+    }
+    Ok(Some((low, before_low)))
 }
 
 /// Orders of the shop in `status` placed at or after `since`, exact, from the counts the

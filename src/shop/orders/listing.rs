@@ -65,14 +65,17 @@ impl<'c> Reading<'c> {
         self.plans.unwrap_or_default()
     }
 
-    /// Notes the plan of `query` (when noting) under `label`.
+    /// Notes the plan of `query` (when noting) under `label`, once per label: a far page
+    /// runs the same count a score of times.
     pub fn note<Q: diesel::query_builder::QueryFragment<DbBackend>>(
         &mut self,
         label: &str,
         query: &Q,
     ) -> Result<(), ShopError> {
         if let Some(plans) = &mut self.plans {
-            plans.push((label.to_owned(), crate::db::explain(self.conn, query)?));
+            if !plans.iter().any(|(noted, _)| noted == label) {
+                plans.push((label.to_owned(), crate::db::explain(self.conn, query)?));
+            }
         }
         Ok(())
     }
@@ -202,6 +205,22 @@ impl Listing {
             .sql(" OFFSET ")
             .bind(skip);
         reading.rows(label, &statement)
+    }
+
+    /// The listing's first key (`Forward`) or its last (`Backward`).
+    pub(super) fn end(
+        &self,
+        reading: &mut Reading<'_>,
+        shop_id: i64,
+        direction: Direction,
+    ) -> Result<Option<Key>, ShopError> {
+        let label = match direction {
+            Direction::Forward => "first order of the listing",
+            Direction::Backward => "last order of the listing",
+        };
+        let mut statement = self.walk_in_one_range(shop_id, direction, None);
+        statement.sql(" LIMIT 1");
+        Ok(reading.rows::<Key>(label, &statement)?.into_iter().next())
     }
 
     /// The walk as one index range, from a key by a row-value bound (which PostgreSQL

@@ -21,5 +21,5 @@ pub use model::{
     Customs, Invoice, NewOrder, OrderHeader, OrderLineFields, OrderLineRecord, OrderRecord,
     PickupCode, Receiver,
 };
-pub use read::{explain_page, find, page, page_kept, KeptOrders, Listed};
+pub use read::{explain_page, find, page, page_ids_by_counts, page_kept, KeptOrders, Listed};
 pub use write::{check_batch, upsert};
