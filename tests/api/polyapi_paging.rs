@@ -97,10 +97,33 @@ fn placed(no: &str, i: usize, status: &str) -> Value {
     )
 }
 
-async fn anchored_pages(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+/// The test shop's id.
+fn demo_shop_id(app: &TestApp) -> i64 {
+    strings_sql(
+        app,
+        "SELECT CAST(id AS TEXT) AS s FROM shops WHERE code = 'demo'",
+    )[0]
+    .parse()
+    .expect("shop id")
+}
+
+/// Every order modified within a day of `now`, by modified time.
+fn modified_within_a_day_of(now: chrono::NaiveDateTime) -> polymall::shop::orders::OrderFilter {
+    use polymall::shop::orders::{OrderFilter, OrderTime, TimeWindow};
+    OrderFilter {
+        status: None,
+        window: Some(TimeWindow::through_second(
+            OrderTime::Modified,
+            now - chrono::TimeDelta::days(1),
+            now + chrono::TimeDelta::days(1),
+        )),
+        plat_order_no: None,
+    }
+}
+
+/// `ORDERS` orders in requests of 350, a quarter unpaid; the counts of the first two
+/// requests folded, the rest pending.
+async fn post_orders(app: &TestApp) {
     for batch in 0..ORDERS / 350 {
         let orders: Vec<Value> = (0..350)
             .map(|i| {
@@ -111,7 +134,17 @@ async fn anchored_pages(backend: Backend) {
             .collect();
         let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
         assert_eq!(status, 200, "{body}");
+        if batch == 1 {
+            fold_order_counts(app);
+        }
     }
+}
+
+async fn anchored_pages(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    post_orders(&app).await;
     let client = PolyClient::demo(&app);
     let mut changes = 0;
     for listing in listings() {
@@ -179,26 +212,8 @@ async fn counted_pages(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    for batch in 0..ORDERS / 350 {
-        let orders: Vec<Value> = (0..350)
-            .map(|i| {
-                let n = batch * 350 + i;
-                let status = if n % 4 == 0 { "JH_01" } else { "JH_02" };
-                placed(&format!("A{n:05}"), n, status)
-            })
-            .collect();
-        let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
-        assert_eq!(status, 200, "{body}");
-        if batch == 1 {
-            fold_order_counts(&app);
-        }
-    }
-    let shop_id: i64 = strings_sql(
-        &app,
-        "SELECT CAST(id AS TEXT) AS s FROM shops WHERE code = 'demo'",
-    )[0]
-    .parse()
-    .expect("shop id");
+    post_orders(&app).await;
+    let shop_id = demo_shop_id(&app);
     let now = chrono::Utc::now().naive_utc();
     let second = now.with_nanosecond(0).expect("second");
     let placed_from = chrono::NaiveDate::from_ymd_opt(2024, 2, 29)
@@ -206,16 +221,8 @@ async fn counted_pages(backend: Backend) {
         .expect("time");
     let cases = [
         (
-            OrderFilter {
-                status: None,
-                // Starts inside a millisecond: the counts' millisecond may begin before it.
-                window: Some(TimeWindow::through_second(
-                    OrderTime::Modified,
-                    now - chrono::TimeDelta::days(1),
-                    now + chrono::TimeDelta::days(1),
-                )),
-                plat_order_no: None,
-            },
+            // Starts inside a millisecond: the counts' millisecond may begin before it.
+            modified_within_a_day_of(now),
             format!(
                 "SELECT CAST(id AS TEXT) AS s FROM orders WHERE modified_at >= '{}' \
                  AND modified_at < '{}' ORDER BY modified_at, id",
@@ -324,12 +331,7 @@ async fn counted_milliseconds(backend: Backend) {
     };
     assert_eq!(pending("027"), 1, "10:00:00.027900 is in .027");
     assert_eq!(pending("028"), 0, "not in .028");
-    let shop_id: i64 = strings_sql(
-        &app,
-        "SELECT CAST(id AS TEXT) AS s FROM shops WHERE code = 'demo'",
-    )[0]
-    .parse()
-    .expect("shop id");
+    let shop_id = demo_shop_id(&app);
     let from = chrono::NaiveDate::from_ymd_opt(2025, 6, 1)
         .and_then(|day| day.and_hms_opt(9, 0, 0))
         .expect("time");
@@ -399,7 +401,7 @@ async fn change_something(app: &TestApp, client: &PolyClient<'_>, step: usize) {
 /// other ways disabled, since tables this small are cheaper read whole).
 async fn seek_inside_a_batch(backend: Backend) {
     use diesel::connection::Connection;
-    use polymall::shop::orders::{explain_page, OrderFilter, OrderTime, PageAnchors, TimeWindow};
+    use polymall::shop::orders::{explain_page, PageAnchors};
     use polymall::shop::Page;
 
     let Some(app) = TestApp::spawn(backend).await else {
@@ -412,22 +414,9 @@ async fn seek_inside_a_batch(backend: Backend) {
         let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
         assert_eq!(status, 200, "{body}");
     }
-    let shop_id: i64 = strings_sql(
-        &app,
-        "SELECT CAST(id AS TEXT) AS s FROM shops WHERE code = 'demo'",
-    )[0]
-    .parse()
-    .expect("shop id");
+    let shop_id = demo_shop_id(&app);
     let now = chrono::Utc::now().naive_utc();
-    let filter = OrderFilter {
-        status: None,
-        window: Some(TimeWindow::through_second(
-            OrderTime::Modified,
-            now - chrono::TimeDelta::days(1),
-            now + chrono::TimeDelta::days(1),
-        )),
-        plat_order_no: None,
-    };
+    let filter = modified_within_a_day_of(now);
     let mut conn = connect(&app.db.url);
     let plans = conn
         .transaction::<_, polymall::shop::ShopError, _>(|conn| {
