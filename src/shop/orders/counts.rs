@@ -197,7 +197,8 @@ fn statement(shop_id: i64, listing: &Listing, upper: Upper) -> Statement<'static
     legs.statement
 }
 
-/// The parts of a count statement, each an index range summed on its own.
+/// The parts of a count statement, each an index range (its rows, or the count of the
+/// orders in it), summed together.
 struct Legs {
     statement: Statement<'static>,
     shop_id: i64,
@@ -268,7 +269,7 @@ impl Legs {
         let (shop_id, kind, status) = (self.shop_id, self.kind(), self.listing.status);
         let statement = self.next();
         statement
-            .sql("SELECT SUM(delta) AS n FROM order_count_changes WHERE shop_id = ")
+            .sql("SELECT delta AS n FROM order_count_changes WHERE shop_id = ")
             .bind(shop_id)
             .sql(" AND time_kind = ")
             .bind(kind);
@@ -328,7 +329,7 @@ impl Legs {
         let (shop_id, kind, status) = (self.shop_id, self.kind(), self.listing.status);
         let statement = self.next();
         statement
-            .sql("SELECT SUM(n) AS n FROM order_counts WHERE shop_id = ")
+            .sql("SELECT n FROM order_counts WHERE shop_id = ")
             .bind(shop_id)
             .sql(" AND time_kind = ")
             .bind(kind)
