@@ -119,13 +119,13 @@ pub(super) fn millisecond_at(
     let mut before_low = 0;
     while high - low > one {
         let middle = low + chrono::TimeDelta::milliseconds((high - low).num_milliseconds() / 2);
-        let until = listing.until.map_or(middle, |until| until.min(middle));
+        // `middle` is at most the last order's millisecond, so inside the listing's window.
         let before = count(
             reading,
             "orders before a millisecond, halving the time to a far page",
             shop_id,
             &Listing {
-                until: Some(until),
+                until: Some(middle),
                 ..*listing
             },
         )?;
