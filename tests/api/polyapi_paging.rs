@@ -22,11 +22,13 @@ on_both_backends! {
 /// an anchor is worth checking.
 const ORDERS: usize = 1_400;
 
-/// A listing of GetOrder and the same listing in SQL, as the contract defines its order.
+/// A listing of GetOrder, the same listing as polymall's filter, and its rows in SQL
+/// (`FROM … ORDER BY …`), as the contract defines their order.
 struct Listing {
     biz: Value,
+    filter: polymall::shop::orders::OrderFilter,
     size: i64,
-    sql: String,
+    rows: String,
 }
 
 fn local(t: chrono::NaiveDateTime) -> String {
@@ -40,19 +42,28 @@ fn utc(t: chrono::NaiveDateTime) -> String {
 }
 
 fn listings() -> Vec<Listing> {
+    use polymall::shop::codes::TradeStatus;
+    use polymall::shop::orders::{OrderFilter, OrderTime, TimeWindow};
+
     let now = chrono::Utc::now().naive_utc();
     let (from, until) = (
         now - chrono::TimeDelta::days(1),
         now + chrono::TimeDelta::days(1),
     );
+    let placed_from = chrono::NaiveDate::from_ymd_opt(2024, 2, 29)
+        .and_then(|day| day.and_hms_opt(16, 0, 0))
+        .expect("time");
     vec![
         Listing {
             biz: json!({"OrderStatus": "JH_99", "TimeType": "JH_01", "StartTime": local(from),
                         "EndTime": local(until)}),
+            // Starts inside a millisecond (the wire's window starts at its second; no order
+            // lies between the two): the counts' millisecond may begin before it.
+            filter: modified_within_a_day_of(now),
             size: 7,
-            sql: format!(
-                "SELECT plat_order_no AS s FROM orders WHERE modified_at >= '{}' \
-                 AND modified_at < '{}' ORDER BY modified_at, id",
+            rows: format!(
+                "FROM orders WHERE modified_at >= '{}' AND modified_at < '{}' \
+                 ORDER BY modified_at, id",
                 utc(from),
                 utc(until + chrono::TimeDelta::seconds(1))
             ),
@@ -60,18 +71,30 @@ fn listings() -> Vec<Listing> {
         Listing {
             biz: json!({"OrderStatus": "JH_02", "TimeType": "JH_02",
                         "StartTime": "2024-03-01 00:00:00", "EndTime": "2024-03-02 23:59:59"}),
+            filter: OrderFilter {
+                status: Some(TradeStatus::AwaitingShipment),
+                window: Some(TimeWindow {
+                    time: OrderTime::Created,
+                    from: placed_from,
+                    until: placed_from + chrono::TimeDelta::days(2),
+                }),
+                plat_order_no: None,
+            },
             size: 5,
-            sql: "SELECT plat_order_no AS s FROM orders WHERE trade_status = 'JH_02' \
-                  AND created_at >= '2024-02-29 16:00:00' AND created_at < '2024-03-02 16:00:00' \
-                  ORDER BY created_at, id"
+            rows: "FROM orders WHERE trade_status = 'JH_02' \
+                   AND created_at >= '2024-02-29 16:00:00' AND created_at < '2024-03-02 16:00:00' \
+                   ORDER BY created_at, id"
                 .to_owned(),
         },
         Listing {
             biz: json!({"OrderStatus": "JH_02"}),
+            filter: OrderFilter {
+                status: Some(TradeStatus::AwaitingShipment),
+                window: None,
+                plat_order_no: None,
+            },
             size: 9,
-            sql: "SELECT plat_order_no AS s FROM orders WHERE trade_status = 'JH_02' \
-                  ORDER BY modified_at, id"
-                .to_owned(),
+            rows: "FROM orders WHERE trade_status = 'JH_02' ORDER BY modified_at, id".to_owned(),
         },
     ]
 }
@@ -177,8 +200,8 @@ async fn anchored_pages(backend: Backend) {
             let expected = strings_sql(
                 &app,
                 &format!(
-                    "{} LIMIT {} OFFSET {}",
-                    listing.sql,
+                    "SELECT plat_order_no AS s {} LIMIT {} OFFSET {}",
+                    listing.rows,
                     listing.size,
                     (index - 1) * listing.size
                 ),
@@ -204,9 +227,7 @@ async fn anchored_pages(backend: Backend) {
 /// order, with counts partly folded and partly pending, while orders arrive, ship and
 /// change status between the pages, and windows that do not start on a millisecond.
 async fn counted_pages(backend: Backend) {
-    use chrono::Timelike;
-    use polymall::shop::codes::TradeStatus;
-    use polymall::shop::orders::{page_ids_by_counts, OrderFilter, OrderTime, TimeWindow};
+    use polymall::shop::orders::page_ids_by_counts;
     use polymall::shop::Page;
 
     let Some(app) = TestApp::spawn(backend).await else {
@@ -214,72 +235,33 @@ async fn counted_pages(backend: Backend) {
     };
     post_orders(&app).await;
     let shop_id = demo_shop_id(&app);
-    let now = chrono::Utc::now().naive_utc();
-    let second = now.with_nanosecond(0).expect("second");
-    let placed_from = chrono::NaiveDate::from_ymd_opt(2024, 2, 29)
-        .and_then(|day| day.and_hms_opt(16, 0, 0))
-        .expect("time");
-    let cases = [
-        (
-            // Starts inside a millisecond: the counts' millisecond may begin before it.
-            modified_within_a_day_of(now),
-            format!(
-                "SELECT CAST(id AS TEXT) AS s FROM orders WHERE modified_at >= '{}' \
-                 AND modified_at < '{}' ORDER BY modified_at, id",
-                (now - chrono::TimeDelta::days(1)).format("%Y-%m-%d %H:%M:%S%.6f"),
-                utc(second + chrono::TimeDelta::days(1) + chrono::TimeDelta::seconds(1))
-            ),
-            7,
-        ),
-        (
-            OrderFilter {
-                status: Some(TradeStatus::AwaitingShipment),
-                window: Some(TimeWindow {
-                    time: OrderTime::Created,
-                    from: placed_from,
-                    until: placed_from + chrono::TimeDelta::days(2),
-                }),
-                plat_order_no: None,
-            },
-            "SELECT CAST(id AS TEXT) AS s FROM orders WHERE trade_status = 'JH_02' \
-             AND created_at >= '2024-02-29 16:00:00' AND created_at < '2024-03-02 16:00:00' \
-             ORDER BY created_at, id"
-                .to_owned(),
-            5,
-        ),
-        (
-            OrderFilter {
-                status: Some(TradeStatus::AwaitingShipment),
-                window: None,
-                plat_order_no: None,
-            },
-            "SELECT CAST(id AS TEXT) AS s FROM orders WHERE trade_status = 'JH_02' \
-             ORDER BY modified_at, id"
-                .to_owned(),
-            9,
-        ),
-    ];
     let client = PolyClient::demo(&app);
     let mut changes = 0;
-    for (filter, sql, size) in &cases {
+    for Listing {
+        filter, size, rows, ..
+    } in listings()
+    {
         for step in 0..6 {
-            let total = count_sql(&app, sql);
+            let total = count_sql(&app, &format!("SELECT id {rows}"));
             let pages = (total + size - 1) / size;
             let index = [2, pages / 2 - 1, pages / 2, pages / 2 + 1, pages - 1, 3][step];
             let found = page_ids_by_counts(
                 &mut connect(&app.db.url),
                 shop_id,
-                filter,
-                Page { index, size: *size },
+                &filter,
+                Page { index, size },
             )
             .expect("page");
             let expected = strings_sql(
                 &app,
-                &format!("{sql} LIMIT {size} OFFSET {}", (index - 1) * size),
+                &format!(
+                    "SELECT CAST(id AS TEXT) AS s {rows} LIMIT {size} OFFSET {}",
+                    (index - 1) * size
+                ),
             );
             let ids: Vec<String> = found.items.iter().map(ToString::to_string).collect();
-            assert_eq!(ids, expected, "page {index} of {sql}");
-            assert_eq!(found.total, total, "total of {sql}");
+            assert_eq!(ids, expected, "page {index} of {rows}");
+            assert_eq!(found.total, total, "total of {rows}");
             change_something(&app, &client, changes).await;
             changes += 1;
             if changes % 5 == 0 {
