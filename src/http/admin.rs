@@ -363,7 +363,7 @@ async fn get_orders(
         .await?;
     let items: Vec<OrderItem> = found
         .items
-        .iter()
+        .into_iter()
         .map(|r| OrderItem::from_record(r, offset, true))
         .collect();
     Ok(HttpResponse::Ok().json(json!({

@@ -60,51 +60,41 @@ pub async fn get_order(call: &Call, biz: &Biz) -> Result<Answer, PolyError> {
     let offset = call.offset;
     let anchors = call.db.shared::<PageAnchors>();
     let rendered = RenderedOrders::of(&call.db);
-    let kept = Arc::clone(&rendered);
-    let found = call
+    // Rendered on the database's thread: the orders read are dropped where they were
+    // made, and only their texts cross to the HTTP worker.
+    let (total, texts) = call
         .db
         .run(move |conn| {
-            orders::page_kept(
-                conn,
-                &anchors,
-                &kept.in_zone(offset),
-                shop_id,
-                &filter,
-                page,
-            )
+            let zone = rendered.in_zone(offset);
+            let found = orders::page_kept(conn, &anchors, &zone, shop_id, &filter, page)?;
+            let mut texts = Vec::with_capacity(found.items.len());
+            for listed in found.items {
+                let text = match (listed.kept, listed.record) {
+                    (Some(kept), None) => kept,
+                    (kept, Some(record)) => {
+                        let text = render(&OrderItem::from_record(record, offset, false))?;
+                        // Debug builds read every order: what was kept must be what it
+                        // renders to now, or a change did not move the order's revision.
+                        if let Some(kept) = kept {
+                            assert_eq!(
+                                kept.get(),
+                                text.get(),
+                                "order {} changed without its revision ({}) moving",
+                                listed.id,
+                                listed.revision
+                            );
+                        }
+                        zone.keep(listed.id, listed.revision, Arc::clone(&text));
+                        text
+                    }
+                    (None, None) => continue,
+                };
+                texts.push(text);
+            }
+            Ok::<_, PolyError>((found.total, texts))
         })
         .await?;
-    let zone = rendered.in_zone(offset);
-    let mut texts = Vec::with_capacity(found.items.len());
-    for listed in found.items {
-        let text = match (listed.kept, listed.record) {
-            (Some(kept), None) => kept,
-            (kept, Some(record)) => {
-                let text = render(&OrderItem::from_record(&record, offset, false))?;
-                // Debug builds read every order: what was kept must be what it renders to
-                // now, or a change did not move the order's revision.
-                if let Some(kept) = kept {
-                    assert_eq!(
-                        kept.get(),
-                        text.get(),
-                        "order {} changed without its revision ({}) moving",
-                        listed.id,
-                        listed.revision
-                    );
-                }
-                zone.keep(listed.id, listed.revision, Arc::clone(&text));
-                text
-            }
-            (None, None) => continue,
-        };
-        texts.push(text);
-    }
-    Ok(rendered_listing(
-        "numtotalorder",
-        found.total,
-        "orders",
-        texts,
-    ))
+    Ok(rendered_listing("numtotalorder", total, "orders", texts))
 }
 
 /// 退款检测: the order's refund status and each refunded line's.

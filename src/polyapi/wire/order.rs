@@ -409,73 +409,80 @@ impl OrderItem {
 
     /// The document for a stored order, times in the shop's zone. The pickup code is
     /// included only when `with_pickup_code` (never for the ERP).
-    pub fn from_record(record: &OrderRecord, offset: FixedOffset, with_pickup_code: bool) -> Self {
-        let header = &record.header;
+    pub fn from_record(record: OrderRecord, offset: FixedOffset, with_pickup_code: bool) -> Self {
+        let OrderRecord {
+            header,
+            receiver,
+            invoice,
+            customs,
+            lines,
+            pickup_code,
+            ..
+        } = record;
         let status = TradeStatus::from_code(&header.trade_status);
         Self {
-            plat_order_no: header.plat_order_no.clone(),
-            trade_status: header.trade_status.clone(),
+            plat_order_no: header.plat_order_no,
+            trade_status: header.trade_status,
             trade_status_description: status
                 .map(|s| s.description().to_owned())
                 .unwrap_or_default(),
             tradetime: format_shop_time(header.created_at, offset),
-            payorderno: header.pay_order_no.clone(),
-            country: record.receiver.country.clone(),
-            province: record.receiver.province.clone(),
-            city: record.receiver.city.clone(),
-            area: record.receiver.area.clone(),
-            town: record.receiver.town.clone(),
-            address: record.receiver.address.clone(),
-            zip: record.receiver.zip.clone(),
-            phone: record.receiver.phone.clone(),
-            mobile: record.receiver.mobile.clone(),
-            email: record.receiver.email.clone(),
-            customerremark: header.customer_remark.clone(),
-            sellerremark: header.seller_remark.clone(),
+            payorderno: header.pay_order_no,
+            country: receiver.country,
+            province: receiver.province,
+            city: receiver.city,
+            area: receiver.area,
+            town: receiver.town,
+            address: receiver.address,
+            zip: receiver.zip,
+            phone: receiver.phone,
+            mobile: receiver.mobile,
+            email: receiver.email,
+            customerremark: header.customer_remark,
+            sellerremark: header.seller_remark,
             postfee: Money(header.post_fee),
             goodsfee: Money(header.goods_fee),
             totalmoney: Money(header.total_money),
             real_money: Money(header.real_money),
             favourablemoney: Money(header.favourable_money),
             commissionvalue: Money(header.commission_value),
-            taxamount: Money(record.customs.tax_amount),
-            tariffamount: Money(record.customs.tariff_amount),
-            addedvalueamount: Money(record.customs.added_value_amount),
-            consumptiondutyamount: Money(record.customs.consumption_duty_amount),
-            sendstyle: header.send_style.clone(),
-            qq: record.receiver.qq.clone(),
+            taxamount: Money(customs.tax_amount),
+            tariffamount: Money(customs.tariff_amount),
+            addedvalueamount: Money(customs.added_value_amount),
+            consumptiondutyamount: Money(customs.consumption_duty_amount),
+            sendstyle: header.send_style,
+            qq: receiver.qq,
             paytime: header.pay_time.map(|t| format_shop_time(t, offset)),
-            invoicetitle: record.invoice.invoice_title.clone(),
-            taxpayerident: record.invoice.taxpayer_ident.clone(),
-            invoicetype: record.invoice.invoice_type.clone(),
-            invoicecontent: record.invoice.invoice_content.clone(),
-            registeredaddress: record.invoice.registered_address.clone(),
-            registeredphone: record.invoice.registered_phone.clone(),
-            depositbank: record.invoice.deposit_bank.clone(),
-            bankaccount: record.invoice.bank_account.clone(),
+            invoicetitle: invoice.invoice_title,
+            taxpayerident: invoice.taxpayer_ident,
+            invoicetype: invoice.invoice_type,
+            invoicecontent: invoice.invoice_content,
+            registeredaddress: invoice.registered_address,
+            registeredphone: invoice.registered_phone,
+            depositbank: invoice.deposit_bank,
+            bankaccount: invoice.bank_account,
             codservicefee: Money(header.cod_service_fee),
-            currencycode: header.currency_code.clone(),
-            cardtype: record.receiver.card_type.clone(),
-            idcard: record.receiver.id_card.clone(),
-            idcardtruename: record.receiver.id_card_true_name.clone(),
-            receivername: record.receiver.receiver_name.clone(),
-            nick: header.nick.clone(),
-            whsecode: header.whse_code.clone(),
-            is_hwg_flag: WireInt(i64::from(record.customs.is_overseas)),
-            should_pay_type: header.should_pay_type.clone(),
-            pay_id: record.customs.pay_id.clone(),
-            pay_name: record.customs.pay_name.clone(),
-            business_plat_code: record.customs.business_plat_code.clone(),
-            business_plat_name: record.customs.business_plat_name.clone(),
-            order_type: header.order_type.clone(),
-            send_date: header.send_date.clone(),
-            goodinfos: record
-                .lines
-                .iter()
-                .map(|line| GoodInfo::from_line(&line.fields))
+            currencycode: header.currency_code,
+            cardtype: receiver.card_type,
+            idcard: receiver.id_card,
+            idcardtruename: receiver.id_card_true_name,
+            receivername: receiver.receiver_name,
+            nick: header.nick,
+            whsecode: header.whse_code,
+            is_hwg_flag: WireInt(i64::from(customs.is_overseas)),
+            should_pay_type: header.should_pay_type,
+            pay_id: customs.pay_id,
+            pay_name: customs.pay_name,
+            business_plat_code: customs.business_plat_code,
+            business_plat_name: customs.business_plat_name,
+            order_type: header.order_type,
+            send_date: header.send_date,
+            goodinfos: lines
+                .into_iter()
+                .map(|line| GoodInfo::from_line(line.fields))
                 .collect(),
             verifycode: if with_pickup_code {
-                record.pickup_code.as_ref().map(|p| p.code.clone())
+                pickup_code.map(|p| p.code)
             } else {
                 None
             },
@@ -548,20 +555,20 @@ impl GoodInfo {
         })
     }
 
-    fn from_line(line: &OrderLineFields) -> Self {
+    fn from_line(line: OrderLineFields) -> Self {
         Self {
-            product_id: line.product_id.clone(),
-            suborderno: line.sub_order_no.clone(),
-            tradegoodsno: line.outer_id.clone(),
-            tradegoodsname: line.name.clone(),
-            tradegoodsspec: line.spec.clone(),
+            product_id: line.product_id,
+            suborderno: line.sub_order_no,
+            tradegoodsno: line.outer_id,
+            tradegoodsname: line.name,
+            tradegoodsspec: line.spec,
             goodscount: WireInt(line.goods_count),
             price: Money(line.price),
             discountmoney: Money(line.discount_money),
             taxamount: Money(line.tax_amount),
-            refund_status: line.refund_status.clone(),
-            status: line.status.clone(),
-            remark: line.remark.clone(),
+            refund_status: line.refund_status,
+            status: line.status,
+            remark: line.remark,
         }
     }
 }
