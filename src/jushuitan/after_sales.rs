@@ -6,42 +6,11 @@ use chrono::{FixedOffset, NaiveDateTime};
 use serde_json::Value;
 
 use super::client::value_text;
+use super::fields::{count, fen, field};
 use crate::shop::after_sales::{AfterSale, AfterSaleBatch, AfterSaleLine};
 use crate::shop::codes::{GoodsStatus, RefundStatus};
 use crate::time::now_utc;
 use crate::time::parse_shop_time;
-
-/// A field of a record as trimmed text.
-fn field(object: &Value, name: &str) -> String {
-    object
-        .get(name)
-        .map(value_text)
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
-}
-
-/// Yuan (number or decimal text) as fen, at least zero.
-fn fen(value: Option<&Value>) -> i64 {
-    value
-        .map(value_text)
-        .and_then(|text| text.trim().parse::<f64>().ok())
-        .filter(|yuan| yuan.is_finite())
-        .map(|yuan| (yuan * 100.0).round() as i64)
-        .unwrap_or(0)
-        .max(0)
-}
-
-/// A count (number or digits), at least zero.
-fn count(value: Option<&Value>) -> i64 {
-    value
-        .map(value_text)
-        .and_then(|text| text.trim().parse::<f64>().ok())
-        .filter(|n| n.is_finite())
-        .map(|n| n.round() as i64)
-        .unwrap_or(0)
-        .max(0)
-}
 
 /// The shop's refund status for an after-sale: the platform-side status when given,
 /// else the ERP's own.

@@ -2,6 +2,7 @@
 
 pub mod after_sales;
 pub mod client;
+pub mod fields;
 pub mod jobs;
 pub mod mapping;
 pub mod pulls;

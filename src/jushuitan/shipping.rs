@@ -17,6 +17,7 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
 use super::client::{value_text, Operation};
+use super::fields::{count, field};
 use super::sync::JstSync;
 use super::windows::{ChangedSince, Changes, Page, PAGE_SIZE};
 use super::JstSyncError;
@@ -235,6 +236,30 @@ async fn query_orders(sync: &JstSync, so_ids: &[String]) -> Result<Vec<Value>, J
     Ok(records)
 }
 
+/// The items of a parcel's record: an order record without items stands for everything
+/// its order has left to ship (an empty list); `None` when it lists items of which none
+/// names its line (sub-order number or SKU) with a quantity, which must not be taken for
+/// the whole order.
+fn parcel_items(record: &Value) -> Option<Vec<ParcelItem>> {
+    let listed = record
+        .get("items")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let items: Vec<ParcelItem> = listed
+        .iter()
+        .map(|item| ParcelItem {
+            sub_order_no: Some(field(item, "outer_oi_id")).filter(|sub| !sub.is_empty()),
+            outer_id: field(item, "sku_id"),
+            quantity: count(item.get("qty")),
+        })
+        .filter(|item| {
+            item.quantity > 0 && (item.sub_order_no.is_some() || !item.outer_id.is_empty())
+        })
+        .collect();
+    (listed.is_empty() || !items.is_empty()).then_some(items)
+}
+
 /// The parcel an order record stands for, when it is this shop's and shipped.
 fn shipped_parcel(record: &Value, sync: &JstSync) -> Option<(String, Parcel)> {
     let text = |name: &str| record.get(name).map(value_text).unwrap_or_default();
@@ -258,24 +283,10 @@ fn shipped_parcel(record: &Value, sync: &JstSync) -> Option<(String, Parcel)> {
     } else {
         company.trim().to_owned()
     };
-    let items = record
-        .get("items")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .map(|item| {
-                    let field = |name: &str| item.get(name).map(value_text).unwrap_or_default();
-                    ParcelItem {
-                        sub_order_no: Some(field("outer_oi_id")).filter(|sub| !sub.is_empty()),
-                        outer_id: field("sku_id"),
-                        quantity: item.get("qty").and_then(Value::as_i64).unwrap_or(0),
-                    }
-                })
-                .filter(|item| item.quantity > 0)
-                .collect()
-        })
-        .unwrap_or_default();
+    let Some(items) = parcel_items(record) else {
+        tracing::warn!(shop = %sync.shop.code, %so_id, o_id = %text("o_id"), "jushuitan lists the parcel's items without a usable SKU and quantity; not recorded");
+        return None;
+    };
     Some((
         so_id,
         Parcel {
@@ -285,4 +296,53 @@ fn shipped_parcel(record: &Value, sync: &JstSync) -> Option<(String, Parcel)> {
             items,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::parcel_items;
+    use crate::shop::parcels::ParcelItem;
+
+    fn item(sub: Option<&str>, sku: &str, quantity: i64) -> ParcelItem {
+        ParcelItem {
+            sub_order_no: sub.map(str::to_owned),
+            outer_id: sku.to_owned(),
+            quantity,
+        }
+    }
+
+    #[test]
+    fn items_are_read_as_the_after_sales_are_trimmed_and_counted() {
+        let record = json!({"items": [
+            {"outer_oi_id": " SP-B-1 ", "sku_id": " sd0001 ", "qty": "2"},
+            {"outer_oi_id": "", "sku_id": "sd0002", "qty": 1},
+            {"outer_oi_id": "SP-B-3", "sku_id": "", "qty": 1.0},
+            {"outer_oi_id": "", "sku_id": "sd0004", "qty": 0},
+        ]});
+        assert_eq!(
+            parcel_items(&record),
+            Some(vec![
+                item(Some("SP-B-1"), "sd0001", 2),
+                item(None, "sd0002", 1),
+                item(Some("SP-B-3"), "", 1),
+            ])
+        );
+    }
+
+    #[test]
+    fn listed_items_none_of_them_usable_are_not_the_whole_order() {
+        // No items: the record stands for everything its order has left to ship.
+        assert_eq!(parcel_items(&json!({"so_id": "A"})), Some(Vec::new()));
+        assert_eq!(parcel_items(&json!({"items": []})), Some(Vec::new()));
+        // Items listed but none usable: refused rather than read as the whole order.
+        for items in [
+            json!([{"sku_id": "sd0001", "qty": "two"}]),
+            json!([{"sku_id": "", "outer_oi_id": "", "qty": 1}]),
+            json!([{"sku_id": "sd0001"}]),
+        ] {
+            assert_eq!(parcel_items(&json!({ "items": items })), None, "{items}");
+        }
+    }
 }
