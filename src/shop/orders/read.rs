@@ -42,15 +42,7 @@ pub fn page(
     filter: &OrderFilter,
     page: Page,
 ) -> Result<PageOf<OrderRecord>, ShopError> {
-    let found = read_page(
-        &mut Reading::new(conn),
-        anchors,
-        &NothingKept::NOTHING,
-        shop_id,
-        filter,
-        page,
-        WALK_AT_MOST,
-    )?;
+    let found = page_kept(conn, anchors, &NothingKept::NOTHING, shop_id, filter, page)?;
     Ok(PageOf {
         total: found.total,
         items: found
