@@ -271,7 +271,7 @@ fn shipped_parcel(record: &Value, sync: &JstSync) -> Option<(String, Parcel)> {
     if text("status") != SHIPPED {
         return None;
     }
-    let tracking = text("l_id").trim().to_owned();
+    let tracking = field(record, "l_id");
     if tracking.is_empty() {
         tracing::warn!(shop = %sync.shop.code, %so_id, o_id = %text("o_id"), "jushuitan reports the order sent without a waybill number; not recorded");
         return None;
