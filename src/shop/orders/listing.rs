@@ -176,8 +176,7 @@ impl Listing {
     }
 
     /// Up to `limit` keys of the listing, walking in `direction` from `at` and skipping
-    /// the first `skip`. The key bound replaces the window bound on its side, so the
-    /// index range starts at the key (a database uses one lower bound for the seek).
+    /// the first `skip` (see [`Listing::walk_statement`]).
     pub(super) fn walk(
         &self,
         reading: &mut Reading<'_>,
@@ -195,7 +194,25 @@ impl Listing {
                 "key of the page's first order, walking back from an anchor"
             }
         };
-        let mut statement = match (reading.conn.backend(), at) {
+        let statement =
+            self.walk_statement(reading.conn.backend(), shop_id, direction, at, skip, limit);
+        reading.rows(label, &statement)
+    }
+
+    /// The statement of a walk: up to `limit` keys (`at`, `id`) of the listing in
+    /// `direction` from `at`, skipping the first `skip`, in that order. The key bound
+    /// replaces the window bound on its side, so the index range starts at the key (a
+    /// database uses one lower bound for the seek).
+    pub(super) fn walk_statement(
+        &self,
+        backend: Backend,
+        shop_id: i64,
+        direction: Direction,
+        at: Option<Key>,
+        skip: i64,
+        limit: i64,
+    ) -> Statement<'static> {
+        let mut statement = match (backend, at) {
             (Backend::Sqlite, Some(key)) => self.walk_from_tied(shop_id, direction, key),
             _ => self.walk_in_one_range(shop_id, direction, at),
         };
@@ -204,7 +221,7 @@ impl Listing {
             .bind(limit)
             .sql(" OFFSET ")
             .bind(skip);
-        reading.rows(label, &statement)
+        statement
     }
 
     /// The listing's first key (`Forward`) or its last (`Backward`).

@@ -191,22 +191,61 @@ fn read_page<K: KeptOrders>(
         let anchor = anchors
             .nearest(shop_id, &listing, offset)
             .filter(|(position, _)| distance(*position, offset) + ANCHOR_CHECK < offset);
-        let (total, before) =
-            counts::total_and_before(reading, shop_id, &listing, anchor.map(|(_, key)| key))?;
-        let anchor = anchor.zip(before).map(|((position, key), before)| Anchor {
-            position,
-            key,
-            before,
-        });
-        let walked = locate(
-            reading,
-            shop_id,
-            &listing,
-            page,
-            total,
-            anchor,
-            walk_at_most,
-        )?;
+        let (total, before, walked) = match likely_walk(anchor, offset) {
+            Some((from, skip)) => {
+                let walk = listing.walk_statement(
+                    reading.conn.backend(),
+                    shop_id,
+                    Direction::Forward,
+                    from,
+                    skip,
+                    page.size + 1,
+                );
+                let label = match from {
+                    None => "total of the listing with the ids of the page, walking from the first order",
+                    Some(_) => "total of the listing, orders before an anchor and the ids of the page, walking from it",
+                };
+                let (total, before, keys) = counts::total_and_before_with_keys(
+                    reading, label, shop_id, &listing, from, walk,
+                )?;
+                // The walk from the anchor skipped as if its order were still where it was
+                // seen; the count says whether it is.
+                let held = match (anchor, before) {
+                    (Some((position, _)), Some(before)) => before == position,
+                    _ => true,
+                };
+                let walked = held.then(|| forward_page(keys, offset, page.size));
+                (total, before, walked)
+            }
+            None => {
+                let (total, before) = counts::total_and_before(
+                    reading,
+                    shop_id,
+                    &listing,
+                    anchor.map(|(_, key)| key),
+                )?;
+                (total, before, None)
+            }
+        };
+        let walked = match walked {
+            Some(walked) => walked,
+            None => {
+                let anchor = anchor.zip(before).map(|((position, key), before)| Anchor {
+                    position,
+                    key,
+                    before,
+                });
+                locate(
+                    reading,
+                    shop_id,
+                    &listing,
+                    page,
+                    total,
+                    anchor,
+                    walk_at_most,
+                )?
+            }
+        };
         let ids: Vec<i64> = walked.keys.iter().map(|key| key.id).collect();
         let items = read_orders(reading, kept, shop_id, &ids)?;
         Ok((PageOf { total, items }, walked.seen))
@@ -247,6 +286,20 @@ struct Anchor {
     key: Key,
     /// The orders of the listing before the key now.
     before: i64,
+}
+
+/// The walk that finds the page at `offset` without knowing the listing's total, as
+/// (from which key, skipping how many): page 1 from the first order, and a page at or a
+/// little after a remembered position from its key, as if its order had not moved (checked
+/// by the count sent with the walk). `None` when the page is found another way.
+fn likely_walk(anchor: Option<(i64, Key)>, offset: i64) -> Option<(Option<Key>, i64)> {
+    match anchor {
+        None if offset == 0 => Some((None, 0)),
+        Some((position, key)) if offset >= position && offset - position <= ANCHOR_CHECK => {
+            Some((Some(key), offset - position))
+        }
+        _ => None,
+    }
 }
 
 /// How far apart two positions are.
