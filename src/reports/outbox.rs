@@ -43,8 +43,8 @@ pub struct StateCount {
 }
 
 /// Rows per target and open state of each shop: one count per (shop, target, state) over
-/// the target's kinds, each an index range of `outbox_claim` per kind, so a count reads
-/// the rows it counts and never the done ones.
+/// the target's kinds, each an index range of `outbox_claim` (state, shop, target, kind), so
+/// a count reads the rows it counts and never the done ones.
 pub fn state_counts(conn: &mut DbConnection, shop_ids: &[i64]) -> Result<Vec<StateCount>, DbError> {
     let mut counts = Vec::new();
     for &shop_id in shop_ids {

@@ -974,6 +974,37 @@ async fn shipping_turn(backend: Backend) {
             "{plan}"
         );
     }
+    // Without statistics too, as on a new installation's first sale before anything is
+    // analysed: each order's row is sought by its whole key, subject included, never through
+    // the claim's index, which would read every order row of the target for each order.
+    let plan = s
+        .sync
+        .db
+        .run(move |conn| {
+            use diesel::connection::Connection;
+            let mut plan = Vec::new();
+            let rolled_back = conn.transaction::<(), polymall::shop::ShopError, _>(|conn| {
+                crate::helpers::forget_statistics(conn)?;
+                crate::helpers::only_index_paths(conn)?;
+                plan = polymall::shop::orders::explain_awaiting_shipment(
+                    conn,
+                    shop_id,
+                    Target::Jushuitan,
+                )?;
+                Err(diesel::result::Error::RollbackTransaction.into())
+            });
+            assert!(rolled_back.is_err());
+            Ok::<_, polymall::shop::ShopError>(plan)
+        })
+        .await
+        .expect("plan")
+        .join("\n");
+    let by_key = match backend {
+        Backend::Sqlite => "USING INDEX sqlite_autoindex_outbox_1 (shop_id=? AND target=? AND kind=? AND subject=?)",
+        Backend::Postgres => "Index Scan using outbox_shop_id_target_kind_subject_key on outbox x",
+    };
+    assert!(plan.contains(by_key), "{plan}");
+    assert!(!plan.contains("outbox_claim"), "{plan}");
 }
 
 /// The window queries the fake answered since `from` (queries by number left out).
