@@ -18,10 +18,7 @@ pub fn field(object: &Value, name: &str) -> String {
 
 /// Yuan (number or decimal text) as fen, at least zero.
 pub fn fen(value: Option<&Value>) -> i64 {
-    value
-        .map(value_text)
-        .and_then(|text| text.trim().parse::<f64>().ok())
-        .filter(|yuan| yuan.is_finite())
+    number(value)
         .map(|yuan| (yuan * 100.0).round() as i64)
         .unwrap_or(0)
         .max(0)
@@ -29,13 +26,15 @@ pub fn fen(value: Option<&Value>) -> i64 {
 
 /// A count (number or digits), at least zero.
 pub fn count(value: Option<&Value>) -> i64 {
+    number(value).map(|n| n.round() as i64).unwrap_or(0).max(0)
+}
+
+/// A finite number written as a number or as text.
+fn number(value: Option<&Value>) -> Option<f64> {
     value
         .map(value_text)
         .and_then(|text| text.trim().parse::<f64>().ok())
         .filter(|n| n.is_finite())
-        .map(|n| n.round() as i64)
-        .unwrap_or(0)
-        .max(0)
 }
 
 #[cfg(test)]
