@@ -7,7 +7,6 @@
 //! `sqlite_stat1`, PostgreSQL's `pg_statistic` and the sizes in `pg_class`) and is rolled
 //! back: nothing of it stays. On PostgreSQL that needs a superuser.
 
-use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use polymall::config::{DatabaseConfig, Secret};
 use polymall::db::{Database, DbConnection};
@@ -38,18 +37,7 @@ pub fn print(url: &str, requests: &[Planned]) {
     println!("plans with the statistics polymall left ({statistics}):");
     show(conn, shop.id, requests);
     let without = conn.transaction(|conn| {
-        let removed = match &mut *conn {
-            DbConnection::Sqlite(_) => {
-                conn.batch_execute("DELETE FROM sqlite_stat1; ANALYZE sqlite_schema;")
-            }
-            DbConnection::Pg(_) => conn.batch_execute(
-                "DELETE FROM pg_statistic WHERE starelid IN (SELECT oid FROM pg_class \
-                     WHERE relnamespace = current_schema()::regnamespace); \
-                 UPDATE pg_class SET reltuples = -1, relpages = 0 \
-                     WHERE relnamespace = current_schema()::regnamespace",
-            ),
-        };
-        match removed {
+        match polymall::db::forget_statistics(conn) {
             Ok(()) => {
                 println!("plans without statistics:");
                 show(conn, shop.id, requests);

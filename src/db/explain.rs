@@ -68,3 +68,24 @@ where
         .collect()),
     }
 }
+
+/// Removes the planner's statistics of the tables in the connection's schema (SQLite's
+/// `sqlite_stat1`; PostgreSQL's `pg_statistic` and the sizes in `pg_class`, which needs a
+/// superuser), so plans are chosen as on a database nothing has analysed yet. For showing
+/// and checking such plans: run it inside a transaction that is rolled back.
+pub fn forget_statistics(conn: &mut DbConnection) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConnection::Pg(_) => conn.batch_execute(
+            "DELETE FROM pg_statistic WHERE starelid IN (SELECT oid FROM pg_class \
+                 WHERE relnamespace = current_schema()::regnamespace); \
+             UPDATE pg_class SET reltuples = -1, relpages = 0 \
+                 WHERE relnamespace = current_schema()::regnamespace",
+        ),
+        // The first ANALYZE creates sqlite_stat1 where nothing did yet; the last makes the
+        // connection read the emptied table.
+        DbConnection::Sqlite(_) => conn.batch_execute(
+            "ANALYZE sqlite_schema; DELETE FROM sqlite_stat1; ANALYZE sqlite_schema;",
+        ),
+    }
+}

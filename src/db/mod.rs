@@ -21,7 +21,7 @@ use diesel::Connection;
 
 pub(crate) use connection::load_directly;
 pub use connection::{Backend, ConnectionManager, DbConnection};
-pub use explain::explain;
+pub use explain::{explain, forget_statistics};
 pub use id_order::in_id_order;
 pub use ids_in::{ids_in, IdsIn};
 pub use migrations::{migration_names, MigrationBackend};

@@ -331,24 +331,6 @@ pub fn only_index_paths(conn: &mut polymall::db::DbConnection) -> diesel::QueryR
     }
 }
 
-/// Removes the planner's statistics of the test's tables (SQLite's `sqlite_stat1`,
-/// PostgreSQL's `pg_statistic` and the sizes in `pg_class`, which needs a superuser), as a
-/// database nothing has analysed yet; run it inside a transaction that is rolled back.
-pub fn forget_statistics(conn: &mut polymall::db::DbConnection) -> diesel::QueryResult<()> {
-    use diesel::connection::SimpleConnection;
-    match conn {
-        polymall::db::DbConnection::Pg(_) => conn.batch_execute(
-            "DELETE FROM pg_statistic WHERE starelid IN (SELECT oid FROM pg_class \
-                 WHERE relnamespace = current_schema()::regnamespace); \
-             UPDATE pg_class SET reltuples = -1, relpages = 0 \
-                 WHERE relnamespace = current_schema()::regnamespace",
-        ),
-        polymall::db::DbConnection::Sqlite(_) => conn.batch_execute(
-            "ANALYZE sqlite_schema; DELETE FROM sqlite_stat1; ANALYZE sqlite_schema;",
-        ),
-    }
-}
-
 /// Asserts that a plan (either database's) neither sorts nor walks the whole of `table`.
 pub fn assert_no_sort_nor_walk(plan: &str, table: &str) {
     assert!(
