@@ -87,7 +87,8 @@ impl ConnectionManager {
         let backend = Backend::of_url(url);
         let url = match sqlite_file(url) {
             Some(file) => file.to_string_lossy().into_owned(),
-            None => url.to_owned(),
+            None => super::loopback::without_loopback_tls(url, super::loopback::tls_environment())
+                .into_owned(),
         };
         Self {
             url,

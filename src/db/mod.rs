@@ -6,6 +6,7 @@ mod deadline;
 mod explain;
 mod id_order;
 mod ids_in;
+mod loopback;
 mod migrations;
 pub mod schema;
 mod statement;

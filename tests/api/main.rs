@@ -7,6 +7,7 @@
 mod admin;
 mod browser;
 mod config_file;
+mod connections;
 mod console;
 mod console_client;
 mod crash;

@@ -1,0 +1,69 @@
+//! How polymall's connections reach PostgreSQL: on the same host over TCP, without TLS
+//! unless the URL asks for it.
+
+use diesel::sql_types::{Bool, Text};
+use diesel::RunQueryDsl;
+use polymall::db::DbConnection;
+
+use crate::helpers::{connect, note_postgres_skipped, postgres_url};
+
+#[derive(diesel::QueryableByName)]
+struct Encrypted {
+    #[diesel(sql_type = Bool)]
+    ssl: bool,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = Text)]
+    ssl: String,
+}
+
+/// Whether the connection polymall opens with `url` is encrypted, as the server sees it.
+fn encrypted(url: &str) -> bool {
+    let mut conn = connect(url);
+    let DbConnection::Pg(conn) = &mut *conn else {
+        panic!("a PostgreSQL URL gives a PostgreSQL connection")
+    };
+    diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .get_result::<Encrypted>(conn)
+        .expect("pg_stat_ssl")
+        .ssl
+}
+
+fn with(url: &str, parameter: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{parameter}")
+}
+
+#[test]
+fn loopback_connections_skip_tls_unless_the_url_asks_for_it() {
+    let Some(url) = postgres_url() else {
+        note_postgres_skipped();
+        return;
+    };
+    let host = url.split("://").nth(1).unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+    if !(host.starts_with("127.0.0.1") || host.starts_with("localhost")) {
+        // The rule is about a server on this host; another is reached as libpq negotiates.
+        return;
+    }
+    assert!(
+        !encrypted(&url),
+        "a connection to PostgreSQL on 127.0.0.1 should not be encrypted by default"
+    );
+    let mut conn = connect(&url);
+    let DbConnection::Pg(pg) = &mut *conn else {
+        unreachable!()
+    };
+    let offered = diesel::sql_query("SHOW ssl")
+        .get_result::<Setting>(pg)
+        .expect("SHOW ssl")
+        .ssl;
+    if offered == "on" {
+        // The operator's word on TLS is kept, whichever way it goes.
+        assert!(encrypted(&with(&url, "sslmode=require")));
+        assert!(encrypted(&with(&url, "sslmode=prefer")));
+        assert!(!encrypted(&with(&url, "sslmode=disable")));
+    }
+}
