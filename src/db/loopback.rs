@@ -49,9 +49,11 @@ pub(super) fn without_loopback_tls(url: &str, tls_environment: bool) -> Cow<'_, 
         .split('&')
         .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name));
     // The host named in the query wins over the URL's; a parameter about TLS (`sslmode`,
-    // `sslrootcert`, …) is the operator's choice.
+    // `sslrootcert`, …) is the operator's choice, and so may be a name percent-encoded
+    // (libpq decodes names too).
     let query_decides = names.any(|name| {
         name.starts_with("ssl")
+            || name.contains('%')
             || matches!(
                 name,
                 "host" | "hostaddr" | "requiressl" | "channel_binding" | "gssencmode"
@@ -151,6 +153,7 @@ mod tests {
             "postgres://127.0.0.1/shop?requiressl=1",
             "postgres://localhost/shop?channel_binding=require",
             "postgres://localhost/shop?gssencmode=require",
+            "postgres://localhost/shop?%73slmode=require",
             // Not PostgreSQL.
             "shop.db",
             "sqlite://127.0.0.1",
