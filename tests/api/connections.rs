@@ -5,7 +5,7 @@ use diesel::sql_types::{Bool, Text};
 use diesel::RunQueryDsl;
 use polymall::db::DbConnection;
 
-use crate::helpers::{connect, note_postgres_skipped, postgres_url};
+use crate::helpers::{connect, note_postgres_skipped, postgres_url, with_parameter};
 
 #[derive(diesel::QueryableByName)]
 struct Encrypted {
@@ -29,11 +29,6 @@ fn encrypted(url: &str) -> bool {
         .get_result::<Encrypted>(conn)
         .expect("pg_stat_ssl")
         .ssl
-}
-
-fn with(url: &str, parameter: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}{parameter}")
 }
 
 #[test]
@@ -65,8 +60,8 @@ fn loopback_connections_skip_tls_unless_the_url_asks_for_it() {
         .ssl;
     if offered == "on" {
         // The operator's word on TLS is kept, whichever way it goes.
-        assert!(encrypted(&with(&url, "sslmode=require")));
-        assert!(encrypted(&with(&url, "sslmode=prefer")));
-        assert!(!encrypted(&with(&url, "sslmode=disable")));
+        assert!(encrypted(&with_parameter(&url, "sslmode=require")));
+        assert!(encrypted(&with_parameter(&url, "sslmode=prefer")));
+        assert!(!encrypted(&with_parameter(&url, "sslmode=disable")));
     }
 }

@@ -55,8 +55,7 @@ impl TestDb {
                 let base = postgres_url()?;
                 let schema = unique_name();
                 run_psql(&base, &format!("CREATE SCHEMA {schema}"));
-                let separator = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{separator}options=-csearch_path%3D{schema}");
+                let url = with_parameter(&base, &format!("options=-csearch_path%3D{schema}"));
                 Some(Self {
                     url,
                     _dir: None,
@@ -252,6 +251,12 @@ macro_rules! on_both_backends {
             }
         )+
     };
+}
+
+/// `url` with one more query parameter (`name=value`).
+pub fn with_parameter(url: &str, parameter: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{parameter}")
 }
 
 /// The PostgreSQL the tests may use: `POLYMALL_TEST_POSTGRES_URL`, unless unset or empty
