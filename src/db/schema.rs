@@ -331,6 +331,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The `order_count_folds` table: one row, the number of folds that moved pending
+    /// changes into `order_counts`.
+    order_count_folds (id) {
+        id -> Integer,
+        folds -> BigInt,
+    }
+}
+
+diesel::table! {
     /// The `after_sales` table.
     after_sales (id) {
         id -> BigInt,
@@ -528,6 +537,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     wms_confirmations,
     order_counts,
     order_count_changes,
+    order_count_folds,
     after_sales,
     after_sale_lines,
     after_sale_batches,

@@ -16,6 +16,7 @@ on_both_backends! {
     a_page_after_an_anchor_inside_a_batch_seeks_to_it => seek_inside_a_batch;
     pages_found_through_the_counts_are_the_pages_the_walk_gives => counted_pages;
     an_order_counts_in_the_millisecond_its_time_is_cut_down_to => counted_milliseconds;
+    a_remembered_count_inside_a_batch_holds_only_while_nothing_there_changes => remembered_millisecond;
 }
 
 /// Orders in the listings below: enough that a middle page is further from both ends than
@@ -434,4 +435,103 @@ async fn seek_inside_a_batch(backend: Backend) {
             assert!(plan.contains("ROW(modified_at, id) >="), "{plan}");
         }
     }
+}
+
+/// A page after an anchor inside a batch remembers how many orders of the anchor's
+/// millisecond lie before it, and counts them again once anything there may have moved:
+/// a status change folded since (nothing pending there, but a fold ran), and one statement
+/// that moves one order out of the millisecond's status and another in (nothing summed:
+/// PostgreSQL's statement trigger kept no change of such a statement before). Each time
+/// the page is the one SQL gives.
+async fn remembered_millisecond(backend: Backend) {
+    use polymall::shop::codes::TradeStatus;
+    use polymall::shop::orders::{page, OrderFilter, OrderTime, PageAnchors, TimeWindow};
+    use polymall::shop::Page;
+
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // 900 orders placed in one second, so one millisecond: every other one paid.
+    for batch in 0..3 {
+        let orders: Vec<Value> = (0..300)
+            .map(|i| {
+                let status = if i % 2 == 0 { "JH_02" } else { "JH_01" };
+                order_at(&format!("T{batch}{i:03}"), "2024-03-01 10:00:00", status)
+            })
+            .collect();
+        let (status, body) = app.admin_post("orders", &Value::Array(orders)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    fold_order_counts(&app);
+    let shop_id = demo_shop_id(&app);
+    let from = chrono::NaiveDate::from_ymd_opt(2024, 2, 29)
+        .and_then(|day| day.and_hms_opt(16, 0, 0))
+        .expect("time");
+    let filter = OrderFilter {
+        status: Some(TradeStatus::AwaitingShipment),
+        window: Some(TimeWindow {
+            time: OrderTime::Created,
+            from,
+            until: from + chrono::TimeDelta::days(2),
+        }),
+        plat_order_no: None,
+    };
+    let rows = "FROM orders WHERE trade_status = 'JH_02' AND created_at >= '2024-02-29 16:00:00' \
+                AND created_at < '2024-03-02 16:00:00' ORDER BY created_at, id";
+    let paid = strings_sql(&app, &format!("SELECT CAST(id AS TEXT) AS s {rows}"));
+    assert_eq!(paid.len(), 450);
+    let anchors = PageAnchors::default();
+    // Page 12 of 30 starts at 330: far enough from the first order for its anchor to be
+    // used, and inside the batch.
+    let twelve = Page {
+        index: 12,
+        size: 30,
+    };
+    let check = |step: &str| {
+        let found = page(
+            &mut connect(&app.db.url),
+            &anchors,
+            shop_id,
+            &filter,
+            twelve,
+        )
+        .expect("page");
+        let expected = strings_sql(
+            &app,
+            &format!("SELECT CAST(id AS TEXT) AS s {rows} LIMIT 30 OFFSET 330"),
+        );
+        let ids: Vec<String> = found.items.iter().map(|o| o.id.to_string()).collect();
+        assert_eq!(ids, expected, "{step}");
+        assert_eq!(
+            found.total,
+            count_sql(&app, &format!("SELECT id {rows}")),
+            "{step}"
+        );
+    };
+    // Walked, then from its anchor (counted and remembered), then remembered.
+    for step in ["first", "from the anchor", "remembered"] {
+        check(step);
+    }
+    // An order before the anchor leaves; the change is folded, so nothing is pending.
+    let before = &paid[4];
+    execute_sql(
+        &app,
+        &format!("UPDATE orders SET trade_status = 'JH_01' WHERE id = {before}"),
+    );
+    fold_order_counts(&app);
+    check("after a fold");
+    check("remembered again");
+    // One statement: the order before the anchor comes back, one after it leaves.
+    let after = &paid[400];
+    execute_sql(
+        &app,
+        &format!(
+            "UPDATE orders SET trade_status = CASE WHEN id = {before} THEN 'JH_02' ELSE 'JH_01' END \
+             WHERE id IN ({before}, {after})"
+        ),
+    );
+    check("after a statement that moved orders both ways");
+    check("once more");
+    fold_order_counts(&app);
+    check("folded");
 }

@@ -5,11 +5,14 @@
 //! move and change status between requests, so an anchor is never trusted: the page
 //! counts the orders before k now (a bounded count, see `counts`) and walks from k by the
 //! difference. Every answer is therefore the one the walk from the first order gives;
-//! anchors only make it cheaper.
+//! anchors only make it cheaper. With an anchor it keeps what the count found of the
+//! anchor's own millisecond ([`Within`]), which the next count uses only while nothing
+//! there has changed.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::counts::Within;
 use super::listing::{Key, Listing};
 
 /// Listings remembered; the least recently used is forgotten first.
@@ -32,18 +35,20 @@ struct Remembered {
 #[derive(Debug, Default)]
 struct Positions {
     used: u64,
-    /// (position, key), most recently recorded last.
-    known: Vec<(i64, Key)>,
+    /// (position, key, what is remembered of its millisecond), most recently recorded
+    /// last.
+    known: Vec<(i64, Key, Option<Within>)>,
 }
 
 impl PageAnchors {
-    /// The remembered position of the listing nearest to `position`, if any.
+    /// The remembered position of the listing nearest to `position`, if any, with what is
+    /// remembered of its millisecond.
     pub(super) fn nearest(
         &self,
         shop_id: i64,
         listing: &Listing,
         position: i64,
-    ) -> Option<(i64, Key)> {
+    ) -> Option<(i64, Key, Option<Within>)> {
         let mut remembered = self.lock();
         remembered.clock += 1;
         let clock = remembered.clock;
@@ -52,8 +57,28 @@ impl PageAnchors {
         positions
             .known
             .iter()
-            .min_by_key(|(known, _)| known.abs_diff(position))
+            .min_by_key(|(known, _, _)| known.abs_diff(position))
             .copied()
+    }
+
+    /// Remembers `within` of the anchor at `position` with `key`, if that is still the
+    /// anchor there.
+    pub(super) fn remember_within(
+        &self,
+        shop_id: i64,
+        listing: &Listing,
+        (position, key): (i64, Key),
+        within: Within,
+    ) {
+        let mut remembered = self.lock();
+        let Some(positions) = remembered.listings.get_mut(&(shop_id, *listing)) else {
+            return;
+        };
+        for known in &mut positions.known {
+            if known.0 == position && known.1 == key {
+                known.2 = Some(within);
+            }
+        }
     }
 
     /// Remembers that the orders with these keys were at these positions of the listing.
@@ -79,8 +104,14 @@ impl PageAnchors {
         let positions = remembered.listings.entry((shop_id, *listing)).or_default();
         positions.used = clock;
         for &(position, key) in seen {
-            positions.known.retain(|(known, _)| *known != position);
-            positions.known.push((position, key));
+            // The same anchor again keeps what is remembered of its millisecond.
+            let within = positions
+                .known
+                .iter()
+                .find(|known| known.0 == position && known.1 == key)
+                .and_then(|known| known.2);
+            positions.known.retain(|(known, _, _)| *known != position);
+            positions.known.push((position, key, within));
         }
         let excess = positions.known.len().saturating_sub(POSITIONS);
         positions.known.drain(..excess);
@@ -127,11 +158,37 @@ mod tests {
         assert_eq!(anchors.nearest(1, &all, 60), None);
         anchors.record(1, &all, &[(0, key(1)), (30, key(31))]);
         anchors.record(1, &all, &[(30, key(31)), (60, key(61))]);
-        assert_eq!(anchors.nearest(1, &all, 58), Some((60, key(61))));
-        assert_eq!(anchors.nearest(1, &all, 10), Some((0, key(1))));
+        assert_eq!(anchors.nearest(1, &all, 58), Some((60, key(61), None)));
+        assert_eq!(anchors.nearest(1, &all, 10), Some((0, key(1), None)));
         assert_eq!(anchors.nearest(2, &all, 60), None, "another shop");
         let paid = listing(Some(crate::shop::codes::TradeStatus::AwaitingShipment));
         assert_eq!(anchors.nearest(1, &paid, 60), None, "another listing");
+    }
+
+    #[test]
+    fn a_millisecond_is_remembered_with_its_own_anchor_only() {
+        let anchors = PageAnchors::default();
+        let all = listing(None);
+        let within = Within {
+            folds: 3,
+            orders: 12,
+        };
+        anchors.record(1, &all, &[(30, key(31))]);
+        anchors.remember_within(1, &all, (30, key(99)), within);
+        assert_eq!(anchors.nearest(1, &all, 30), Some((30, key(31), None)));
+        anchors.remember_within(1, &all, (30, key(31)), within);
+        anchors.record(1, &all, &[(30, key(31))]);
+        assert_eq!(
+            anchors.nearest(1, &all, 30),
+            Some((30, key(31), Some(within))),
+            "the same anchor recorded again keeps it"
+        );
+        anchors.record(1, &all, &[(30, key(32))]);
+        assert_eq!(
+            anchors.nearest(1, &all, 30),
+            Some((30, key(32), None)),
+            "another order at the position does not"
+        );
     }
 
     #[test]

@@ -61,24 +61,69 @@ fn count(
     Ok(counted.first().map_or(0, |row| row.n))
 }
 
-#[derive(QueryableByName)]
-struct CountedWithKey {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-    #[diesel(sql_type = BigInt)]
-    before: i64,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    at: Option<NaiveDateTime>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    id: Option<i64>,
+/// What a page remembers of an anchor's millisecond: the orders of the listing in it before
+/// the anchor (the orders a batch wrote with one time, otherwise counted one by one), as
+/// counted after `folds` folds with nothing pending in that millisecond. It holds while
+/// both are still so: every change to which orders lie in a millisecond leaves a pending
+/// change there until a fold, and every fold that removes one moves `folds` (see the
+/// `order_count_folds` migration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Within {
+    /// Folds run when it was counted.
+    pub folds: i64,
+    /// The orders of the anchor's millisecond before it.
+    pub orders: i64,
 }
+
+/// The orders of a listing before an anchor, exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Before {
+    /// How many.
+    pub orders: i64,
+    /// What to remember of the anchor's millisecond, when nothing in it was pending.
+    pub within: Option<Within>,
+}
+
+/// A position the orders before which are counted: its key, with what was remembered of
+/// its millisecond.
+pub(super) type Anchored = (Key, Option<Within>);
 
 #[derive(QueryableByName)]
 struct CountedBoth {
     #[diesel(sql_type = BigInt)]
     n: i64,
     #[diesel(sql_type = BigInt)]
-    before: i64,
+    head: i64,
+    #[diesel(sql_type = BigInt)]
+    within: i64,
+    #[diesel(sql_type = BigInt)]
+    folds: i64,
+    #[diesel(sql_type = BigInt)]
+    quiet: i64,
+}
+
+#[derive(QueryableByName)]
+struct CountedWithKey {
+    #[diesel(embed)]
+    counted: CountedBoth,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    id: Option<i64>,
+}
+
+impl CountedBoth {
+    /// The orders before the anchor (when one was given), and what to remember of its
+    /// millisecond.
+    fn before(&self, anchor: Option<Anchored>) -> Option<Before> {
+        anchor.map(|_| Before {
+            orders: self.head + self.within,
+            within: (self.quiet == 1).then_some(Within {
+                folds: self.folds,
+                orders: self.within,
+            }),
+        })
+    }
 }
 
 /// Orders of `listing`, and the orders before `anchor` when one is given, exact: one
@@ -87,17 +132,18 @@ pub(super) fn total_and_before(
     reading: &mut Reading<'_>,
     shop_id: i64,
     listing: &Listing,
-    anchor: Option<Key>,
-) -> Result<(i64, Option<i64>), ShopError> {
-    let Some(anchor) = anchor else {
+    anchor: Option<Anchored>,
+) -> Result<(i64, Option<Before>), ShopError> {
+    let Some(_) = anchor else {
         return Ok((total(reading, shop_id, listing)?, None));
     };
     let counted: Vec<CountedBoth> = reading.rows(
         "total of the listing and orders before an anchor",
-        &both(shop_id, listing, Some(anchor)),
+        &both(shop_id, listing, anchor),
     )?;
-    let (n, before) = counted.first().map_or((0, 0), |row| (row.n, row.before));
-    Ok((n, Some(before)))
+    Ok(counted
+        .first()
+        .map_or((0, None), |row| (row.n, row.before(anchor))))
 }
 
 /// The total and the orders before `anchor` as [`total_and_before`] counts them, with the
@@ -110,20 +156,22 @@ pub(super) fn total_and_before_with_keys(
     label: &str,
     shop_id: i64,
     listing: &Listing,
-    anchor: Option<Key>,
+    anchor: Option<Anchored>,
     walk: Statement<'static>,
-) -> Result<(i64, Option<i64>, Vec<Key>), ShopError> {
+) -> Result<(i64, Option<Before>, Vec<Key>), ShopError> {
     // A join with one row on the left: the count's row comes with each key, and alone
     // when the walk finds none.
     let mut joined = Statement::new();
     joined
-        .sql("SELECT c.n, c.before, w.at, w.id FROM (")
+        .sql("SELECT c.n, c.head, c.within, c.folds, c.quiet, w.at, w.id FROM (")
         .append(both(shop_id, listing, anchor))
         .sql(") AS c LEFT JOIN (")
         .append(walk)
         .sql(") AS w ON 1 = 1");
     let rows: Vec<CountedWithKey> = reading.rows(label, &joined)?;
-    let (n, before) = rows.first().map_or((0, 0), |row| (row.n, row.before));
+    let (n, before) = rows
+        .first()
+        .map_or((0, None), |row| (row.counted.n, row.counted.before(anchor)));
     let mut keys: Vec<Key> = rows
         .into_iter()
         .filter_map(|row| {
@@ -134,23 +182,89 @@ pub(super) fn total_and_before_with_keys(
         })
         .collect();
     keys.sort_unstable();
-    Ok((n, anchor.map(|_| before), keys))
+    Ok((n, before, keys))
 }
 
-/// `SELECT` of the listing's total as `n` and of the orders before `anchor` as `before`
-/// (0 without one), each a count [`statement`].
-fn both(shop_id: i64, listing: &Listing, anchor: Option<Key>) -> Statement<'static> {
+/// `SELECT` of the listing's total as `n` and of the orders before `anchor` as the sum of
+/// `head` (before the anchor's millisecond, from the counts) and `within` (of its
+/// millisecond, before it: what was remembered while that still holds, else counted
+/// order by order), with `folds` and `quiet` (1: nothing pending in the anchor's
+/// millisecond), which say whether `within` may be remembered. All 0 but `n` without an
+/// anchor.
+fn both(shop_id: i64, listing: &Listing, anchor: Option<Anchored>) -> Statement<'static> {
     let mut both = Statement::new();
-    both.sql("SELECT (")
+    let Some((key, remembered)) = anchor else {
+        both.sql("SELECT (")
+            .append(statement(shop_id, listing, Upper::End))
+            .sql(
+                ") AS n, CAST(0 AS BIGINT) AS head, CAST(0 AS BIGINT) AS within, \
+                 CAST(0 AS BIGINT) AS folds, CAST(0 AS BIGINT) AS quiet",
+            );
+        return both;
+    };
+    let Some(millisecond) = floor(key.at, 1) else {
+        // Out of the counts' range: counted as one range, never remembered.
+        both.sql("SELECT (")
+            .append(statement(shop_id, listing, Upper::End))
+            .sql(") AS n, (")
+            .append(statement(shop_id, listing, Upper::Before(key)))
+            .sql(
+                ") AS head, CAST(0 AS BIGINT) AS within, CAST(0 AS BIGINT) AS folds, \
+                 CAST(0 AS BIGINT) AS quiet",
+            );
+        return both;
+    };
+    let starts_inside = listing.from.is_some_and(|from| from >= millisecond);
+    let within = Listing {
+        from: Some(
+            listing
+                .from
+                .map_or(millisecond, |from| from.max(millisecond)),
+        ),
+        ..*listing
+    };
+    let remembered = remembered.unwrap_or(Within {
+        folds: -1,
+        orders: 0,
+    });
+    // The count of the millisecond sits in the branch of a CASE, which runs only when
+    // taken.
+    both.sql("SELECT c.n, c.head, CASE WHEN c.folds = ")
+        .bind(remembered.folds)
+        .sql(" AND c.quiet = 1 THEN CAST(")
+        .bind(remembered.orders)
+        .sql(" AS BIGINT) ELSE (")
+        .append(statement(shop_id, &within, Upper::Before(key)))
+        .sql(") END AS within, c.folds, c.quiet FROM (SELECT (")
         .append(statement(shop_id, listing, Upper::End))
         .sql(") AS n, ");
-    match anchor {
-        Some(anchor) => both
-            .sql("(")
-            .append(statement(shop_id, listing, Upper::Before(anchor)))
-            .sql(") AS before"),
-        None => both.sql("CAST(0 AS BIGINT) AS before"),
-    };
+    if starts_inside {
+        both.sql("CAST(0 AS BIGINT)");
+    } else {
+        both.sql("(")
+            .append(statement(
+                shop_id,
+                &Listing {
+                    until: Some(millisecond),
+                    ..*listing
+                },
+                Upper::End,
+            ))
+            .sql(")");
+    }
+    both.sql(
+        " AS head, (SELECT folds FROM order_count_folds WHERE id = 1) AS folds, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM order_count_changes WHERE shop_id = ",
+    )
+    .bind(shop_id)
+    .sql(" AND time_kind = ")
+    .bind(kind(listing.time))
+    // A range, not `at = `: SQLite keeps the time as text, with the fraction written out.
+    .sql(" AND at >= ")
+    .bind(millisecond)
+    .sql(" AND at < ")
+    .bind(millisecond + chrono::TimeDelta::milliseconds(1))
+    .sql(") THEN 0 ELSE 1 END AS BIGINT) AS quiet) AS c");
     both
 }
 
@@ -277,10 +391,7 @@ impl Legs {
     }
 
     fn kind(&self) -> &'static str {
-        match self.listing.time {
-            OrderTime::Modified => "modified",
-            OrderTime::Created => "created",
-        }
+        kind(self.listing.time)
     }
 
     /// Orders in `[from, until)` (or from `from` to before the key of `upper`) counted one
@@ -409,6 +520,14 @@ impl Legs {
     }
 }
 
+/// How `order_counts` and `order_count_changes` name a listing's time.
+fn kind(time: OrderTime) -> &'static str {
+    match time {
+        OrderTime::Modified => "modified",
+        OrderTime::Created => "created",
+    }
+}
+
 /// `t` rounded down to a multiple of `millis` since the epoch (UTC midnights for days).
 fn floor(t: NaiveDateTime, millis: i64) -> Option<NaiveDateTime> {
     let since = t.and_utc().timestamp_millis();
@@ -462,9 +581,11 @@ pub fn fold(conn: &mut DbConnection) -> Result<usize, ShopError> {
                 SQLITE_SPANS_OF_CHANGES
             ));
             emptied.run(conn)?;
-            Ok(Statement::new()
+            let folded = Statement::new()
                 .sql("DELETE FROM order_count_changes")
-                .run(conn)?)
+                .run(conn)?;
+            counted_a_fold(conn, folded)?;
+            Ok(folded)
         }
         DbConnection::Pg(_) => {
             // One statement adds exactly the rows it deletes, whatever commits meanwhile;
@@ -522,9 +643,22 @@ pub fn fold(conn: &mut DbConnection) -> Result<usize, ShopError> {
                     .run(conn)?;
             }
             let folded = folded.first().map_or(0, |row| row.changes);
-            Ok(usize::try_from(folded).unwrap_or(0))
+            let folded = usize::try_from(folded).unwrap_or(0);
+            counted_a_fold(conn, folded)?;
+            Ok(folded)
         }
     })
+}
+
+/// Moves the number of folds when this one removed pending changes, in its transaction:
+/// what a page remembers of a millisecond holds only while it stays (see [`Within`]).
+fn counted_a_fold(conn: &mut DbConnection, folded: usize) -> Result<(), ShopError> {
+    if folded > 0 {
+        Statement::new()
+            .sql("UPDATE order_count_folds SET folds = folds + 1 WHERE id = 1")
+            .run(conn)?;
+    }
+    Ok(())
 }
 
 /// Each pending change once per span it adds to (SQLite).
@@ -669,6 +803,37 @@ mod tests {
             exact[0].contains("12:00:00") && exact[0].contains("BigInt(7)"),
             "{legs:#?}"
         );
+    }
+
+    #[test]
+    fn only_the_anchors_millisecond_is_counted_order_by_order_and_only_when_not_remembered() {
+        let anchor = Key {
+            at: at("2026-01-01 12:00:00.500250"),
+            id: 7,
+        };
+        let window = listing("2026-01-01 10:00:00", "2026-01-02 00:00:00");
+        let remembered = Within {
+            folds: 4,
+            orders: 120,
+        };
+        let text = both(1, &window, Some((anchor, Some(remembered)))).text();
+        let (before, rest) = text.split_once(" ELSE (").expect("a CASE");
+        let (branch, after) = rest.split_once(" END AS within").expect("its end");
+        assert!(before.contains("c.folds = ") && before.contains("c.quiet = 1"));
+        assert_eq!(branch.matches("FROM orders").count(), 2, "{branch}");
+        assert!(!before.contains("FROM orders"), "{before}");
+        // The rest: the total and the orders before the anchor's millisecond, from the
+        // counts; the folds, and whether anything is pending in the millisecond.
+        assert!(!after.contains("FROM orders"), "{after}");
+        assert!(after.contains("FROM order_count_folds"), "{after}");
+        assert!(
+            after.contains("EXISTS (SELECT 1 FROM order_count_changes"),
+            "{after}"
+        );
+        // A window that starts inside the anchor's millisecond has nothing before it.
+        let inside = listing("2026-01-01 12:00:00.500100", "2026-01-02 00:00:00");
+        let text = both(1, &inside, Some((anchor, None))).text();
+        assert!(text.contains(") AS n, CAST(0 AS BIGINT) AS head"), "{text}");
     }
 
     #[test]

@@ -184,13 +184,15 @@ fn read_page<K: KeptOrders>(
     let Some(listing) = Listing::of(filter) else {
         return by_number(reading, kept, shop_id, filter, page);
     };
-    let (found, seen) = read_snapshot(reading, |reading| {
+    let (found, seen, within) = read_snapshot(reading, |reading| {
         // An anchor can only help a page further from the first order than from it; its
         // check is counted with the total (for a late page it may go unused).
         let offset = page.offset();
-        let anchor = anchors
+        let remembered = anchors
             .nearest(shop_id, &listing, offset)
-            .filter(|(position, _)| distance(*position, offset) + ANCHOR_CHECK < offset);
+            .filter(|(position, _, _)| distance(*position, offset) + ANCHOR_CHECK < offset);
+        let anchor = remembered.map(|(position, key, _)| (position, key));
+        let counted = remembered.map(|(_, key, within)| (key, within));
         let (total, before, walked) = match likely_walk(anchor, offset) {
             Some((from, skip)) => {
                 let walk = listing.walk_statement(
@@ -206,27 +208,30 @@ fn read_page<K: KeptOrders>(
                     Some(_) => "total of the listing, orders before an anchor and the ids of the page, walking from it",
                 };
                 let (total, before, keys) = counts::total_and_before_with_keys(
-                    reading, label, shop_id, &listing, from, walk,
+                    reading,
+                    label,
+                    shop_id,
+                    &listing,
+                    from.and(counted),
+                    walk,
                 )?;
                 // The walk from the anchor skipped as if its order were still where it was
                 // seen; the count says whether it is.
                 let held = match (anchor, before) {
-                    (Some((position, _)), Some(before)) => before == position,
+                    (Some((position, _)), Some(before)) => before.orders == position,
                     _ => true,
                 };
                 let walked = held.then(|| forward_page(keys, offset, page.size));
                 (total, before, walked)
             }
             None => {
-                let (total, before) = counts::total_and_before(
-                    reading,
-                    shop_id,
-                    &listing,
-                    anchor.map(|(_, key)| key),
-                )?;
+                let (total, before) =
+                    counts::total_and_before(reading, shop_id, &listing, counted)?;
                 (total, before, None)
             }
         };
+        let within = anchor.zip(before.and_then(|before| before.within));
+        let before = before.map(|before| before.orders);
         let walked = match walked {
             Some(walked) => walked,
             None => {
@@ -248,9 +253,12 @@ fn read_page<K: KeptOrders>(
         };
         let ids: Vec<i64> = walked.keys.iter().map(|key| key.id).collect();
         let items = read_orders(reading, kept, shop_id, &ids)?;
-        Ok((PageOf { total, items }, walked.seen))
+        Ok((PageOf { total, items }, walked.seen, within))
     })?;
     anchors.record(shop_id, &listing, &seen);
+    if let Some((anchor, within)) = within {
+        anchors.remember_within(shop_id, &listing, anchor, within);
+    }
     Ok(found)
 }
 
