@@ -5,14 +5,15 @@
 //! move and change status between requests, so an anchor is never trusted: the page
 //! counts the orders before k now (a bounded count, see `counts`) and walks from k by the
 //! difference. Every answer is therefore the one the walk from the first order gives;
-//! anchors only make it cheaper. With an anchor it keeps what the count found of the
-//! anchor's own millisecond ([`Within`]), which the next count uses only while nothing
-//! there has changed.
+//! anchors only make it cheaper. With a listing it keeps the sum of the kept counts of its
+//! total, and with an anchor those before it and the orders of its own millisecond before
+//! it ([`AnchorCounts`]), which the next count uses only while nothing they count has
+//! changed (see [`RememberedCount`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::counts::Within;
+use super::counts::{AnchorCounts, RememberedCount};
 use super::listing::{Key, Listing};
 
 /// Listings remembered; the least recently used is forgotten first.
@@ -35,48 +36,57 @@ struct Remembered {
 #[derive(Debug, Default)]
 struct Positions {
     used: u64,
-    /// (position, key, what is remembered of its millisecond), most recently recorded
-    /// last.
-    known: Vec<(i64, Key, Option<Within>)>,
+    /// (position, key, what is remembered of the orders before it), most recently
+    /// recorded last.
+    known: Vec<(i64, Key, AnchorCounts)>,
+    /// The kept counts of the listing's total.
+    total: Option<RememberedCount>,
 }
 
 impl PageAnchors {
     /// The remembered position of the listing nearest to `position`, if any, with what is
-    /// remembered of its millisecond.
+    /// remembered of the orders before it; and the kept counts of the listing's total.
     pub(super) fn nearest(
         &self,
         shop_id: i64,
         listing: &Listing,
         position: i64,
-    ) -> Option<(i64, Key, Option<Within>)> {
+    ) -> (Option<(i64, Key, AnchorCounts)>, Option<RememberedCount>) {
         let mut remembered = self.lock();
         remembered.clock += 1;
         let clock = remembered.clock;
-        let positions = remembered.listings.get_mut(&(shop_id, *listing))?;
+        let Some(positions) = remembered.listings.get_mut(&(shop_id, *listing)) else {
+            return (None, None);
+        };
         positions.used = clock;
-        positions
+        let nearest = positions
             .known
             .iter()
             .min_by_key(|(known, _, _)| known.abs_diff(position))
-            .copied()
+            .copied();
+        (nearest, positions.total)
     }
 
-    /// Remembers `within` of the anchor at `position` with `key`, if that is still the
-    /// anchor there.
-    pub(super) fn remember_within(
+    /// Remembers the kept counts of the listing's total, and `counts` of the anchor at
+    /// `position` with `key` if that is still the anchor there.
+    pub(super) fn remember_counts(
         &self,
         shop_id: i64,
         listing: &Listing,
-        (position, key): (i64, Key),
-        within: Within,
+        total: RememberedCount,
+        anchor: Option<((i64, Key), AnchorCounts)>,
     ) {
         let mut remembered = self.lock();
         let Some(positions) = remembered.listings.get_mut(&(shop_id, *listing)) else {
             return;
         };
+        positions.total = Some(total);
+        let Some(((position, key), counts)) = anchor else {
+            return;
+        };
         for known in &mut positions.known {
             if known.0 == position && known.1 == key {
-                known.2 = Some(within);
+                known.2 = counts;
             }
         }
     }
@@ -104,14 +114,15 @@ impl PageAnchors {
         let positions = remembered.listings.entry((shop_id, *listing)).or_default();
         positions.used = clock;
         for &(position, key) in seen {
-            // The same anchor again keeps what is remembered of its millisecond.
-            let within = positions
+            // The same anchor again keeps what is remembered of the orders before it.
+            let counts = positions
                 .known
                 .iter()
                 .find(|known| known.0 == position && known.1 == key)
-                .and_then(|known| known.2);
+                .map(|known| known.2)
+                .unwrap_or_default();
             positions.known.retain(|(known, _, _)| *known != position);
-            positions.known.push((position, key, within));
+            positions.known.push((position, key, counts));
         }
         let excess = positions.known.len().saturating_sub(POSITIONS);
         positions.known.drain(..excess);
@@ -155,39 +166,54 @@ mod tests {
     fn nearest_position_of_the_same_listing() {
         let anchors = PageAnchors::default();
         let all = listing(None);
-        assert_eq!(anchors.nearest(1, &all, 60), None);
+        assert_eq!(anchors.nearest(1, &all, 60).0, None);
         anchors.record(1, &all, &[(0, key(1)), (30, key(31))]);
         anchors.record(1, &all, &[(30, key(31)), (60, key(61))]);
-        assert_eq!(anchors.nearest(1, &all, 58), Some((60, key(61), None)));
-        assert_eq!(anchors.nearest(1, &all, 10), Some((0, key(1), None)));
-        assert_eq!(anchors.nearest(2, &all, 60), None, "another shop");
+        let nothing = AnchorCounts::default();
+        assert_eq!(anchors.nearest(1, &all, 58).0, Some((60, key(61), nothing)));
+        assert_eq!(anchors.nearest(1, &all, 10).0, Some((0, key(1), nothing)));
+        assert_eq!(anchors.nearest(2, &all, 60).0, None, "another shop");
         let paid = listing(Some(crate::shop::codes::TradeStatus::AwaitingShipment));
-        assert_eq!(anchors.nearest(1, &paid, 60), None, "another listing");
+        assert_eq!(anchors.nearest(1, &paid, 60).0, None, "another listing");
     }
 
     #[test]
-    fn a_millisecond_is_remembered_with_its_own_anchor_only() {
+    fn counts_are_remembered_with_their_own_listing_and_anchor_only() {
         let anchors = PageAnchors::default();
         let all = listing(None);
-        let within = Within {
-            folds: 3,
-            orders: 12,
+        let remembered = |orders| RememberedCount { folds: 3, orders };
+        let counts = AnchorCounts {
+            head: Some(remembered(400)),
+            within: Some(remembered(12)),
         };
         anchors.record(1, &all, &[(30, key(31))]);
-        anchors.remember_within(1, &all, (30, key(99)), within);
-        assert_eq!(anchors.nearest(1, &all, 30), Some((30, key(31), None)));
-        anchors.remember_within(1, &all, (30, key(31)), within);
-        anchors.record(1, &all, &[(30, key(31))]);
+        anchors.remember_counts(1, &all, remembered(900), Some(((30, key(99)), counts)));
         assert_eq!(
             anchors.nearest(1, &all, 30),
-            Some((30, key(31), Some(within))),
-            "the same anchor recorded again keeps it"
+            (
+                Some((30, key(31), AnchorCounts::default())),
+                Some(remembered(900))
+            ),
+            "not another anchor's"
+        );
+        anchors.remember_counts(1, &all, remembered(900), Some(((30, key(31)), counts)));
+        anchors.record(1, &all, &[(30, key(31))]);
+        assert_eq!(
+            anchors.nearest(1, &all, 30).0,
+            Some((30, key(31), counts)),
+            "the same anchor recorded again keeps them"
         );
         anchors.record(1, &all, &[(30, key(32))]);
         assert_eq!(
-            anchors.nearest(1, &all, 30),
-            Some((30, key(32), None)),
+            anchors.nearest(1, &all, 30).0,
+            Some((30, key(32), AnchorCounts::default())),
             "another order at the position does not"
+        );
+        let paid = listing(Some(crate::shop::codes::TradeStatus::AwaitingShipment));
+        assert_eq!(
+            anchors.nearest(1, &paid, 30),
+            (None, None),
+            "another listing"
         );
     }
 

@@ -61,39 +61,59 @@ fn count(
     Ok(counted.first().map_or(0, |row| row.n))
 }
 
-/// What a page remembers of an anchor's millisecond: the orders of the listing in it before
-/// the anchor (the orders a batch wrote with one time, otherwise counted one by one), as
-/// counted after `folds` folds with nothing pending in that millisecond. It holds while
-/// both are still so: every change to which orders lie in a millisecond leaves a pending
-/// change there until a fold, and every fold that removes one moves `folds` (see the
-/// `order_count_folds` migration).
+/// A count remembered with the number of folds run when it was made. A sum of kept counts
+/// holds while that number is unchanged: only a fold changes them, and every fold that
+/// does moves it (see the `order_count_folds` migration). The orders of an anchor's
+/// millisecond before it hold while, besides, nothing is pending in that millisecond:
+/// every change to which orders lie in a millisecond leaves a pending change there until a
+/// fold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Within {
+pub(super) struct RememberedCount {
     /// Folds run when it was counted.
     pub folds: i64,
-    /// The orders of the anchor's millisecond before it.
+    /// The count.
     pub orders: i64,
 }
 
-/// The orders of a listing before an anchor, exact.
+/// What a page remembers of the orders before an anchor, apart from the pending changes,
+/// which are read every time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct AnchorCounts {
+    /// The kept counts before the anchor's millisecond.
+    pub head: Option<RememberedCount>,
+    /// The orders of the anchor's millisecond before it (the orders a batch wrote with one
+    /// time, otherwise counted one by one).
+    pub within: Option<RememberedCount>,
+}
+
+/// A position the orders before which are counted: its key, with what is remembered of
+/// the orders before it.
+pub(super) type Anchored = (Key, AnchorCounts);
+
+/// A listing's total and the orders before an anchor, exact, with what to remember of
+/// them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Before {
-    /// How many.
-    pub orders: i64,
-    /// What to remember of the anchor's millisecond, when nothing in it was pending.
-    pub within: Option<Within>,
+pub(super) struct Counts {
+    /// Orders of the listing.
+    pub total: i64,
+    /// The kept counts of the total.
+    pub kept: RememberedCount,
+    /// Orders before the anchor, when one was given.
+    pub before: Option<i64>,
+    /// What to remember of the orders before the anchor.
+    pub anchor: AnchorCounts,
 }
-
-/// A position the orders before which are counted: its key, with what was remembered of
-/// its millisecond.
-pub(super) type Anchored = (Key, Option<Within>);
 
 #[derive(QueryableByName)]
 struct CountedBoth {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    n_live: i64,
     #[diesel(sql_type = BigInt)]
-    head: i64,
+    n_kept: i64,
+    #[diesel(sql_type = BigInt)]
+    head_live: i64,
+    #[diesel(sql_type = BigInt)]
+    head_kept: i64,
     #[diesel(sql_type = BigInt)]
     within: i64,
     #[diesel(sql_type = BigInt)]
@@ -113,65 +133,94 @@ struct CountedWithKey {
 }
 
 impl CountedBoth {
-    /// The orders before the anchor (when one was given), and what to remember of its
-    /// millisecond.
-    fn before(&self, anchor: Option<Anchored>) -> Option<Before> {
-        anchor.map(|_| Before {
-            orders: self.head + self.within,
-            within: (self.quiet == 1).then_some(Within {
-                folds: self.folds,
-                orders: self.within,
-            }),
-        })
+    /// The counts, and what to remember of them.
+    fn counts(&self, anchor: Option<Anchored>) -> Counts {
+        let remembered = |orders| RememberedCount {
+            folds: self.folds,
+            orders,
+        };
+        Counts {
+            total: self.n_live + self.n_kept,
+            kept: remembered(self.n_kept),
+            before: anchor.map(|_| self.head_live + self.head_kept + self.within),
+            anchor: match anchor {
+                Some(_) => AnchorCounts {
+                    head: Some(remembered(self.head_kept)),
+                    within: (self.quiet == 1).then(|| remembered(self.within)),
+                },
+                None => AnchorCounts::default(),
+            },
+        }
     }
 }
 
-/// Orders of `listing`, and the orders before `anchor` when one is given, exact: one
-/// statement, so a page after a remembered one asks the database once for both.
+/// The listing's total, and the orders before `anchor` when one is given, exact, in one
+/// statement that reads the pending changes every time and uses what is remembered of the
+/// kept counts (`kept`, the anchor's) while it holds.
 pub(super) fn total_and_before(
     reading: &mut Reading<'_>,
     shop_id: i64,
     listing: &Listing,
+    kept: Option<RememberedCount>,
     anchor: Option<Anchored>,
-) -> Result<(i64, Option<Before>), ShopError> {
-    let Some(_) = anchor else {
-        return Ok((total(reading, shop_id, listing)?, None));
+) -> Result<Counts, ShopError> {
+    let label = match anchor {
+        None => "total of the listing",
+        Some(_) => "total of the listing and orders before an anchor",
     };
-    let counted: Vec<CountedBoth> = reading.rows(
-        "total of the listing and orders before an anchor",
-        &both(shop_id, listing, anchor),
-    )?;
+    let counted: Vec<CountedBoth> = reading.rows(label, &both(shop_id, listing, kept, anchor))?;
     Ok(counted
         .first()
-        .map_or((0, None), |row| (row.n, row.before(anchor))))
+        .map(|row| row.counts(anchor))
+        .unwrap_or(Counts {
+            total: 0,
+            kept: RememberedCount {
+                folds: -1,
+                orders: 0,
+            },
+            before: anchor.map(|_| 0),
+            anchor: AnchorCounts::default(),
+        }))
 }
 
-/// The total and the orders before `anchor` as [`total_and_before`] counts them, with the
-/// keys `walk` reads (a statement of `at` and `id`, see `Listing::walk_statement`) in the
-/// same statement: a page whose walk does not depend on the count asks the database once
-/// for both (on PostgreSQL one round trip fewer). The keys come in the listing's order,
-/// whichever way `walk` went.
+/// The counts as [`total_and_before`] makes them, with the keys `walk` reads (a statement
+/// of `at` and `id`, see `Listing::walk_statement`) in the same statement: a page whose
+/// walk does not depend on the count asks the database once for both (on PostgreSQL one
+/// round trip fewer). The keys come in the listing's order, whichever way `walk` went.
 pub(super) fn total_and_before_with_keys(
     reading: &mut Reading<'_>,
     label: &str,
     shop_id: i64,
     listing: &Listing,
+    kept: Option<RememberedCount>,
     anchor: Option<Anchored>,
     walk: Statement<'static>,
-) -> Result<(i64, Option<Before>, Vec<Key>), ShopError> {
+) -> Result<(Counts, Vec<Key>), ShopError> {
     // A join with one row on the left: the count's row comes with each key, and alone
     // when the walk finds none.
     let mut joined = Statement::new();
     joined
-        .sql("SELECT c.n, c.head, c.within, c.folds, c.quiet, w.at, w.id FROM (")
-        .append(both(shop_id, listing, anchor))
+        .sql(
+            "SELECT c.n_live, c.n_kept, c.head_live, c.head_kept, c.within, c.folds, c.quiet, \
+             w.at, w.id FROM (",
+        )
+        .append(both(shop_id, listing, kept, anchor))
         .sql(") AS c LEFT JOIN (")
         .append(walk)
         .sql(") AS w ON 1 = 1");
     let rows: Vec<CountedWithKey> = reading.rows(label, &joined)?;
-    let (n, before) = rows
+    let counts = rows
         .first()
-        .map_or((0, None), |row| (row.counted.n, row.counted.before(anchor)));
+        .map(|row| row.counted.counts(anchor))
+        .unwrap_or(Counts {
+            total: 0,
+            kept: RememberedCount {
+                folds: -1,
+                orders: 0,
+            },
+            before: anchor.map(|_| 0),
+            anchor: AnchorCounts::default(),
+        });
     let mut keys: Vec<Key> = rows
         .into_iter()
         .filter_map(|row| {
@@ -182,89 +231,121 @@ pub(super) fn total_and_before_with_keys(
         })
         .collect();
     keys.sort_unstable();
-    Ok((n, before, keys))
+    Ok((counts, keys))
 }
 
-/// `SELECT` of the listing's total as `n` and of the orders before `anchor` as the sum of
-/// `head` (before the anchor's millisecond, from the counts) and `within` (of its
-/// millisecond, before it: what was remembered while that still holds, else counted
-/// order by order), with `folds` and `quiet` (1: nothing pending in the anchor's
-/// millisecond), which say whether `within` may be remembered. All 0 but `n` without an
-/// anchor.
-fn both(shop_id: i64, listing: &Listing, anchor: Option<Anchored>) -> Statement<'static> {
-    let mut both = Statement::new();
-    let Some((key, remembered)) = anchor else {
-        both.sql("SELECT (")
-            .append(statement(shop_id, listing, Upper::End))
-            .sql(
-                ") AS n, CAST(0 AS BIGINT) AS head, CAST(0 AS BIGINT) AS within, \
-                 CAST(0 AS BIGINT) AS folds, CAST(0 AS BIGINT) AS quiet",
-            );
-        return both;
-    };
-    let Some(millisecond) = floor(key.at, 1) else {
-        // Out of the counts' range: counted as one range, never remembered.
-        both.sql("SELECT (")
-            .append(statement(shop_id, listing, Upper::End))
-            .sql(") AS n, (")
-            .append(statement(shop_id, listing, Upper::Before(key)))
-            .sql(
-                ") AS head, CAST(0 AS BIGINT) AS within, CAST(0 AS BIGINT) AS folds, \
-                 CAST(0 AS BIGINT) AS quiet",
-            );
-        return both;
-    };
-    let starts_inside = listing.from.is_some_and(|from| from >= millisecond);
-    let within = Listing {
-        from: Some(
-            listing
-                .from
-                .map_or(millisecond, |from| from.max(millisecond)),
-        ),
-        ..*listing
-    };
-    let remembered = remembered.unwrap_or(Within {
-        folds: -1,
-        orders: 0,
-    });
-    // The count of the millisecond sits in the branch of a CASE, which runs only when
-    // taken.
-    both.sql("SELECT c.n, c.head, CASE WHEN c.folds = ")
-        .bind(remembered.folds)
-        .sql(" AND c.quiet = 1 THEN CAST(")
-        .bind(remembered.orders)
+/// A remembered count as two binds: the number of folds (-1, which never matches, when
+/// nothing is remembered) and the count.
+fn binds(remembered: Option<RememberedCount>) -> (i64, i64) {
+    remembered.map_or((-1, 0), |r| (r.folds, r.orders))
+}
+
+/// `CASE WHEN <the folds are still those of `remembered`> [AND <condition>] THEN <it> ELSE
+/// (<counted>) END`: the count in the branch of a CASE, which runs only when taken.
+fn remembered_or(
+    statement: &mut Statement<'static>,
+    remembered: Option<RememberedCount>,
+    condition: &str,
+    counted: Statement<'static>,
+) {
+    let (folds, orders) = binds(remembered);
+    statement
+        .sql("CASE WHEN c.folds = ")
+        .bind(folds)
+        .sql(condition)
+        .sql(" THEN CAST(")
+        .bind(orders)
         .sql(" AS BIGINT) ELSE (")
-        .append(statement(shop_id, &within, Upper::Before(key)))
-        .sql(") END AS within, c.folds, c.quiet FROM (SELECT (")
-        .append(statement(shop_id, listing, Upper::End))
-        .sql(") AS n, ");
-    if starts_inside {
-        both.sql("CAST(0 AS BIGINT)");
-    } else {
-        both.sql("(")
-            .append(statement(
-                shop_id,
-                &Listing {
-                    until: Some(millisecond),
-                    ..*listing
-                },
-                Upper::End,
-            ))
-            .sql(")");
+        .append(counted)
+        .sql(") END");
+}
+
+/// `SELECT` of the listing's total as `n_live` (pending changes, and orders counted one
+/// by one at edges inside a millisecond) plus `n_kept` (the kept counts), of the orders
+/// before `anchor` as `head_live` plus `head_kept` (before the anchor's millisecond) plus
+/// `within` (of its millisecond, before it), and of `folds` and `quiet` (1: nothing
+/// pending in the anchor's millisecond), which say what may be remembered. Each kept part
+/// is what was remembered while it holds, else counted. The orders before an anchor are
+/// all 0 without one.
+fn both(
+    shop_id: i64,
+    listing: &Listing,
+    kept: Option<RememberedCount>,
+    anchor: Option<Anchored>,
+) -> Statement<'static> {
+    let (total_live, total_kept) = split(shop_id, listing, Upper::End);
+    let mut both = Statement::new();
+    both.sql("SELECT (").append(total_live).sql(") AS n_live, ");
+    remembered_or(&mut both, kept, "", total_kept);
+    both.sql(" AS n_kept, ");
+    let millisecond = anchor.and_then(|(key, remembered)| {
+        floor(key.at, 1).map(|millisecond| (key, remembered, millisecond))
+    });
+    match (anchor, millisecond) {
+        (None, _) => {
+            both.sql(
+                "CAST(0 AS BIGINT) AS head_live, CAST(0 AS BIGINT) AS head_kept, \
+                 CAST(0 AS BIGINT) AS within, c.folds, CAST(0 AS BIGINT) AS quiet \
+                 FROM (SELECT (SELECT folds FROM order_count_folds WHERE id = 1) AS folds) AS c",
+            );
+        }
+        (Some((key, _)), None) => {
+            // Out of the counts' range: counted as one range, never remembered.
+            both.sql("(")
+                .append(statement(shop_id, listing, Upper::Before(key)))
+                .sql(
+                    ") AS head_live, CAST(0 AS BIGINT) AS head_kept, CAST(0 AS BIGINT) AS within, \
+                     c.folds, CAST(0 AS BIGINT) AS quiet FROM (SELECT \
+                     (SELECT folds FROM order_count_folds WHERE id = 1) AS folds) AS c",
+                );
+        }
+        (Some(_), Some((key, remembered, millisecond))) => {
+            if listing.from.is_some_and(|from| from >= millisecond) {
+                both.sql("CAST(0 AS BIGINT) AS head_live, CAST(0 AS BIGINT) AS head_kept, ");
+            } else {
+                let (head_live, head_kept) = split(
+                    shop_id,
+                    &Listing {
+                        until: Some(millisecond),
+                        ..*listing
+                    },
+                    Upper::End,
+                );
+                both.sql("(").append(head_live).sql(") AS head_live, ");
+                remembered_or(&mut both, remembered.head, "", head_kept);
+                both.sql(" AS head_kept, ");
+            }
+            let within = Listing {
+                from: Some(
+                    listing
+                        .from
+                        .map_or(millisecond, |from| from.max(millisecond)),
+                ),
+                ..*listing
+            };
+            remembered_or(
+                &mut both,
+                remembered.within,
+                " AND c.quiet = 1",
+                statement(shop_id, &within, Upper::Before(key)),
+            );
+            both.sql(
+                " AS within, c.folds, c.quiet FROM (SELECT \
+                 (SELECT folds FROM order_count_folds WHERE id = 1) AS folds, \
+                 CAST(CASE WHEN EXISTS (SELECT 1 FROM order_count_changes WHERE shop_id = ",
+            )
+            .bind(shop_id)
+            .sql(" AND time_kind = ")
+            .bind(kind(listing.time))
+            // A range, not `at = `: SQLite keeps the time as text, with the fraction
+            // written out.
+            .sql(" AND at >= ")
+            .bind(millisecond)
+            .sql(" AND at < ")
+            .bind(millisecond + chrono::TimeDelta::milliseconds(1))
+            .sql(") THEN 0 ELSE 1 END AS BIGINT) AS quiet) AS c");
+        }
     }
-    both.sql(
-        " AS head, (SELECT folds FROM order_count_folds WHERE id = 1) AS folds, \
-         CAST(CASE WHEN EXISTS (SELECT 1 FROM order_count_changes WHERE shop_id = ",
-    )
-    .bind(shop_id)
-    .sql(" AND time_kind = ")
-    .bind(kind(listing.time))
-    // A range, not `at = `: SQLite keeps the time as text, with the fraction written out.
-    .sql(" AND at >= ")
-    .bind(millisecond)
-    .sql(" AND at < ")
-    .bind(millisecond + chrono::TimeDelta::milliseconds(1))
-    .sql(") THEN 0 ELSE 1 END AS BIGINT) AS quiet) AS c");
     both
 }
 
@@ -335,59 +416,115 @@ pub fn placed_since(
 /// The count of `listing` (before `upper`) as one statement: a sum over a union of index
 /// ranges.
 fn statement(shop_id: i64, listing: &Listing, upper: Upper) -> Statement<'static> {
-    let until = match upper {
-        Upper::End => listing.until,
-        Upper::Before(key) => Some(key.at),
-    };
-    let mut legs = Legs {
-        statement: Statement::new(),
-        shop_id,
-        listing: *listing,
-        first: true,
-    };
-    legs.statement
-        .sql("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM (");
-    let whole = match (listing.from.map(|t| ceil(t, 1)), until.map(|t| floor(t, 1))) {
-        (Some(Some(start)), Some(Some(end))) if start >= end => None,
-        (Some(None), _) | (_, Some(None)) => None,
-        (start, end) => Some((start.flatten(), end.flatten())),
-    };
-    match whole {
-        None => legs.exact(listing.from, until, upper),
-        Some((start, end)) => {
-            if let (Some(from), Some(start)) = (listing.from, start) {
-                if from < start {
-                    legs.exact(Some(from), Some(start), Upper::End);
-                }
-            }
-            if let (Some(end), Some(until)) = (end, until) {
-                if end < until || matches!(upper, Upper::Before(_)) {
-                    legs.exact(Some(end), Some(until), upper);
-                }
-            }
-            legs.pending(start, end);
-            legs.spans(start, end, 0);
-        }
-    }
-    legs.statement.sql(") AS legs");
-    legs.statement
+    let mut legs = Legs::new(shop_id, listing, false);
+    legs.count(upper);
+    legs.live.sum()
 }
 
-/// The parts of a count statement, each an index range (its rows, or the count of the
-/// orders in it), summed together.
-struct Legs {
-    statement: Statement<'static>,
+/// The count of `listing` (before `upper`) as two statements: the pending changes and the
+/// orders counted one by one, and the kept counts, which only a fold changes.
+fn split(
     shop_id: i64,
-    listing: Listing,
-    first: bool,
+    listing: &Listing,
+    upper: Upper,
+) -> (Statement<'static>, Statement<'static>) {
+    let mut legs = Legs::new(shop_id, listing, true);
+    legs.count(upper);
+    let kept = legs.kept.take().unwrap_or_default();
+    (legs.live.sum(), kept.sum())
 }
 
-impl Legs {
+/// Legs summed together.
+#[derive(Default)]
+struct Part {
+    statement: Statement<'static>,
+    /// Whether it has a leg yet.
+    started: bool,
+}
+
+impl Part {
     fn next(&mut self) -> &mut Statement<'static> {
-        if !std::mem::take(&mut self.first) {
+        if std::mem::replace(&mut self.started, true) {
             self.statement.sql(" UNION ALL ");
         }
         &mut self.statement
+    }
+
+    /// `SELECT` of the sum of the legs as `n`.
+    fn sum(self) -> Statement<'static> {
+        let mut sum = Statement::new();
+        if self.started {
+            sum.sql("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM (")
+                .append(self.statement)
+                .sql(") AS legs");
+        } else {
+            sum.sql("SELECT CAST(0 AS BIGINT) AS n");
+        }
+        sum
+    }
+}
+
+/// The parts of a count statement, each an index range (its rows, or the count of the
+/// orders in it), summed together: the kept counts' apart from the rest when `kept` is
+/// given.
+struct Legs {
+    live: Part,
+    kept: Option<Part>,
+    shop_id: i64,
+    listing: Listing,
+}
+
+impl Legs {
+    fn new(shop_id: i64, listing: &Listing, split: bool) -> Self {
+        Self {
+            live: Part::default(),
+            kept: split.then(Part::default),
+            shop_id,
+            listing: *listing,
+        }
+    }
+
+    /// The legs of the listing's orders before `upper`.
+    fn count(&mut self, upper: Upper) {
+        let listing = self.listing;
+        let until = match upper {
+            Upper::End => listing.until,
+            Upper::Before(key) => Some(key.at),
+        };
+        let whole = match (listing.from.map(|t| ceil(t, 1)), until.map(|t| floor(t, 1))) {
+            (Some(Some(start)), Some(Some(end))) if start >= end => None,
+            (Some(None), _) | (_, Some(None)) => None,
+            (start, end) => Some((start.flatten(), end.flatten())),
+        };
+        match whole {
+            None => self.exact(listing.from, until, upper),
+            Some((start, end)) => {
+                if let (Some(from), Some(start)) = (listing.from, start) {
+                    if from < start {
+                        self.exact(Some(from), Some(start), Upper::End);
+                    }
+                }
+                if let (Some(end), Some(until)) = (end, until) {
+                    if end < until || matches!(upper, Upper::Before(_)) {
+                        self.exact(Some(end), Some(until), upper);
+                    }
+                }
+                self.pending(start, end);
+                self.spans(start, end, 0);
+            }
+        }
+    }
+
+    fn next(&mut self) -> &mut Statement<'static> {
+        self.live.next()
+    }
+
+    /// The next leg over the kept counts.
+    fn next_kept(&mut self) -> &mut Statement<'static> {
+        match &mut self.kept {
+            Some(kept) => kept.next(),
+            None => self.live.next(),
+        }
     }
 
     fn kind(&self) -> &'static str {
@@ -500,7 +637,7 @@ impl Legs {
         end: Option<NaiveDateTime>,
     ) {
         let (shop_id, kind, status) = (self.shop_id, self.kind(), self.listing.status);
-        let statement = self.next();
+        let statement = self.next_kept();
         statement
             .sql("SELECT n FROM order_counts WHERE shop_id = ")
             .bind(shop_id)
@@ -651,7 +788,7 @@ pub fn fold(conn: &mut DbConnection) -> Result<usize, ShopError> {
 }
 
 /// Moves the number of folds when this one removed pending changes, in its transaction:
-/// what a page remembers of a millisecond holds only while it stays (see [`Within`]).
+/// what a page remembers of the counts holds only while it stays (see [`RememberedCount`]).
 fn counted_a_fold(conn: &mut DbConnection, folded: usize) -> Result<(), ShopError> {
     if folded > 0 {
         Statement::new()
@@ -806,34 +943,61 @@ mod tests {
     }
 
     #[test]
-    fn only_the_anchors_millisecond_is_counted_order_by_order_and_only_when_not_remembered() {
+    fn kept_counts_and_the_anchors_millisecond_are_counted_only_when_not_remembered() {
         let anchor = Key {
             at: at("2026-01-01 12:00:00.500250"),
             id: 7,
         };
         let window = listing("2026-01-01 10:00:00", "2026-01-02 00:00:00");
-        let remembered = Within {
-            folds: 4,
-            orders: 120,
+        let remembered = |orders| RememberedCount { folds: 4, orders };
+        let counts = AnchorCounts {
+            head: Some(remembered(400)),
+            within: Some(remembered(120)),
         };
-        let text = both(1, &window, Some((anchor, Some(remembered)))).text();
-        let (before, rest) = text.split_once(" ELSE (").expect("a CASE");
-        let (branch, after) = rest.split_once(" END AS within").expect("its end");
-        assert!(before.contains("c.folds = ") && before.contains("c.quiet = 1"));
-        assert_eq!(branch.matches("FROM orders").count(), 2, "{branch}");
-        assert!(!before.contains("FROM orders"), "{before}");
-        // The rest: the total and the orders before the anchor's millisecond, from the
-        // counts; the folds, and whether anything is pending in the millisecond.
-        assert!(!after.contains("FROM orders"), "{after}");
-        assert!(after.contains("FROM order_count_folds"), "{after}");
-        assert!(
-            after.contains("EXISTS (SELECT 1 FROM order_count_changes"),
-            "{after}"
+        let text = both(1, &window, Some(remembered(900)), Some((anchor, counts))).text();
+        // Each remembered count guards its count in the ELSE branch of a CASE; the rest
+        // reads the pending changes only, besides the folds and the pending probe.
+        let branches: Vec<&str> = text.split(" ELSE (").skip(1).collect();
+        assert_eq!(branches.len(), 3, "{text}");
+        let (total, head, within) = (branches[0], branches[1], branches[2]);
+        assert!(total
+            .split(") END")
+            .next()
+            .is_some_and(|b| b.contains("FROM order_counts")));
+        assert!(head
+            .split(") END")
+            .next()
+            .is_some_and(|b| b.contains("FROM order_counts")));
+        let within_branch = within.split(") END").next().unwrap_or_default();
+        assert_eq!(
+            within_branch.matches("FROM orders").count(),
+            2,
+            "{within_branch}"
         );
+        assert!(!within_branch.contains("order_counts"), "{within_branch}");
+        let outside: String = text
+            .split(" ELSE (")
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part
+                } else {
+                    part.split_once(") END").map_or("", |(_, rest)| rest)
+                }
+            })
+            .collect();
+        assert!(!outside.contains("FROM orders"), "{outside}");
+        assert!(!outside.contains("FROM order_counts"), "{outside}");
+        assert!(outside.contains("FROM order_count_changes"), "{outside}");
+        assert!(outside.contains("FROM order_count_folds"), "{outside}");
+        assert!(outside.contains(" AND c.quiet = 1"), "{outside}");
         // A window that starts inside the anchor's millisecond has nothing before it.
         let inside = listing("2026-01-01 12:00:00.500100", "2026-01-02 00:00:00");
-        let text = both(1, &inside, Some((anchor, None))).text();
-        assert!(text.contains(") AS n, CAST(0 AS BIGINT) AS head"), "{text}");
+        let text = both(1, &inside, None, Some((anchor, AnchorCounts::default()))).text();
+        assert!(
+            text.contains("CAST(0 AS BIGINT) AS head_live, CAST(0 AS BIGINT) AS head_kept"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -184,16 +184,16 @@ fn read_page<K: KeptOrders>(
     let Some(listing) = Listing::of(filter) else {
         return by_number(reading, kept, shop_id, filter, page);
     };
-    let (found, seen, within) = read_snapshot(reading, |reading| {
+    let (found, seen, remembered) = read_snapshot(reading, |reading| {
         // An anchor can only help a page further from the first order than from it; its
         // check is counted with the total (for a late page it may go unused).
         let offset = page.offset();
-        let remembered = anchors
-            .nearest(shop_id, &listing, offset)
-            .filter(|(position, _, _)| distance(*position, offset) + ANCHOR_CHECK < offset);
-        let anchor = remembered.map(|(position, key, _)| (position, key));
-        let counted = remembered.map(|(_, key, within)| (key, within));
-        let (total, before, walked) = match likely_walk(anchor, offset) {
+        let (nearest, kept_total) = anchors.nearest(shop_id, &listing, offset);
+        let nearest =
+            nearest.filter(|(position, _, _)| distance(*position, offset) + ANCHOR_CHECK < offset);
+        let anchor = nearest.map(|(position, key, _)| (position, key));
+        let counted = nearest.map(|(_, key, counts)| (key, counts));
+        let (counts, walked) = match likely_walk(anchor, offset) {
             Some((from, skip)) => {
                 let walk = listing.walk_statement(
                     reading.conn.backend(),
@@ -207,31 +207,32 @@ fn read_page<K: KeptOrders>(
                     None => "total of the listing with the ids of the page, walking from the first order",
                     Some(_) => "total of the listing, orders before an anchor and the ids of the page, walking from it",
                 };
-                let (total, before, keys) = counts::total_and_before_with_keys(
+                let (counts, keys) = counts::total_and_before_with_keys(
                     reading,
                     label,
                     shop_id,
                     &listing,
+                    kept_total,
                     from.and(counted),
                     walk,
                 )?;
                 // The walk from the anchor skipped as if its order were still where it was
                 // seen; the count says whether it is.
-                let held = match (anchor, before) {
-                    (Some((position, _)), Some(before)) => before.orders == position,
+                let held = match (anchor, counts.before) {
+                    (Some((position, _)), Some(before)) => before == position,
                     _ => true,
                 };
                 let walked = held.then(|| forward_page(keys, offset, page.size));
-                (total, before, walked)
+                (counts, walked)
             }
             None => {
-                let (total, before) =
-                    counts::total_and_before(reading, shop_id, &listing, counted)?;
-                (total, before, None)
+                let counts =
+                    counts::total_and_before(reading, shop_id, &listing, kept_total, counted)?;
+                (counts, None)
             }
         };
-        let within = anchor.zip(before.and_then(|before| before.within));
-        let before = before.map(|before| before.orders);
+        let (total, before) = (counts.total, counts.before);
+        let remembered = (counts.kept, anchor.map(|anchor| (anchor, counts.anchor)));
         let walked = match walked {
             Some(walked) => walked,
             None => {
@@ -253,12 +254,11 @@ fn read_page<K: KeptOrders>(
         };
         let ids: Vec<i64> = walked.keys.iter().map(|key| key.id).collect();
         let items = read_orders(reading, kept, shop_id, &ids)?;
-        Ok((PageOf { total, items }, walked.seen, within))
+        Ok((PageOf { total, items }, walked.seen, remembered))
     })?;
     anchors.record(shop_id, &listing, &seen);
-    if let Some((anchor, within)) = within {
-        anchors.remember_within(shop_id, &listing, anchor, within);
-    }
+    let (kept_total, anchor) = remembered;
+    anchors.remember_counts(shop_id, &listing, kept_total, anchor);
     Ok(found)
 }
 
