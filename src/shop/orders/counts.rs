@@ -132,6 +132,22 @@ struct CountedWithKey {
     id: Option<i64>,
 }
 
+impl Counts {
+    /// No orders, and nothing to remember (the folds never match): what a statement that
+    /// returned no row counted.
+    fn nothing(anchor: Option<Anchored>) -> Self {
+        Self {
+            total: 0,
+            kept: RememberedCount {
+                folds: -1,
+                orders: 0,
+            },
+            before: anchor.map(|_| 0),
+            anchor: AnchorCounts::default(),
+        }
+    }
+}
+
 impl CountedBoth {
     /// The counts, and what to remember of them.
     fn counts(&self, anchor: Option<Anchored>) -> Counts {
@@ -172,15 +188,7 @@ pub(super) fn total_and_before(
     Ok(counted
         .first()
         .map(|row| row.counts(anchor))
-        .unwrap_or(Counts {
-            total: 0,
-            kept: RememberedCount {
-                folds: -1,
-                orders: 0,
-            },
-            before: anchor.map(|_| 0),
-            anchor: AnchorCounts::default(),
-        }))
+        .unwrap_or_else(|| Counts::nothing(anchor)))
 }
 
 /// The counts as [`total_and_before`] makes them, with the keys `walk` reads (a statement
@@ -212,15 +220,7 @@ pub(super) fn total_and_before_with_keys(
     let counts = rows
         .first()
         .map(|row| row.counted.counts(anchor))
-        .unwrap_or(Counts {
-            total: 0,
-            kept: RememberedCount {
-                folds: -1,
-                orders: 0,
-            },
-            before: anchor.map(|_| 0),
-            anchor: AnchorCounts::default(),
-        });
+        .unwrap_or_else(|| Counts::nothing(anchor));
     let mut keys: Vec<Key> = rows
         .into_iter()
         .filter_map(|row| {
@@ -279,7 +279,9 @@ fn both(
     remembered_or(&mut both, kept, "", total_kept);
     both.sql(" AS n_kept, ");
     let millisecond = anchor.and_then(|(key, remembered)| {
-        floor(key.at, 1).map(|millisecond| (key, remembered, millisecond))
+        let millisecond = floor(key.at, 1)?;
+        let next = millisecond.checked_add_signed(chrono::TimeDelta::milliseconds(1))?;
+        Some((key, remembered, millisecond, next))
     });
     match (anchor, millisecond) {
         (None, _) => {
@@ -299,7 +301,7 @@ fn both(
                      (SELECT folds FROM order_count_folds WHERE id = 1) AS folds) AS c",
                 );
         }
-        (Some(_), Some((key, remembered, millisecond))) => {
+        (Some(_), Some((key, remembered, millisecond, next))) => {
             if listing.from.is_some_and(|from| from >= millisecond) {
                 both.sql("CAST(0 AS BIGINT) AS head_live, CAST(0 AS BIGINT) AS head_kept, ");
             } else {
@@ -342,7 +344,7 @@ fn both(
             .sql(" AND at >= ")
             .bind(millisecond)
             .sql(" AND at < ")
-            .bind(millisecond + chrono::TimeDelta::milliseconds(1))
+            .bind(next)
             .sql(") THEN 0 ELSE 1 END AS BIGINT) AS quiet) AS c");
         }
     }
