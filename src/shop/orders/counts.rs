@@ -234,6 +234,9 @@ pub(super) fn total_and_before_with_keys(
     Ok((counts, keys))
 }
 
+/// The number of folds run so far, as a scalar subquery.
+const FOLDS: &str = "(SELECT folds FROM order_count_folds WHERE id = 1)";
+
 /// A remembered count as two binds: the number of folds (-1, which never matches, when
 /// nothing is remembered) and the count.
 fn binds(remembered: Option<RememberedCount>) -> (i64, i64) {
@@ -278,76 +281,75 @@ fn both(
     both.sql("SELECT (").append(total_live).sql(") AS n_live, ");
     remembered_or(&mut both, kept, "", total_kept);
     both.sql(" AS n_kept, ");
-    let millisecond = anchor.and_then(|(key, remembered)| {
+    // The anchor with its millisecond and the next, when the counts' range holds them.
+    let in_range = anchor.and_then(|(key, remembered)| {
         let millisecond = floor(key.at, 1)?;
         let next = millisecond.checked_add_signed(chrono::TimeDelta::milliseconds(1))?;
         Some((key, remembered, millisecond, next))
     });
-    match (anchor, millisecond) {
-        (None, _) => {
-            both.sql(
-                "CAST(0 AS BIGINT) AS head_live, CAST(0 AS BIGINT) AS head_kept, \
-                 CAST(0 AS BIGINT) AS within, c.folds, CAST(0 AS BIGINT) AS quiet \
-                 FROM (SELECT (SELECT folds FROM order_count_folds WHERE id = 1) AS folds) AS c",
-            );
-        }
-        (Some((key, _)), None) => {
-            // Out of the counts' range: counted as one range, never remembered.
-            both.sql("(")
+    let Some((key, remembered, millisecond, next)) = in_range else {
+        // No anchor, or one out of the counts' range (counted as one range): nothing
+        // before it is remembered.
+        match anchor {
+            Some((key, _)) => both
+                .sql("(")
                 .append(statement(shop_id, listing, Upper::Before(key)))
-                .sql(
-                    ") AS head_live, CAST(0 AS BIGINT) AS head_kept, CAST(0 AS BIGINT) AS within, \
-                     c.folds, CAST(0 AS BIGINT) AS quiet FROM (SELECT \
-                     (SELECT folds FROM order_count_folds WHERE id = 1) AS folds) AS c",
-                );
-        }
-        (Some(_), Some((key, remembered, millisecond, next))) => {
-            if listing.from.is_some_and(|from| from >= millisecond) {
-                both.sql("CAST(0 AS BIGINT) AS head_live, CAST(0 AS BIGINT) AS head_kept, ");
-            } else {
-                let (head_live, head_kept) = split(
-                    shop_id,
-                    &Listing {
-                        until: Some(millisecond),
-                        ..*listing
-                    },
-                    Upper::End,
-                );
-                both.sql("(").append(head_live).sql(") AS head_live, ");
-                remembered_or(&mut both, remembered.head, "", head_kept);
-                both.sql(" AS head_kept, ");
-            }
-            let within = Listing {
-                from: Some(
-                    listing
-                        .from
-                        .map_or(millisecond, |from| from.max(millisecond)),
-                ),
+                .sql(")"),
+            None => both.sql("CAST(0 AS BIGINT)"),
+        };
+        both.sql(
+            " AS head_live, CAST(0 AS BIGINT) AS head_kept, CAST(0 AS BIGINT) AS within, \
+             c.folds, CAST(0 AS BIGINT) AS quiet FROM (SELECT ",
+        )
+        .sql(FOLDS)
+        .sql(" AS folds) AS c");
+        return both;
+    };
+    if listing.from.is_some_and(|from| from >= millisecond) {
+        both.sql("CAST(0 AS BIGINT) AS head_live, CAST(0 AS BIGINT) AS head_kept, ");
+    } else {
+        let (head_live, head_kept) = split(
+            shop_id,
+            &Listing {
+                until: Some(millisecond),
                 ..*listing
-            };
-            remembered_or(
-                &mut both,
-                remembered.within,
-                " AND c.quiet = 1",
-                statement(shop_id, &within, Upper::Before(key)),
-            );
-            both.sql(
-                " AS within, c.folds, c.quiet FROM (SELECT \
-                 (SELECT folds FROM order_count_folds WHERE id = 1) AS folds, \
-                 CAST(CASE WHEN EXISTS (SELECT 1 FROM order_count_changes WHERE shop_id = ",
-            )
-            .bind(shop_id)
-            .sql(" AND time_kind = ")
-            .bind(kind(listing.time))
-            // A range, not `at = `: SQLite keeps the time as text, with the fraction
-            // written out.
-            .sql(" AND at >= ")
-            .bind(millisecond)
-            .sql(" AND at < ")
-            .bind(next)
-            .sql(") THEN 0 ELSE 1 END AS BIGINT) AS quiet) AS c");
-        }
+            },
+            Upper::End,
+        );
+        both.sql("(").append(head_live).sql(") AS head_live, ");
+        remembered_or(&mut both, remembered.head, "", head_kept);
+        both.sql(" AS head_kept, ");
     }
+    let within = Listing {
+        from: Some(
+            listing
+                .from
+                .map_or(millisecond, |from| from.max(millisecond)),
+        ),
+        ..*listing
+    };
+    remembered_or(
+        &mut both,
+        remembered.within,
+        " AND c.quiet = 1",
+        statement(shop_id, &within, Upper::Before(key)),
+    );
+    both.sql(" AS within, c.folds, c.quiet FROM (SELECT ")
+        .sql(FOLDS)
+        .sql(
+            " AS folds, CAST(CASE WHEN EXISTS \
+             (SELECT 1 FROM order_count_changes WHERE shop_id = ",
+        )
+        .bind(shop_id)
+        .sql(" AND time_kind = ")
+        .bind(kind(listing.time))
+        // A range, not `at = `: SQLite keeps the time as text, with the fraction
+        // written out.
+        .sql(" AND at >= ")
+        .bind(millisecond)
+        .sql(" AND at < ")
+        .bind(next)
+        .sql(") THEN 0 ELSE 1 END AS BIGINT) AS quiet) AS c");
     both
 }
 
