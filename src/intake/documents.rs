@@ -2,8 +2,12 @@
 //! million orders is never held whole. Errors name the document's index and the path of
 //! the offending field (and, for JSON lines, the line).
 
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::marker::PhantomData;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use serde::de::{DeserializeOwned, DeserializeSeed, SeqAccess, Visitor};
 
@@ -61,6 +65,194 @@ where
     }
 }
 
+/// Documents a checking thread takes at a time, and the most text it takes with them:
+/// enough to make handing them over cheap, few enough that the checks stay bounded in
+/// memory and a bad document early in the input stops the others soon.
+const CHUNK_DOCUMENTS: usize = 256;
+const CHUNK_BYTES: usize = 1 << 18;
+
+/// Like [`read_documents`], but for JSON lines the documents are parsed and checked on
+/// `threads` threads: `check(index, document)` runs on one of them and answers what
+/// `gather(index, checked)` takes, and `gather` runs on the calling thread, in the
+/// documents' order. It stops at the first error in the input's order, with the same
+/// error [`read_documents`] would give. A JSON array is read on the calling thread.
+pub fn check_documents<T, C, E>(
+    mut reader: impl BufRead,
+    threads: usize,
+    check: impl Fn(usize, T) -> Result<C, E> + Sync,
+    mut gather: impl FnMut(usize, C) -> Result<(), E>,
+) -> Result<usize, ReadError<E>>
+where
+    T: DeserializeOwned,
+    C: Send,
+    E: Send,
+{
+    let first = first_byte(&mut reader).map_err(ReadError::Io)?;
+    if threads < 2 || first.is_none() || first == Some(b'[') {
+        return read_documents(reader, |index, document| {
+            gather(index, check(index, document)?)
+        });
+    }
+    let (to_checkers, chunks) = mpsc::sync_channel::<Chunk>(threads * 2);
+    // Dropped with the last checking thread, even one that panicked, so the reading side
+    // never waits on a channel nobody takes from.
+    let chunks = Arc::new(Mutex::new(chunks));
+    let (to_gather, checked) = mpsc::channel::<Checked<C, E>>();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (chunks, to_gather, stop, check) =
+                (Arc::clone(&chunks), to_gather.clone(), &stop, &check);
+            scope.spawn(move || loop {
+                let chunk = chunks.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                let Ok(chunk) = chunk else {
+                    return;
+                };
+                if stop.load(Ordering::Relaxed) {
+                    continue;
+                }
+                if to_gather.send(chunk.check(check)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop((to_gather, chunks));
+        let read = split_lines(reader, to_checkers, &checked, &mut gather);
+        if read.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        read
+    })
+}
+
+/// JSON lines handed to a checking thread: the text of consecutive lines and, for each
+/// document among them, its line number and where it is in the text.
+struct Chunk {
+    sequence: usize,
+    first: usize,
+    text: String,
+    documents: Vec<(usize, Range<usize>)>,
+}
+
+/// A chunk checked: its sequence number, what `check` answered for its documents up to
+/// the first that failed, and that failure.
+type Checked<C, E> = (usize, Vec<C>, Option<ReadError<E>>);
+
+impl Chunk {
+    fn check<T: DeserializeOwned, C, E>(
+        self,
+        check: &impl Fn(usize, T) -> Result<C, E>,
+    ) -> Checked<C, E> {
+        let mut done = Vec::with_capacity(self.documents.len());
+        for (offset, (number, range)) in self.documents.iter().enumerate() {
+            let index = self.first + offset;
+            let checked = parse_line(&self.text[range.clone()], index, *number)
+                .and_then(|document| check(index, document).map_err(ReadError::Refused));
+            match checked {
+                Ok(checked) => done.push(checked),
+                Err(error) => return (self.sequence, done, Some(error)),
+            }
+        }
+        (self.sequence, done, None)
+    }
+}
+
+/// The calling thread's part of [`check_documents`]: reads the lines into chunks, sends
+/// them to the checking threads and gathers what comes back in the input's order.
+fn split_lines<C, E>(
+    mut reader: impl BufRead,
+    to_checkers: mpsc::SyncSender<Chunk>,
+    checked: &mpsc::Receiver<Checked<C, E>>,
+    gather: &mut impl FnMut(usize, C) -> Result<(), E>,
+) -> Result<usize, ReadError<E>> {
+    let mut gathered = Gathered {
+        next: 0,
+        count: 0,
+        waiting: BTreeMap::new(),
+    };
+    let (mut sent, mut number, mut count) = (0, 0, 0);
+    let mut chunk = Chunk {
+        sequence: 0,
+        first: 0,
+        text: String::new(),
+        documents: Vec::new(),
+    };
+    loop {
+        let start = chunk.text.len();
+        let read = reader.read_line(&mut chunk.text).map_err(ReadError::Io)?;
+        let more = read > 0;
+        if more {
+            number += 1;
+            if chunk.text[start..].trim().is_empty() {
+                chunk.text.truncate(start);
+            } else {
+                chunk.documents.push((number, start..chunk.text.len()));
+                count += 1;
+            }
+        }
+        let full = chunk.documents.len() >= CHUNK_DOCUMENTS || chunk.text.len() >= CHUNK_BYTES;
+        if (full || !more) && !chunk.documents.is_empty() {
+            let next = Chunk {
+                sequence: sent + 1,
+                first: count,
+                text: String::with_capacity(chunk.text.capacity()),
+                documents: Vec::with_capacity(CHUNK_DOCUMENTS),
+            };
+            // The checkers are all gone only when they panicked, which the scope reports.
+            if to_checkers
+                .send(std::mem::replace(&mut chunk, next))
+                .is_err()
+            {
+                break;
+            }
+            sent += 1;
+            while let Ok(done) = checked.try_recv() {
+                gathered.take(done, gather)?;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    drop(to_checkers);
+    while gathered.next < sent {
+        let Ok(done) = checked.recv() else {
+            break;
+        };
+        gathered.take(done, gather)?;
+    }
+    Ok(gathered.count)
+}
+
+/// Checked chunks that came back before the ones ahead of them.
+struct Gathered<C, E> {
+    next: usize,
+    count: usize,
+    waiting: BTreeMap<usize, (Vec<C>, Option<ReadError<E>>)>,
+}
+
+impl<C, E> Gathered<C, E> {
+    /// Takes a checked chunk, and gathers every chunk now next in line.
+    fn take(
+        &mut self,
+        (sequence, done, failed): Checked<C, E>,
+        gather: &mut impl FnMut(usize, C) -> Result<(), E>,
+    ) -> Result<(), ReadError<E>> {
+        self.waiting.insert(sequence, (done, failed));
+        while let Some((done, failed)) = self.waiting.remove(&self.next) {
+            for checked in done {
+                gather(self.count, checked).map_err(ReadError::Refused)?;
+                self.count += 1;
+            }
+            if let Some(error) = failed {
+                return Err(error);
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
 /// Every document of a body held in memory (a JSON array or JSON lines).
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, FieldError> {
     let text = std::str::from_utf8(body)
@@ -72,6 +264,10 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, FieldError
         Ok::<(), std::convert::Infallible>(())
     };
     let read = if text.starts_with('[') {
+        // As for a line: the path is tracked only to say where a body that fails is wrong.
+        if let Ok(documents) = serde_json::from_str(text) {
+            return Ok(documents);
+        }
         let mut deserializer = serde_json::Deserializer::from_str(text);
         each_in_array(&mut deserializer, &mut keep).and_then(|_| finish(&mut deserializer))
     } else if text.is_empty() {
@@ -116,6 +312,11 @@ fn parse_line<T: DeserializeOwned, E>(
     number: usize,
 ) -> Result<T, ReadError<E>> {
     let line = line.trim_start_matches('\u{feff}');
+    // Tracking the path costs a fifth of the parse and only an error needs it: a line
+    // that fails is parsed again with it.
+    if let Ok(document) = serde_json::from_str(line) {
+        return Ok(document);
+    }
     let at = |path: String, message: String| {
         let path = if path == "." || path.is_empty() {
             format!("[{index}]")
@@ -250,6 +451,99 @@ mod tests {
         assert_eq!(
             parse_body::<Doc>(b"{\"a\":1}\n{\"a\":2}").map(|d| d.len()),
             Ok(2)
+        );
+    }
+
+    /// Lines of `{"a":i}` with a blank line after every seventh, with `bad` replacing
+    /// the line of document `at`.
+    fn lines(n: usize, at: usize, bad: &str) -> String {
+        let mut text = String::new();
+        for i in 0..n {
+            if i == at {
+                text.push_str(bad);
+            } else {
+                text.push_str(&format!("{{\"a\":{i}}}"));
+            }
+            text.push('\n');
+            if i % 7 == 6 {
+                text.push_str("  \n");
+            }
+        }
+        text
+    }
+
+    /// What checking `input` on `threads` threads gathers, refusing in `check` a document
+    /// whose `a` is `refused_by_check` and in `gather` the document at `refused_by_gather`.
+    fn checked(
+        input: &str,
+        threads: usize,
+        refused_by_check: i64,
+        refused_by_gather: usize,
+    ) -> (Vec<(usize, i64)>, Result<usize, String>) {
+        let mut gathered = Vec::new();
+        let read = check_documents(
+            input.as_bytes(),
+            threads,
+            |index, document: Doc| {
+                if document.a == refused_by_check {
+                    return Err(format!("check refused [{index}]"));
+                }
+                Ok((index, document.a))
+            },
+            |index, (checked_index, a)| {
+                assert_eq!(index, checked_index);
+                if index == refused_by_gather {
+                    return Err(format!("gather refused [{index}]"));
+                }
+                gathered.push((index, a));
+                Ok(())
+            },
+        );
+        let read = read.map_err(|e| match e {
+            ReadError::Malformed(e) => e.to_string(),
+            ReadError::Refused(e) => e,
+            ReadError::Io(e) => e.to_string(),
+        });
+        (gathered, read)
+    }
+
+    #[test]
+    fn checking_on_threads_gathers_in_order_and_stops_at_the_first_error() {
+        let n = 3_000;
+        let whole = lines(n, usize::MAX, "");
+        let (gathered, read) = checked(&whole, 4, -1, usize::MAX);
+        assert_eq!(read, Ok(n));
+        let want: Vec<(usize, i64)> = (0..n).map(|i| (i, i as i64)).collect();
+        assert_eq!(gathered, want);
+        assert_eq!(checked(&whole, 1, -1, usize::MAX), (want, Ok(n)));
+        assert_eq!(checked("", 4, -1, usize::MAX).1.map_err(|_| ()), Err(()));
+
+        // Whichever error comes first in the input wins, as when read on one thread,
+        // and everything before it is gathered.
+        let malformed = lines(n, 2_100, "{\"a\":true}");
+        for (refused_by_check, refused_by_gather) in [
+            (-1, usize::MAX),
+            (2_500, 2_900),
+            (1_000, 2_900),
+            (2_500, 300),
+            (2_100, 2_100),
+        ] {
+            let one = checked(&malformed, 1, refused_by_check, refused_by_gather);
+            let four = checked(&malformed, 4, refused_by_check, refused_by_gather);
+            assert_eq!(one, four, "{refused_by_check} {refused_by_gather}");
+            let first = (refused_by_check as usize)
+                .min(refused_by_gather)
+                .min(2_100);
+            assert_eq!(four.0.len(), first);
+            let error = four.1.unwrap_err();
+            assert!(error.contains(&format!("[{first}]")), "{error}");
+        }
+        let (_, read) = checked(&malformed, 4, -1, usize::MAX);
+        // Document 2,100 is on line 2,401: one blank line after every seven documents.
+        let error = read.unwrap_err();
+        assert!(
+            error.contains("[2100].a") && error.contains("line 2401"),
+            "{error}"
         );
     }
 

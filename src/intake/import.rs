@@ -2,7 +2,9 @@
 //!
 //! The file is read twice. The first pass validates every document (shape, rules, keys
 //! appearing twice) and writes nothing, so a bad document stops the import before
-//! anything is stored. The second pass stores batches of [`IMPORT_BATCH`], each in one
+//! anything is stored; for JSON lines it parses and checks on every core, gathering the
+//! keys in the file's order, so it names the same first bad document as a reading on one
+//! thread would. The second pass stores batches of [`IMPORT_BATCH`], each in one
 //! transaction, while the next batch is parsed on another thread; on PostgreSQL two
 //! connections store at once and commit in the file's order, so what is stored is always
 //! the file's first documents. Memory stays bounded: a few batches of documents and 16
@@ -15,7 +17,9 @@ use std::io::{BufReader, Read, Write};
 use std::path::PathBuf;
 use std::sync::{mpsc, Mutex, PoisonError};
 
-use super::{convert, read_documents, Document, DocumentKind, IntakeError, ReadError};
+use super::{
+    check_documents, convert, read_documents, Document, DocumentKind, IntakeError, ReadError,
+};
 use crate::db::{Database, Refresh, Turns};
 use crate::shop::orders::NewOrder;
 use crate::shop::products::NewProduct;
@@ -183,18 +187,23 @@ fn check<D: Document>(
     let keys = RandomState::new();
     let salt = RandomState::new();
     let mut seen: HashSet<u128> = HashSet::new();
-    let read = read_documents(
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let read = check_documents(
         BufReader::with_capacity(READ_BUFFER, input),
+        threads,
         |index, wire: D::Wire| {
-            if index > 0 && index % CHECK_REPORT_EVERY == 0 {
-                progress.checked(index);
-            }
             let item = convert::<D>(index, &wire, offset)?;
             item.check().map_err(|e| shifted(e, index))?;
             // Two independent 64-bit hashes: a false "appears twice" would need both to
             // collide, far less likely than a disk error.
             let key = item.key();
             let hash = u128::from(keys.hash_one(key)) << 64 | u128::from(salt.hash_one(key));
+            Ok((hash, key.to_owned()))
+        },
+        |index, (hash, key)| {
+            if index > 0 && index % CHECK_REPORT_EVERY == 0 {
+                progress.checked(index);
+            }
             if !seen.insert(hash) {
                 return Err(IntakeError::Shop(ShopError::rejected(
                     format!("[{index}].{}", D::KEY_FIELD),

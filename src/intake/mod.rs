@@ -8,7 +8,7 @@ mod import;
 use chrono::FixedOffset;
 use serde::de::DeserializeOwned;
 
-pub use documents::{read_documents, ReadError};
+pub use documents::{check_documents, read_documents, ReadError};
 pub use import::{import, ImportError, ImportSource, Imported, Progress, Quiet, IMPORT_BATCH};
 
 use crate::db::{Database, DbConnection};
