@@ -302,15 +302,23 @@ impl Database {
 /// `PRAGMA optimize`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refresh {
-    /// The planner's statistics of tables that grew only: between the batches of a large
-    /// write, where a vacuum would compete with the writes it follows and the next batch
-    /// needs only plans made for the tables' size (an analyse of a table also makes every
-    /// connection plan its statements on that table anew).
+    /// The planner's statistics of tables that grew only, from a small sample: between
+    /// the batches of a large write, where a vacuum would compete with the writes it
+    /// follows and the next batch needs only plans made for the tables' size (an analyse
+    /// of a table also makes every connection plan its statements on that table anew).
     Statistics,
     /// The statistics and the visibility map: on a schedule, at start and after an
     /// import.
     StatisticsAndVisibility,
 }
+
+/// The statistics target of PostgreSQL's analyses between the batches of a large write
+/// ([`Refresh::Statistics`]): the next batches' plans need the tables' size, which a small
+/// sample tells as well, and a tenth of the default target reads and sorts a tenth of the
+/// rows (at 100,000 orders 0.09 s instead of 0.84 s for the four largest tables). The
+/// analyses at the end of an import, on the schedule and by autovacuum keep the server's
+/// target.
+const BETWEEN_BATCHES_STATISTICS_TARGET: u32 = 10;
 
 /// Brings the query planner's statistics (and, on PostgreSQL, the visibility map) up to
 /// date where the database has not.
@@ -392,14 +400,25 @@ pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(
             // needs the table to itself, and the queue of count changes, emptied every
             // second, always has trailing empty pages and always has writers, so a
             // refresh waited seconds for it while a sale's writes queued behind it.
-            for table in stale {
+            let sampled = refresh == Refresh::Statistics && !stale.is_empty();
+            if sampled {
+                conn.batch_execute(&format!(
+                    "SET default_statistics_target = {BETWEEN_BATCHES_STATISTICS_TARGET}"
+                ))?;
+            }
+            let refreshed = stale.iter().try_for_each(|table| {
                 let command = if table.vacuum && refresh == Refresh::StatisticsAndVisibility {
                     "VACUUM (ANALYZE, SKIP_LOCKED, TRUNCATE false)"
                 } else {
                     "ANALYZE (SKIP_LOCKED)"
                 };
-                conn.batch_execute(&format!("{command} {}", table.name))?;
+                conn.batch_execute(&format!("{command} {}", table.name))
+            });
+            // Reset whatever the analyses did: the connection goes back to the pool.
+            if sampled {
+                conn.batch_execute("RESET default_statistics_target")?;
             }
+            refreshed?;
         }
     }
     Ok(())

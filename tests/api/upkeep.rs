@@ -87,16 +87,50 @@ fn a_table_grown_by_a_fifth_is_vacuumed_on_schedule_not_between_batches() {
     assert_eq!(vacuums(&db.url, "grown"), 2, "on schedule");
 }
 
+/// Bounds of the histogram PostgreSQL keeps of `grown.n`: one more than the statistics
+/// target of its last analyse, for a column of distinct values.
+fn histogram_bounds(url: &str) -> i64 {
+    count_sql_at(
+        url,
+        "SELECT generate_series(1, array_length(histogram_bounds::text::bigint[], 1)) \
+         FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'grown' \
+         AND attname = 'n'",
+    )
+}
+
+/// The connection's `default_statistics_target`.
+fn statistics_target(conn: &mut DbConnection) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        target: String,
+    }
+    let DbConnection::Pg(pg) = conn else {
+        panic!("a PostgreSQL connection");
+    };
+    diesel::RunQueryDsl::get_result::<Setting>(
+        diesel::sql_query("SELECT current_setting('default_statistics_target') AS target"),
+        pg,
+    )
+    .expect("setting")
+    .target
+}
+
 /// A table that doubled since PostgreSQL last counted it is analysed between the batches
-/// of a write, so the next batches are planned for its size.
+/// of a write, so the next batches are planned for its size; from a small sample, which
+/// tells the size as well for a tenth of the work, and leaving the connection's own target
+/// as it was.
 #[test]
 fn a_table_that_doubled_is_analysed_between_batches() {
     let Some((db, mut conn)) = database_with(GROWN) else {
         return;
     };
+    let target = statistics_target(&mut conn);
     insert(&mut conn, 1_000);
     refresh_statistics(&mut conn, Refresh::Statistics).expect("refresh");
     assert_eq!(analyses(&db.url, "grown"), 1, "never analysed");
+    assert_eq!(histogram_bounds(&db.url), 11, "sampled with a target of 10");
+    assert_eq!(statistics_target(&mut conn), target);
     insert(&mut conn, 800);
     refresh_statistics(&mut conn, Refresh::Statistics).expect("refresh");
     assert_eq!(
