@@ -127,7 +127,7 @@ pub fn import(
         &[]
     };
     let tidy = crate::shop::orders::fold_order_counts(&mut conn).and_then(|_| {
-        crate::db::refresh_filled(&mut conn, filled)
+        refresh_filled(db, &mut conn, filled)
             .and_then(|()| {
                 crate::db::refresh_statistics(&mut conn, Refresh::StatisticsAndVisibility)
             })
@@ -137,6 +137,34 @@ pub fn import(
         tracing::warn!(%error, "imported; folding counts or refreshing statistics failed (the server does both on its schedule)");
     }
     Ok(imported)
+}
+
+/// Refreshes the tables an import filled ([`crate::db::refresh_filled`]). On PostgreSQL
+/// on two connections at once, every other table on each (the list puts the large ones
+/// apart): a vacuum keeps one server process busy, and the import waits for the last.
+fn refresh_filled(
+    db: &Database,
+    conn: &mut crate::db::DbConnection,
+    tables: &[&str],
+) -> Result<(), crate::db::DbError> {
+    // A second connection only from a pool that has one to give: `get` would wait for it.
+    let other = match db.backend() {
+        crate::db::Backend::Postgres if tables.len() > 1 && db.pool_state().2 >= 2 => db.get().ok(),
+        _ => None,
+    };
+    let Some(mut other) = other else {
+        return crate::db::refresh_filled(conn, tables);
+    };
+    let mine: Vec<&str> = tables.iter().copied().step_by(2).collect();
+    let theirs: Vec<&str> = tables.iter().copied().skip(1).step_by(2).collect();
+    std::thread::scope(|scope| {
+        let other = scope.spawn(move || crate::db::refresh_filled(&mut other, &theirs));
+        let done = crate::db::refresh_filled(conn, &mine);
+        let other = other
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        done.and(other)
+    })
 }
 
 fn import_as<D: Document>(

@@ -36,16 +36,18 @@ impl DocumentKind {
     pub fn tables(self) -> &'static [&'static str] {
         match self {
             Self::Products => &["products", "skus", "outbox"],
+            // The large tables alternate, as an import refreshes every other one on each of
+            // two connections.
             Self::Orders => &[
                 "orders",
+                "order_lines",
                 "order_receivers",
+                "outbox",
                 "order_invoices",
                 "order_customs",
-                "order_lines",
                 "pickup_codes",
-                "outbox",
-                "order_counts",
                 "order_count_changes",
+                "order_counts",
             ],
             Self::Refunds => &["refunds", "refund_goods", "order_lines", "outbox"],
         }

@@ -137,16 +137,19 @@ async fn batches(backend: Backend) {
         count_sql(&app, analysed) > 0,
         "no statistics after the import"
     );
-    // On PostgreSQL it also vacuumed them, the queue of count changes it emptied among them:
-    // the server's scheduled refresh has nothing of it left to do while it serves.
+    // On PostgreSQL it also vacuumed them, the queue of count changes it emptied among them
+    // (half of them on a second connection): the server's scheduled refresh has nothing of
+    // it left to do while it serves.
     if backend == Backend::Postgres {
-        let vacuumed = strings_sql(
+        let mut filled = polymall::intake::DocumentKind::Orders.tables().to_vec();
+        filled.sort_unstable();
+        let mut vacuumed = strings_sql(
             &app,
             "SELECT relname AS s FROM pg_stat_user_tables WHERE schemaname = current_schema() \
-             AND last_vacuum IS NOT NULL AND relname IN ('orders', 'order_lines', \
-             'order_count_changes') ORDER BY relname",
+             AND last_vacuum IS NOT NULL ORDER BY relname",
         );
-        assert_eq!(vacuumed, ["order_count_changes", "order_lines", "orders"]);
+        vacuumed.retain(|table| filled.contains(&table.as_str()));
+        assert_eq!(vacuumed, filled);
     }
 
     // Ship one order of the second batch, then import a file that would take its line
