@@ -339,8 +339,8 @@ const BETWEEN_BATCHES_STATISTICS_TARGET: u32 = 10;
 /// nearly empty scan it once it is large; and index-only scans read the table itself for
 /// pages no vacuum has marked all-visible — a table vacuumed only when it doubled keeps up
 /// to half of a sale's orders unmarked, and a page's count of the orders sharing its
-/// anchor's time fetched each of them from the table. Run it on a schedule and after each
-/// batch of a large import.
+/// anchor's time fetched each of them from the table. Run it on a schedule and between the
+/// batches of a large write.
 pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(), DbError> {
     use diesel::connection::SimpleConnection;
     match conn {
