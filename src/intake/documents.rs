@@ -65,10 +65,11 @@ where
     }
 }
 
-/// Documents a checking thread takes at a time, and the most text it takes with them:
-/// enough to make handing them over cheap, few enough that the checks stay bounded in
-/// memory and a bad document early in the input stops the others soon.
+/// Documents a checking thread takes at a time: enough to make handing them over cheap,
+/// few enough that a bad document early in the input stops the others soon.
 const CHUNK_DOCUMENTS: usize = 256;
+/// The most text a checking thread takes at a time, so the chunks in flight stay bounded in
+/// memory however long the lines are.
 const CHUNK_BYTES: usize = 1 << 18;
 
 /// Like [`read_documents`], but for JSON lines the documents are parsed and checked on
