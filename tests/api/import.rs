@@ -87,24 +87,21 @@ async fn batches(backend: Backend) {
     // named, whatever comes after it: here a status no order has, then the key twice and
     // a line that is not JSON, each in a later part of the file.
     let mut wrong = twice.clone();
-    wrong[1_700]["tradeStatus"] = json!("JH_99");
-    let mut text = lines(&wrong);
-    text.push_str("{\"PlatOrderNo\": \n");
-    std::fs::write(dir.path().join("wrong.jsonl"), text).expect("write");
-    let output = run("wrong.jsonl", None).await.expect("join");
-    assert!(!output.status.success());
-    says(&output, "[1700].tradeStatus");
-    says(&output, "nothing imported");
-    assert_eq!(count_sql(&app, "SELECT id FROM orders"), 0);
-    // Without it, the key twice is the first wrong document.
-    wrong[1_700]["tradeStatus"] = json!("JH_02");
-    let mut text = lines(&wrong);
-    text.push_str("{\"PlatOrderNo\": \n");
-    std::fs::write(dir.path().join("wrong.jsonl"), text).expect("write");
-    let output = run("wrong.jsonl", None).await.expect("join");
-    assert!(!output.status.success());
-    says(&output, &format!("[{ORDERS}].PlatOrderNo"));
-    assert_eq!(count_sql(&app, "SELECT id FROM orders"), 0);
+    for (status, named) in [
+        ("JH_99", "[1700].tradeStatus".to_owned()),
+        // Without it, the key twice is the first wrong document.
+        ("JH_02", format!("[{ORDERS}].PlatOrderNo")),
+    ] {
+        wrong[1_700]["tradeStatus"] = json!(status);
+        let mut text = lines(&wrong);
+        text.push_str("{\"PlatOrderNo\": \n");
+        std::fs::write(dir.path().join("wrong.jsonl"), text).expect("write");
+        let output = run("wrong.jsonl", None).await.expect("join");
+        assert!(!output.status.success());
+        says(&output, &named);
+        says(&output, "nothing imported");
+        assert_eq!(count_sql(&app, "SELECT id FROM orders"), 0);
+    }
 
     // From standard input, all of it, with the counts GetOrder reads.
     let output = run("-", Some(lines(&orders).into_bytes()))
