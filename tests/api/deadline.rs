@@ -15,6 +15,7 @@ use crate::polyapi_client::{fails, ok, PolyClient};
 
 on_both_backends! {
     writes_past_the_deadline_are_rolled_back_and_retries_apply_once => held_lock;
+    writes_that_find_no_connection_say_nothing_was_written => few_connections;
 }
 
 /// Deadline of the test server's Polyapi calls.
@@ -132,13 +133,23 @@ async fn assert_applied(app: &TestApp, client: &PolyClient<'_>, applied: i64) {
 }
 
 async fn held_lock(backend: Backend) {
+    held_lock_with(backend, 8, 1_000).await;
+}
+
+/// Two connections for five calls: three wait for one and give up before their deadline.
+/// They wrote nothing either, and say so, like those that reached the lock.
+async fn few_connections(backend: Backend) {
+    held_lock_with(backend, 2, 300).await;
+}
+
+async fn held_lock_with(backend: Backend, pool_size: u32, pool_timeout_ms: u64) {
     let Some(db) = TestDb::new(backend) else {
         return;
     };
     let app = TestApp::spawn_with(db, |config| {
         config.server.polyapi_deadline_ms = DEADLINE_MS;
-        config.database.pool_timeout_ms = 1_000;
-        config.database.pool_size = 8;
+        config.database.pool_timeout_ms = pool_timeout_ms;
+        config.database.pool_size = pool_size;
     })
     .await;
     app.admin_post(

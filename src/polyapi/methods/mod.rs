@@ -110,7 +110,9 @@ pub async fn dispatch(method: Method, call: &Call, biz: &Biz) -> Result<Answer, 
     }
 }
 
-/// Rule refusals are LOGIC_ERROR; a failing database is SYSTEM_ERROR (details logged, not sent).
+/// Rule refusals are LOGIC_ERROR; a failing database is SYSTEM_ERROR (details logged, not
+/// sent), saying that nothing was written wherever that is certain: the deadline passed
+/// and the work was rolled back, or no connection came free for it.
 impl From<ShopError> for PolyError {
     fn from(error: ShopError) -> Self {
         match error {
@@ -125,6 +127,14 @@ impl From<ShopError> for PolyError {
                 SubCode::SystemError,
                 "the call ran out of time before it could finish; nothing was written; retry later",
             ),
+            // No connection came free in time: the work never started.
+            ShopError::Db(crate::db::DbError::Pool(error)) => {
+                tracing::error!(%error, "polyapi call found no free database connection");
+                Self::new(
+                    SubCode::SystemError,
+                    "the shop database is busy or unavailable; nothing was written; retry later",
+                )
+            }
             ShopError::Db(error) => {
                 tracing::error!(%error, "polyapi call failed on the database");
                 Self::new(
