@@ -344,6 +344,21 @@ async fn bad_payloads(backend: Backend) {
     assert_eq!(status, 400, "{body}");
     let (status, body) = app.admin_post_raw("orders", "{\"a\":1} garbage").await;
     assert_eq!(status, 400, "{body}");
+    // A body is parsed without tracking paths unless it fails; the one that fails still
+    // names its document, field and line, as JSON lines too.
+    let mut money = full_order("BAD-8");
+    money["postfee"] = json!("1.234");
+    let (status, body) = app
+        .admin_post_raw("orders", format!("{good}\n\n{money}\n"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["field"], "[1].postfee", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("line 3")),
+        "{body}"
+    );
 
     // Nothing of any refused batch was written, not even the good order beside it.
     let (_, body) = app.admin_get("orders").await;

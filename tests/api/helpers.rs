@@ -189,12 +189,12 @@ impl TestApp {
     }
 
     /// POSTs raw bytes to an admin path of shop `demo`.
-    pub async fn admin_post_raw(&self, what: &str, body: &'static str) -> (u16, Value) {
+    pub async fn admin_post_raw(&self, what: &str, body: impl Into<String>) -> (u16, Value) {
         let response = self
             .client
             .post(format!("{}/admin/v1/shops/demo/{what}", self.address))
             .bearer_auth(ADMIN_TOKEN)
-            .body(body)
+            .body(body.into())
             .send()
             .await
             .expect("request");
