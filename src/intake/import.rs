@@ -139,19 +139,20 @@ pub fn import(
     Ok(imported)
 }
 
-/// Refreshes the tables an import filled ([`crate::db::refresh_filled`]). On PostgreSQL
-/// on two connections at once, every other table on each (the list puts the large ones
-/// apart): a vacuum keeps one server process busy, and the import waits for the last.
+/// Refreshes the tables an import filled ([`crate::db::refresh_filled`]) on as many
+/// connections as stored them ([`writers`]): on PostgreSQL two at once, every other table
+/// on each (the list puts the large ones apart), as a vacuum keeps one server process busy
+/// and the import waits for the last.
 fn refresh_filled(
     db: &Database,
     conn: &mut crate::db::DbConnection,
     tables: &[&str],
 ) -> Result<(), crate::db::DbError> {
-    // A second connection only from a pool that has one to give: `get` would wait for it.
-    let other = match db.backend() {
-        crate::db::Backend::Postgres if tables.len() > 1 && db.pool_state().2 >= 2 => db.get().ok(),
-        _ => None,
-    };
+    // The second connection the batches were stored on, free again (`writers` asks for
+    // one only from a pool that has it to give: `get` would wait for it).
+    let other = (writers(db) > 1 && tables.len() > 1)
+        .then(|| db.get().ok())
+        .flatten();
     let Some(mut other) = other else {
         return crate::db::refresh_filled(conn, tables);
     };
@@ -251,10 +252,11 @@ fn check<D: Document>(
     })
 }
 
-/// Connections storing batches at once: on PostgreSQL two, so one batch's statements run
-/// while the other's wait on the database (a batch alone leaves a core idle, the server
-/// and the import each waiting for the other); they still commit in the file's order
-/// ([`Turns`]). SQLite has one writer at a time.
+/// Connections storing batches at once, and refreshing the filled tables after: on
+/// PostgreSQL two (when the pool has two to give), so one batch's statements run while the
+/// other's wait on the database (a batch alone leaves a core idle, the server and the
+/// import each waiting for the other); they still commit in the file's order ([`Turns`]).
+/// SQLite has one writer at a time.
 fn writers(db: &Database) -> usize {
     match db.backend() {
         crate::db::Backend::Postgres if db.pool_state().2 >= 2 => 2,
