@@ -61,6 +61,9 @@ fn count(
     Ok(counted.first().map_or(0, |row| row.n))
 }
 
+/// A number of folds no count was made at: what stands for "nothing remembered".
+const NO_FOLDS: i64 = -1;
+
 /// A count remembered with the number of folds run when it was made. A sum of kept counts
 /// holds while that number is unchanged: only a fold changes them, and every fold that
 /// does moves it (see the `order_count_folds` migration). The orders of an anchor's
@@ -139,7 +142,7 @@ impl Counts {
         Self {
             total: 0,
             kept: RememberedCount {
-                folds: -1,
+                folds: NO_FOLDS,
                 orders: 0,
             },
             before: anchor.map(|_| 0),
@@ -237,10 +240,10 @@ pub(super) fn total_and_before_with_keys(
 /// The number of folds run so far, as a scalar subquery.
 const FOLDS: &str = "(SELECT folds FROM order_count_folds WHERE id = 1)";
 
-/// A remembered count as two binds: the number of folds (-1, which never matches, when
-/// nothing is remembered) and the count.
+/// A remembered count as two binds: the number of folds ([`NO_FOLDS`], which never
+/// matches, when nothing is remembered) and the count.
 fn binds(remembered: Option<RememberedCount>) -> (i64, i64) {
-    remembered.map_or((-1, 0), |r| (r.folds, r.orders))
+    remembered.map_or((NO_FOLDS, 0), |r| (r.folds, r.orders))
 }
 
 /// `CASE WHEN <the folds are still those of `remembered`> [AND <condition>] THEN <it> ELSE
