@@ -327,8 +327,9 @@ const BETWEEN_BATCHES_STATISTICS_TARGET: u32 = 10;
 /// much since they were last analysed, sampling at most a thousand rows of each index so it
 /// stays quick on a large database. PostgreSQL's autovacuum analyses a table after a tenth
 /// of it changed and vacuums it after inserts or dead rows of a fifth of it; where it is
-/// off or behind, a table never analysed since it was written, or grown to twice the size
-/// PostgreSQL last counted, is analysed here, and (with
+/// off or behind, a table that holds rows and was never analysed (told by its size on disk,
+/// as the activity counters arrive late), or grown to twice the size PostgreSQL last
+/// counted, is analysed here, and (with
 /// [`Refresh::StatisticsAndVisibility`]) one whose changes since its last analyse exceed
 /// that size (the queue of count changes, which churns without growing, among them) is
 /// analysed and one whose inserts or dead rows since its last vacuum pass the thresholds
@@ -355,8 +356,14 @@ pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(
                 #[diesel(sql_type = diesel::sql_types::Bool)]
                 vacuum: bool,
             }
-            // Autovacuum's thresholds, each the table's own setting where it has one, else
-            // the server's.
+            // A table holding rows that no analyse or vacuum has counted (`reltuples` is
+            // -1 until one does) is found by its size on disk, not by the activity
+            // counters, which a writing session reports only every second or so: an import
+            // used to store its first seconds of orders before they showed, the
+            // foreign-key checks meanwhile walking a time index of `orders` (their plan,
+            // made while the table was nearly empty, ties every index that starts with
+            // `shop_id`). Autovacuum's thresholds, each the table's own setting where it
+            // has one, else the server's.
             let thresholds = [
                 "insert_threshold",
                 "insert_scale_factor",
@@ -374,7 +381,8 @@ pub fn refresh_statistics(conn: &mut DbConnection, refresh: Refresh) -> Result<(
             let stale: Vec<Stale> = Statement::new()
                 .sql(
                     "SELECT name, vacuum FROM (SELECT quote_ident(s.relname) AS name, \
-                         ((s.n_mod_since_analyze > 0 AND s.last_analyze IS NULL \
+                         ((c.reltuples < 0 AND pg_relation_size(c.oid) > 0) \
+                          OR (s.n_mod_since_analyze > 0 AND s.last_analyze IS NULL \
                                AND s.last_autoanalyze IS NULL) \
                           OR s.n_live_tup > 2 * GREATEST(500, c.reltuples)) AS grown, \
                          s.n_mod_since_analyze > GREATEST(1000, c.reltuples) AS changed, \
