@@ -159,6 +159,17 @@ impl ResponseError for AdminError {
                 None,
                 format!("shop `{code}` does not exist"),
             ),
+            // No connection came free in time: the batch never started.
+            Self::Intake(IntakeError::Shop(ShopError::Db(crate::db::DbError::Pool(error)))) => {
+                tracing::error!(%error, "admin request found no free database connection");
+                (
+                    "unavailable",
+                    None,
+                    "the database is busy or unavailable; nothing of this request was stored; \
+                     retry later"
+                        .to_owned(),
+                )
+            }
             Self::Intake(IntakeError::Shop(ShopError::Db(error))) => {
                 tracing::error!(%error, "admin request failed on the database");
                 (

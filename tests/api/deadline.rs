@@ -16,6 +16,7 @@ use crate::polyapi_client::{fails, ok, PolyClient};
 on_both_backends! {
     writes_past_the_deadline_are_rolled_back_and_retries_apply_once => held_lock;
     writes_that_find_no_connection_say_nothing_was_written => few_connections;
+    admin_posts_that_find_no_connection_say_nothing_was_stored => admin_few_connections;
 }
 
 /// Deadline of the test server's Polyapi calls.
@@ -186,4 +187,55 @@ async fn held_lock_with(backend: Backend, pool_size: u32, pool_timeout_ms: u64) 
         ok(client.call(method, biz).await);
     }
     assert_applied(&app, &client, 1).await;
+}
+
+/// The admin API likewise: two connections for five posts while the lock is held. A post
+/// that finds no connection in time answers that nothing of it was stored, and nothing
+/// of it is; one that got a connection stores its order once the lock is released, or
+/// fails whole.
+async fn admin_few_connections(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let app = TestApp::spawn_with(db, |config| {
+        config.database.pool_timeout_ms = 300;
+        config.database.pool_size = 2;
+    })
+    .await;
+    let holder = hold_lock(app.db.url.clone());
+    let bodies: Vec<Value> = (0..5)
+        .map(|i| json!([full_order(&format!("A-POST-{i}"))]))
+        .collect();
+    let answers =
+        futures_util::future::join_all(bodies.iter().map(|body| app.admin_post("orders", body)))
+            .await;
+    holder.join().expect("lock holder");
+    // Whatever was still running would have committed by now.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut without_connection = 0;
+    for (i, (status, body)) in answers.iter().enumerate() {
+        let stored = count_sql(
+            &app,
+            &format!("SELECT id FROM orders WHERE plat_order_no = 'A-POST-{i}'"),
+        );
+        if *status == 200 {
+            assert_eq!(stored, 1, "post {i} answered stored: {body}");
+            continue;
+        }
+        assert_eq!(*status, 503, "post {i}: {body}");
+        assert_eq!(body["error"], "unavailable", "post {i}: {body}");
+        assert_eq!(stored, 0, "post {i} answered unavailable: {body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        if message.contains("busy") {
+            assert!(
+                message.contains("nothing of this request was stored"),
+                "post {i}: {message}"
+            );
+            without_connection += 1;
+        }
+    }
+    assert!(
+        without_connection >= 1,
+        "two connections for five posts held past the pool's timeout: {answers:?}"
+    );
 }
