@@ -422,7 +422,7 @@ async fn seek_inside_a_batch(backend: Backend) {
     };
     // The count and the walk from the anchor are one statement.
     let plan = plan_of(
-        "total of the listing, orders before an anchor and the ids of the page, walking from it",
+        "total of the listing, orders before an anchor and the ids and revisions of the page, walking from it",
     );
     assert_no_sort_nor_walk(&plan, "orders");
     match backend {

@@ -133,7 +133,12 @@ struct CountedWithKey {
     at: Option<NaiveDateTime>,
     #[diesel(sql_type = Nullable<BigInt>)]
     id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    revision: Option<i64>,
 }
+
+/// The revisions of orders, by id, read with their keys.
+pub(super) type Revisions = std::collections::HashMap<i64, i64>;
 
 impl Counts {
     /// No orders, and nothing to remember (the folds never match): what a statement that
@@ -195,9 +200,11 @@ pub(super) fn total_and_before(
 }
 
 /// The counts as [`total_and_before`] makes them, with the keys `walk` reads (a statement
-/// of `at` and `id`, see `Listing::walk_statement`) in the same statement: a page whose
-/// walk does not depend on the count asks the database once for both (on PostgreSQL one
-/// round trip fewer). The keys come in the listing's order, whichever way `walk` went.
+/// of `at` and `id`, see `Listing::walk_statement`) and the revisions of their orders in the
+/// same statement: a page whose walk does not depend on the count asks the database once
+/// for all three (on PostgreSQL two round trips fewer: the revisions tell which kept
+/// renderings of the page still hold). The keys come in the listing's order, whichever way
+/// `walk` went.
 pub(super) fn total_and_before_with_keys(
     reading: &mut Reading<'_>,
     label: &str,
@@ -206,14 +213,16 @@ pub(super) fn total_and_before_with_keys(
     kept: Option<RememberedCount>,
     anchor: Option<Anchored>,
     walk: Statement<'static>,
-) -> Result<(Counts, Vec<Key>), ShopError> {
+) -> Result<(Counts, Vec<Key>, Revisions), ShopError> {
     // A join with one row on the left: the count's row comes with each key, and alone
-    // when the walk finds none.
+    // when the walk finds none. Each key's revision is a lookup by primary key per walked
+    // row (a subquery, so no plan can make it a join over the table).
     let mut joined = Statement::new();
     joined
         .sql(
             "SELECT c.n_live, c.n_kept, c.head_live, c.head_kept, c.within, c.folds, c.quiet, \
-             w.at, w.id FROM (",
+             w.at, w.id, (SELECT r.revision FROM orders AS r WHERE r.id = w.id) AS revision \
+             FROM (",
         )
         .append(both(shop_id, listing, kept, anchor))
         .sql(") AS c LEFT JOIN (")
@@ -224,17 +233,22 @@ pub(super) fn total_and_before_with_keys(
         .first()
         .map(|row| row.counted.counts(anchor))
         .unwrap_or_else(|| Counts::nothing(anchor));
+    let mut revisions = Revisions::with_capacity(rows.len());
     let mut keys: Vec<Key> = rows
         .into_iter()
         .filter_map(|row| {
-            Some(Key {
+            let key = Key {
                 at: row.at?,
                 id: row.id?,
-            })
+            };
+            if let Some(revision) = row.revision {
+                revisions.insert(key.id, revision);
+            }
+            Some(key)
         })
         .collect();
     keys.sort_unstable();
-    Ok((counts, keys))
+    Ok((counts, keys, revisions))
 }
 
 /// The number of folds run so far, as a scalar subquery.

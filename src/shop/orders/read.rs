@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::anchors::PageAnchors;
-use super::counts;
+use super::counts::{self, Revisions};
 use super::filter::{filtered, OrderFilter};
 use super::listing::{Direction, Key, Listing, Reading};
 use super::model::{
@@ -150,8 +150,8 @@ pub fn page_ids_by_counts(
 
 /// The plans of the statements a page runs for this request, in order, each with what
 /// it is for, as the database chooses them now: every statement [`page_kept`] can run,
-/// the revisions of the page's orders included (the page is read and its anchors
-/// remembered as usual).
+/// the revisions of the page's orders included (by their own statement, or with the walk
+/// that found the page; the page is read and its anchors remembered as usual).
 pub fn explain_page(
     conn: &mut DbConnection,
     anchors: &PageAnchors,
@@ -193,7 +193,7 @@ fn read_page<K: KeptOrders>(
             nearest.filter(|(position, _, _)| distance(*position, offset) + ANCHOR_CHECK < offset);
         let anchor = nearest.map(|(position, key, _)| (position, key));
         let counted = nearest.map(|(_, key, counts)| (key, counts));
-        let (counts, walked) = match likely_walk(anchor, offset) {
+        let (counts, walked, revisions) = match likely_walk(anchor, offset) {
             Some((from, skip)) => {
                 let walk = listing.walk_statement(
                     reading.conn.backend(),
@@ -204,10 +204,10 @@ fn read_page<K: KeptOrders>(
                     page.size + 1,
                 );
                 let label = match from {
-                    None => "total of the listing with the ids of the page, walking from the first order",
-                    Some(_) => "total of the listing, orders before an anchor and the ids of the page, walking from it",
+                    None => "total of the listing with the ids and revisions of the page, walking from the first order",
+                    Some(_) => "total of the listing, orders before an anchor and the ids and revisions of the page, walking from it",
                 };
-                let (counts, keys) = counts::total_and_before_with_keys(
+                let (counts, keys, revisions) = counts::total_and_before_with_keys(
                     reading,
                     label,
                     shop_id,
@@ -223,12 +223,12 @@ fn read_page<K: KeptOrders>(
                     _ => true,
                 };
                 let walked = held.then(|| forward_page(keys, offset, page.size));
-                (counts, walked)
+                (counts, walked, revisions)
             }
             None => {
                 let counts =
                     counts::total_and_before(reading, shop_id, &listing, kept_total, counted)?;
-                (counts, None)
+                (counts, None, Revisions::new())
             }
         };
         let (total, before) = (counts.total, counts.before);
@@ -253,7 +253,7 @@ fn read_page<K: KeptOrders>(
             }
         };
         let ids: Vec<i64> = walked.keys.iter().map(|key| key.id).collect();
-        let items = read_orders(reading, kept, shop_id, &ids)?;
+        let items = read_orders(reading, kept, shop_id, &ids, &revisions)?;
         Ok((PageOf { total, items }, walked.seen, remembered))
     })?;
     anchors.record(shop_id, &listing, &seen);
@@ -297,12 +297,13 @@ struct Anchor {
 }
 
 /// The walk that finds the page at `offset` without knowing the listing's total, as
-/// (from which key, skipping how many): page 1 from the first order, and a page at or a
-/// little after a remembered position from its key, as if its order had not moved (checked
-/// by the count sent with the walk). `None` when the page is found another way.
+/// (from which key, skipping how many): an early page (within [`ANCHOR_CHECK`] orders of
+/// the first) from the first order, and a page at or a little after a remembered position
+/// from its key, as if its order had not moved (checked by the count sent with the walk).
+/// `None` when the page is found another way.
 fn likely_walk(anchor: Option<(i64, Key)>, offset: i64) -> Option<(Option<Key>, i64)> {
     match anchor {
-        None if offset == 0 => Some((None, 0)),
+        None if offset <= ANCHOR_CHECK => Some((None, offset)),
         Some((position, key)) if offset >= position && offset - position <= ANCHOR_CHECK => {
             Some((Some(key), offset - position))
         }
@@ -461,7 +462,7 @@ fn by_number<K: KeptOrders>(
             .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
             .take(usize::try_from(page.size).unwrap_or(0))
             .collect();
-        let items = read_orders(reading, kept, shop_id, &on_page)?;
+        let items = read_orders(reading, kept, shop_id, &on_page, &Revisions::new())?;
         Ok(PageOf { total, items })
     })
 }
@@ -489,6 +490,7 @@ fn read_orders<K: KeptOrders>(
     kept: &K,
     shop_id: i64,
     ids: &[i64],
+    known: &Revisions,
 ) -> Result<Vec<Listed<K::Rendering>>, ShopError> {
     if !ids.iter().any(|id| kept.holds(*id)) {
         return Ok(assemble(reading, shop_id, ids)?
@@ -501,13 +503,20 @@ fn read_orders<K: KeptOrders>(
             })
             .collect());
     }
-    let revisions = orders::table
-        .filter(ids_in(orders::id, ids))
-        .select((orders::id, orders::revision));
-    reading.note("the revisions of the page's orders", &revisions)?;
-    let revisions: HashMap<i64, i64> = load_directly!(&mut *reading.conn, revisions)?
-        .into_iter()
-        .collect();
+    // Read with the page's keys when the walk that found them could (the same snapshot).
+    let read;
+    let revisions = if ids.iter().all(|id| known.contains_key(id)) {
+        known
+    } else {
+        let query = orders::table
+            .filter(ids_in(orders::id, ids))
+            .select((orders::id, orders::revision));
+        reading.note("the revisions of the page's orders", &query)?;
+        read = load_directly!(&mut *reading.conn, query)?
+            .into_iter()
+            .collect::<Revisions>();
+        &read
+    };
     let mut listed: Vec<Listed<K::Rendering>> = ids
         .iter()
         .filter_map(|id| {
