@@ -1,7 +1,8 @@
 //! Answers tell the truth at the deadline: while another connection holds the database
 //! lock past a call's deadline, every writing Polyapi method answers GSE.SYSTEM_ERROR
 //! and writes nothing, not even after the lock is released; the ERP's retry then
-//! applies exactly once.
+//! applies exactly once. An admin post that finds no connection says nothing of it was
+//! stored.
 
 use std::sync::mpsc;
 use std::time::Duration;
