@@ -353,15 +353,18 @@ pub fn fold_order_counts(app: &TestApp) -> usize {
     polymall::shop::orders::fold_order_counts(&mut connect(&app.db.url)).expect("fold")
 }
 
-/// A connection of polymall's own kind to the database at `url`.
-pub fn connect(url: &str) -> polymall::db::PooledConnection {
+/// polymall's own pool of the database at `url`, with the default settings.
+pub fn database(url: &str) -> polymall::db::Database {
     polymall::db::Database::connect(&polymall::config::DatabaseConfig {
         url: Secret::new(url),
         ..polymall::config::DatabaseConfig::default()
     })
     .expect("connect")
-    .get()
-    .expect("connection")
+}
+
+/// A connection of polymall's own kind to the database at `url`.
+pub fn connect(url: &str) -> polymall::db::PooledConnection {
+    database(url).get().expect("connection")
 }
 
 /// A port nothing listens on now.

@@ -1,9 +1,8 @@
 //! Both migration folders hold the same migrations, and both apply cleanly twice.
 
-use polymall::config::DatabaseConfig;
-use polymall::db::{migration_names, Database, MigrationBackend};
+use polymall::db::{migration_names, MigrationBackend};
 
-use crate::helpers::{Backend, TestDb};
+use crate::helpers::{database, Backend, TestDb};
 use crate::on_both_backends;
 
 fn folder_names(backend: &str) -> Vec<String> {
@@ -55,11 +54,7 @@ async fn apply_twice(backend: Backend) {
     let Some(db) = TestDb::new(backend) else {
         return;
     };
-    let config = DatabaseConfig {
-        url: polymall::config::Secret::new(db.url.clone()),
-        ..DatabaseConfig::default()
-    };
-    let database = Database::connect(&config).expect("connect");
+    let database = database(&db.url);
     let first = database.migrate().expect("first migration");
     assert_eq!(first.len(), migration_names(MigrationBackend::Sqlite).len());
     let second = database.migrate().expect("second migration");

@@ -4,7 +4,7 @@
 use diesel::connection::SimpleConnection;
 use polymall::db::{explain, refresh_statistics, DbConnection, PooledConnection, Refresh};
 
-use crate::helpers::{connect, count_sql_at, Backend, TestDb};
+use crate::helpers::{connect, count_sql_at, database, Backend, TestDb};
 
 /// Times `table` was vacuumed, as the statistics views tell it now.
 fn vacuums(url: &str, table: &str) -> i64 {
@@ -200,13 +200,7 @@ fn orders_not_yet_counted_are_analysed_between_batches_and_their_key_checks_seek
     let Some(db) = TestDb::new(Backend::Postgres) else {
         return;
     };
-    polymall::db::Database::connect(&polymall::config::DatabaseConfig {
-        url: polymall::config::Secret::new(&db.url),
-        ..polymall::config::DatabaseConfig::default()
-    })
-    .expect("connect")
-    .migrate()
-    .expect("migrate");
+    database(&db.url).migrate().expect("migrate");
     let mut conn = connect(&db.url);
     write(
         &mut conn,
