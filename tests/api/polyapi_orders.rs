@@ -163,6 +163,30 @@ async fn filters(backend: Backend) {
         )
         .await;
     fails(&answer, "GSE.INVALID_PARAMETER", "StartTime");
+
+    // A page number that is no page never reaches the walk (a page near the first order
+    // is walked by its offset from it): refused, naming the field.
+    for index in [json!(0), json!(-1), json!(-300), json!(2_147_483_648_i64)] {
+        let answer = client
+            .call("GetOrder", json!({"PageIndex": index, "PageSize": 100}))
+            .await;
+        fails(&answer, "GSE.INVALID_PARAMETER", "PageIndex");
+    }
+    for index in [json!(1.5), json!("1 OFFSET 0"), json!([1])] {
+        let answer = client.call("GetOrder", json!({"PageIndex": index})).await;
+        assert_eq!(answer["code"], "40000", "{index}: {answer}");
+        let message = answer["submessage"].as_str().unwrap_or_default();
+        assert!(message.contains("PageIndex"), "{index}: {answer}");
+    }
+    // The last page number there is answers an empty page with the exact total.
+    let first = ok(client
+        .call("GetOrder", json!({"PageIndex": 1, "PageSize": 1}))
+        .await);
+    let last = ok(client
+        .call("GetOrder", json!({"PageIndex": i32::MAX, "PageSize": 100}))
+        .await);
+    assert_eq!(last["orders"], json!([]), "{last}");
+    assert_eq!(last["numtotalorder"], first["numtotalorder"]);
 }
 
 async fn encodings(backend: Backend) {
